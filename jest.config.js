@@ -1,0 +1,17 @@
+/** ESM jest: NestJS 12 ships ESM only, so the tests run under `node --experimental-vm-modules`. */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  roots: ['<rootDir>/packages', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts'],
+  moduleNameMapper: {
+    '^@nestream/transport$': '<rootDir>/packages/transport/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
+  },
+  testTimeout: 60000,
+  // Each spec starts its own redis-server; run files one by one (2 cores) and fail fast on leaks.
+  maxWorkers: 1,
+};

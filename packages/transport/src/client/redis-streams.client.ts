@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
+import { RequestTimeoutError } from '../errors/request-timeout.error.js';
+import { StreamKeys } from '../keys.js';
+import { resolveClientOptions, type RedisStreamsClientOptions, type ResolvedClientOptions } from '../options.js';
+import { createRedis } from '../redis/create-redis.js';
+import { RedisStreamsStatus } from '../status.js';
+import { encode } from '../wire/codec.js';
+import { ReplyReader } from './reply-reader.js';
+import { RedisStreamRecord } from './redis-stream-record.js';
+
+/**
+ * Nest ClientProxy over Redis Streams: `emit()` XADDs one entry to the pattern's stream and yields its id;
+ * `send()` XADDs a request and waits for the reply on this client's reply stream.
+ * Register with `ClientsModule.register([{ name: 'EVENTS', customClass: RedisStreamsClient, options }])`.
+ */
+export class RedisStreamsClient extends ClientProxy<Record<never, Function>, RedisStreamsStatus> {
+  readonly options: ResolvedClientOptions;
+  private readonly keys: StreamKeys;
+  private readonly clientId = randomUUID();
+  private redis?: Redis;
+  private replies?: ReplyReader;
+
+  constructor(options: RedisStreamsClientOptions = {}) {
+    super();
+    this.options = resolveClientOptions(options);
+    this.keys = new StreamKeys(this.options.keyPrefix);
+  }
+
+  /** Connects lazily; commands issued before the connection is up are queued by ioredis. */
+  async connect(): Promise<Redis> {
+    if (this.redis) return this.redis;
+    // Auto-pipelining: concurrent emits share one round trip instead of waiting for each other.
+    const redis = createRedis(this.options.connection, 'producer', { enableAutoPipelining: true });
+    redis.on('error', () => undefined); // reported through status and failed emits; must not crash the process
+    redis.on('ready', () => this._status$.next(RedisStreamsStatus.CONNECTED));
+    redis.on('close', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
+    redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
+    this.redis = redis;
+    return redis;
+  }
+
+  async close(): Promise<void> {
+    const { redis, replies } = this;
+    this.redis = undefined;
+    this.replies = undefined;
+    await replies?.close();
+    if (redis) {
+      await Promise.race([redis.quit().catch(() => undefined), new Promise(r => setTimeout(r, 1000).unref())]);
+      redis.disconnect();
+    }
+  }
+
+  unwrap<T = Redis>(): T {
+    if (!this.redis) throw new Error('Not initialized. Call connect() (or emit/send once) before unwrap().');
+    return this.redis as T;
+  }
+
+  /** The stream key a pattern's entries go to. */
+  streamOf(pattern: unknown): string {
+    return this.keys.stream(this.normalizePattern(pattern as string));
+  }
+
+  /**
+   * Emits many events of one pattern in one pipelined round trip. Resolves with their entry ids, in order.
+   * Same delivery guarantees as emit().
+   */
+  async emitMany(pattern: unknown, events: unknown[]): Promise<string[]> {
+    const redis = await this.connect();
+    const stream = this.streamOf(pattern);
+    const trim = this.trimArgs(this.normalizePattern(pattern as string));
+    const pipeline = redis.pipeline();
+    const now = Date.now();
+    for (const event of events) {
+      const { data, headers } = unwrapRecord(event);
+      pipeline.xadd(stream, ...trim, '*', ...encode({ data, headers, correlationId: randomUUID(), timestamp: now }));
+    }
+    const results = (await pipeline.exec()) ?? [];
+    return results.map(([err, id]) => {
+      if (err) throw err;
+      return id as string;
+    });
+  }
+
+  protected async dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
+    const redis = await this.connect();
+    const pattern = this.normalizePattern(packet.pattern);
+    const { data, headers } = unwrapRecord(packet.data);
+    const fields = encode({ data, headers, correlationId: randomUUID(), timestamp: Date.now() });
+    return (await redis.xadd(this.keys.stream(pattern), ...this.trimArgs(pattern), '*', ...fields)) as T;
+  }
+
+  protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
+    const pattern = this.normalizePattern(packet.pattern);
+    const { data, headers, timeoutMs = this.options.requestTimeoutMs } = unwrapRecord(packet.data);
+    const correlationId = randomUUID();
+    const replies = (this.replies ??= new ReplyReader(this.options.connection, this.keys.replies(this.clientId)));
+    const timer = setTimeout(() => {
+      replies.forget(correlationId);
+      callback({ err: new RequestTimeoutError(pattern, timeoutMs), isDisposed: true });
+    }, timeoutMs);
+    replies.expect(correlationId, reply => {
+      if (reply.isDisposed || reply.err) {
+        clearTimeout(timer);
+        replies.forget(correlationId);
+      }
+      callback(reply);
+    });
+    const fields = encode({
+      data, headers, correlationId, timestamp: Date.now(), replyTo: replies.stream, deadline: Date.now() + timeoutMs,
+    });
+    replies
+      .ready()
+      .then(() => this.connect())
+      .then(redis => redis.xadd(this.keys.stream(pattern), ...this.trimArgs(pattern), '*', ...fields))
+      .catch(err => {
+        clearTimeout(timer);
+        replies.forget(correlationId);
+        callback({ err, isDisposed: true });
+      });
+    return () => {
+      clearTimeout(timer);
+      replies.forget(correlationId);
+    };
+  }
+
+  private trimArgs(pattern: string): (string | number)[] {
+    const maxLen = this.options.maxLenByPattern[pattern] ?? this.options.maxLen;
+    return maxLen ? ['MAXLEN', '~', maxLen] : [];
+  }
+}
+
+function unwrapRecord(value: unknown): { data: unknown; headers?: Record<string, string>; timeoutMs?: number } {
+  if (value instanceof RedisStreamRecord) return { data: value.data, headers: value.headers, timeoutMs: value.options.timeoutMs };
+  return { data: value };
+}

@@ -1,0 +1,154 @@
+import type { LoggerService } from '@nestjs/common';
+import type { EntryProcessor, Route, StreamEntry } from './entry-processor.js';
+import { Leases } from './leases.js';
+import { RetryQueue } from './retry-queue.js';
+import type { Slots } from './slots.js';
+
+// After a Redis error while taking an entry back for its retry, try again this much later.
+const RECLAIM_ERROR_DELAY_MS = 1000;
+
+/**
+ * Hands entries to the processor within the concurrency slots, keeps ordered streams one at a time,
+ * and brings failed entries back after their backoff. Every dispatched entry holds one slot until settled.
+ */
+export class Dispatcher {
+  private readonly ordered = new Map<string, StreamEntry[]>();
+  private readonly retries: RetryQueue<StreamEntry>;
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly routes: Map<string, Route>,
+    private readonly processor: EntryProcessor,
+    private readonly slots: Slots,
+    private readonly leases: Leases,
+    private readonly logger: LoggerService,
+  ) {
+    this.retries = new RetryQueue(entry => void this.retry(entry));
+  }
+
+  /** The entry must already hold a slot; it is released when the entry is settled or scheduled for retry. */
+  dispatch(entry: StreamEntry): void {
+    const route = this.routes.get(entry.stream);
+    if (!route) {
+      // Cannot happen: only streams with a handler are read. Leave it pending rather than lose it.
+      this.logger.error(`No handler for stream ${entry.stream}; entry ${entry.id} left pending`);
+      this.leases.delete(entry.stream, entry.id);
+      this.slots.release();
+      return;
+    }
+    if (!route.ordered) {
+      void this.runOnce(route, entry);
+      return;
+    }
+    const queue = this.ordered.get(entry.stream);
+    if (queue) queue.push(entry);
+    else {
+      this.ordered.set(entry.stream, [entry]);
+      void this.runOrdered(route);
+    }
+  }
+
+  /** Forget a scheduled retry (the entry was claimed by another consumer). */
+  cancelRetry(stream: string, id: string): void {
+    this.retries.cancel(Leases.key(stream, id));
+  }
+
+  get scheduledRetries(): number {
+    return this.retries.size;
+  }
+
+  /** Stops retry timers and ordered backoff waits; those entries stay pending in Redis for whoever comes next. */
+  stop(): void {
+    this.stopping.abort();
+    this.retries.stop();
+  }
+
+  private async runOnce(route: Route, entry: StreamEntry): Promise<void> {
+    try {
+      const outcome = await this.processor.process(route, entry);
+      if (outcome.retryInMs !== undefined) this.retries.schedule(Leases.key(entry.stream, entry.id), outcome.retryInMs, entry);
+    } catch (err) {
+      this.settleFailed(entry, err);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async runOrdered(route: Route): Promise<void> {
+    const queue = this.ordered.get(route.stream)!;
+    while (queue.length > 0) {
+      let entry: StreamEntry | undefined = queue[0];
+      try {
+        while (entry) {
+          const outcome = await this.processor.process(route, entry);
+          if (outcome.retryInMs === undefined) break;
+          // In order means the next entry waits until this one succeeds or is dead-lettered.
+          if (!(await this.sleep(outcome.retryInMs))) return this.abandonOrdered(route.stream, queue);
+          entry = await this.takeBack(entry);
+        }
+      } catch (err) {
+        // Running the next entry now would break the order: leave this one and the rest pending.
+        this.settleFailed(entry!, err);
+        return this.abandonOrdered(route.stream, queue);
+      }
+      queue.shift();
+      this.slots.release();
+    }
+    this.ordered.delete(route.stream);
+  }
+
+  /** Leaves every queued entry of an ordered stream pending (shutdown or Redis error) and frees their slots. */
+  private abandonOrdered(stream: string, queue: StreamEntry[]): void {
+    for (const e of queue) this.leases.delete(e.stream, e.id);
+    this.slots.release(queue.length);
+    queue.length = 0;
+    this.ordered.delete(stream);
+  }
+
+  private async retry(entry: StreamEntry): Promise<void> {
+    if (this.stopping.signal.aborted) return;
+    while (this.slots.take(1) === 0) {
+      await this.slots.whenFree();
+      if (this.stopping.signal.aborted) return;
+    }
+    let next: StreamEntry | undefined;
+    try {
+      next = await this.takeBack(entry);
+    } catch (err) {
+      this.slots.release();
+      this.logger.warn?.(`Could not take back entry ${entry.id} of ${entry.stream} for its retry: ${(err as Error).message}`);
+      this.retries.schedule(Leases.key(entry.stream, entry.id), RECLAIM_ERROR_DELAY_MS, entry);
+      return;
+    }
+    if (next) void this.runOnce(this.routes.get(entry.stream)!, next);
+    else this.slots.release();
+  }
+
+  /** XCLAIM the entry again (a new delivery), unless it is gone or another consumer has it now. */
+  private async takeBack(entry: StreamEntry): Promise<StreamEntry | undefined> {
+    const fields = await this.leases.reclaim(entry.stream, entry.id);
+    return fields ? { stream: entry.stream, id: entry.id, fields, deliveryCount: entry.deliveryCount + 1 } : undefined;
+  }
+
+  /** Settling failed (Redis unreachable): the entry stays pending and the claim loop brings it back. */
+  private settleFailed(entry: StreamEntry, err: unknown): void {
+    this.leases.delete(entry.stream, entry.id);
+    this.logger.error(`Could not settle entry ${entry.id} of ${entry.stream}, it stays pending: ${(err as Error)?.message ?? err}`);
+  }
+
+  private sleep(ms: number): Promise<boolean> {
+    const signal = this.stopping.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise(resolve => {
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

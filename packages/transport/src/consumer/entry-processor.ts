@@ -1,0 +1,203 @@
+import type { Redis } from 'ioredis';
+import { isObservable, lastValueFrom } from 'rxjs';
+import type { LoggerService } from '@nestjs/common';
+import { RpcException, type MessageHandler } from '@nestjs/microservices';
+import { RedisStreamContext } from '../ctx-host/redis-stream.context.js';
+import { DecodeError } from '../errors/decode.error.js';
+import { UnrecoverableEventError } from '../errors/unrecoverable-event.error.js';
+import type { ResolvedRetry, ResolvedServerOptions } from '../options.js';
+import { decode, type DecodedMessage } from '../wire/codec.js';
+import type { Acker } from './acker.js';
+import { backoffDelay } from './backoff.js';
+import { moveToDeadLetter, type DeadLetterReason } from './dead-letter.js';
+import { describeError } from './describe-error.js';
+import type { Leases } from './leases.js';
+import type { ReplyWriter } from './reply-writer.js';
+
+/** One stream entry as read or claimed. `fields` is null for an id whose entry was trimmed away. */
+export interface StreamEntry {
+  stream: string;
+  id: string;
+  fields: string[] | null;
+  deliveryCount: number;
+}
+
+/** What the transport knows about the handler of one stream. */
+export interface Route {
+  stream: string;
+  pattern: string;
+  handler: MessageHandler;
+  /** @EventPattern (true) or @MessagePattern (false). */
+  isEvent: boolean;
+  retry: ResolvedRetry;
+  ordered: boolean;
+}
+
+/** After one attempt: the entry is settled (acked or dead-lettered), or it must be retried after a delay. */
+export type Outcome = { retryInMs?: undefined } | { retryInMs: number };
+
+const SETTLED: Outcome = {};
+/** What Nest's default RPC exception filter answers for an error that is not an RpcException. */
+const INTERNAL_ERROR = { status: 'error', message: 'Internal server error' };
+
+export interface ProcessorDeps {
+  redis: Redis;
+  options: ResolvedServerOptions;
+  acker: Acker;
+  leases: Leases;
+  replies: ReplyWriter;
+  logger: LoggerService;
+  emit: (event: string, payload: unknown) => void;
+}
+
+/** Runs one attempt of one entry: decode, call the handler, then ack, dead-letter, or ask for a retry. */
+export class EntryProcessor {
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  async process(route: Route, entry: StreamEntry): Promise<Outcome> {
+    const { options } = this.deps;
+    if (!entry.fields) {
+      // Trimmed while pending: nothing to hand over, only the pending reference to drop.
+      this.ack(entry);
+      this.deps.emit('deleted', { stream: entry.stream, ids: [entry.id] });
+      return SETTLED;
+    }
+    let message: DecodedMessage;
+    try {
+      message = decode(entry.fields, options.maxPayloadBytes);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      await this.deadLetter(entry, 'decode', err);
+      return SETTLED;
+    }
+    if (entry.deliveryCount > route.retry.maxAttempts) {
+      // Delivered more often than allowed without a recorded failure: a consumer died while handling it.
+      const error = new Error(
+        `delivered ${entry.deliveryCount} times, more than retry.maxAttempts (${route.retry.maxAttempts}); consumers may have crashed while handling it`,
+      );
+      error.name = 'MaxAttemptsExceeded';
+      await this.deadLetter(entry, 'max-attempts', error);
+      return SETTLED;
+    }
+    if (!route.isEvent && message.deadline !== undefined && message.deadline <= Date.now()) {
+      // The caller has stopped waiting: running the handler would only produce a reply nobody reads.
+      this.deps.logger.warn?.(`Skipped request ${entry.id} of ${entry.stream}: its caller timed out before it was handled`);
+      this.ack(entry);
+      return SETTLED;
+    }
+
+    const ctx = new RedisStreamContext([
+      entry.stream, entry.id, options.group, options.consumer, entry.deliveryCount, message.headers, route.pattern,
+    ]);
+    const result = await this.invoke(route, message, ctx);
+
+    if (options.ack === 'manual' && ctx.settlement) {
+      const s = ctx.settlement;
+      if (s.kind === 'ack') return this.succeed(entry);
+      if (s.kind === 'deadLetter') {
+        await this.deadLetter(entry, 'manual', { name: 'ManualDeadLetter', message: s.reason });
+        return SETTLED;
+      }
+      return this.fail(route, entry, message, result.ok ? new Error('handler asked for a retry') : result.error, s.delayMs);
+    }
+    if (!result.ok) return this.fail(route, entry, message, result.error, undefined, result.wireError);
+    if (options.ack === 'manual') {
+      return this.fail(route, entry, message, new Error('handler returned without settling the entry (ack: manual)'));
+    }
+    return this.succeed(entry);
+  }
+
+  private async invoke(
+    route: Route,
+    message: DecodedMessage,
+    ctx: RedisStreamContext,
+  ): Promise<{ ok: true } | { ok: false; error: unknown; wireError: unknown }> {
+    try {
+      const result = await route.handler(message.data, ctx);
+      if (!route.isEvent) {
+        await this.deps.replies.send(message, result);
+      } else if (isObservable(result)) {
+        await lastValueFrom(result, { defaultValue: undefined });
+      }
+      return { ok: true };
+    } catch (err) {
+      // The real error, not the `{ status, message }` Nest's exception filter turned it into.
+      const error = ctx.handlerError ?? err;
+      if (!route.isEvent && error instanceof RpcException) {
+        // An RpcException is the handler's answer, as with Nest's built-in transports: reply it, no retry.
+        await this.deps.replies.sendError(message, err);
+        return { ok: true };
+      }
+      return { ok: false, error, wireError: err };
+    }
+  }
+
+  private succeed(entry: StreamEntry): Outcome {
+    this.ack(entry);
+    return SETTLED;
+  }
+
+  private ack(entry: StreamEntry): void {
+    this.deps.leases.delete(entry.stream, entry.id);
+    this.deps.acker.add(entry.stream, entry.id);
+  }
+
+  private async fail(
+    route: Route,
+    entry: StreamEntry,
+    message: DecodedMessage,
+    error: unknown,
+    delayMs?: number,
+    wireError: unknown = INTERNAL_ERROR,
+  ): Promise<Outcome> {
+    const attempt = entry.deliveryCount;
+    const unrecoverable = error instanceof UnrecoverableEventError || isValidationError(error);
+    const last = unrecoverable || attempt >= route.retry.maxAttempts;
+    const { name, message: text } = describeError(error);
+    const retryInMs = last ? undefined : (delayMs ?? backoffDelay(route.retry.backoff, attempt));
+    this.deps.logger.error(
+      `Handler for ${entry.stream} failed on entry ${entry.id} (attempt ${attempt}/${route.retry.maxAttempts}): ${name}: ${text}` +
+        (last ? ' -> dead letter' : ` -> retry in ${retryInMs} ms`),
+    );
+    this.deps.emit('failed', {
+      stream: entry.stream, id: entry.id, attempt, error,
+      retryAt: retryInMs === undefined ? undefined : Date.now() + retryInMs,
+    });
+    if (retryInMs !== undefined) return { retryInMs };
+    const reason: DeadLetterReason = isValidationError(error) ? 'validation' : unrecoverable ? 'unrecoverable' : 'max-attempts';
+    if (!route.isEvent) await this.deps.replies.sendError(message, wireError);
+    await this.deadLetter(entry, reason, error);
+    return SETTLED;
+  }
+
+  async deadLetter(entry: StreamEntry, reason: DeadLetterReason, error: unknown): Promise<void> {
+    const { redis, options, leases } = this.deps;
+    const dlq = options.deadLetter === false ? false : options.deadLetter.key(entry.stream);
+    const described = describeError(error);
+    await moveToDeadLetter(
+      redis,
+      {
+        stream: entry.stream, id: entry.id, fields: entry.fields ?? [], group: options.group, consumer: options.consumer,
+        attempts: entry.deliveryCount, reason, error: described,
+      },
+      dlq,
+      options.deadLetter === false ? undefined : options.deadLetter.maxLen,
+    );
+    leases.delete(entry.stream, entry.id);
+    if (dlq === false) {
+      this.deps.logger.error(`Dropped entry ${entry.id} of ${entry.stream} (${reason}: ${described.message}); deadLetter is false`);
+    } else {
+      this.deps.logger.warn?.(`Dead-lettered entry ${entry.id} of ${entry.stream} to ${dlq} (${reason}: ${described.name}: ${described.message})`);
+    }
+    this.deps.emit('deadLettered', {
+      stream: entry.stream, id: entry.id, deadLetterStream: dlq, reason, attempts: entry.deliveryCount, error: described,
+    });
+  }
+}
+
+/** A ValidationPipe failure (BadRequestException) will fail the same way on every attempt. */
+function isValidationError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const e = error as { name?: unknown; getStatus?: unknown };
+  return e.name === 'BadRequestException' && typeof e.getStatus === 'function';
+}

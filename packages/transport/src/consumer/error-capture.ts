@@ -1,0 +1,24 @@
+import { RpcExceptionsHandler } from '@nestjs/microservices/exceptions/rpc-exceptions-handler.js';
+import { RedisStreamContext } from '../ctx-host/redis-stream.context.js';
+
+const INSTALLED = Symbol.for('nestream.errorCapture');
+
+/**
+ * Nest's default RPC exception filter replaces a plain Error with
+ * `{ status: 'error', message: 'Internal server error' }` before the transport sees it, and dead letters
+ * and logs need the real error. Every handler error (guards, pipes and interceptors included) passes
+ * through `RpcExceptionsHandler.handle(exception, host)`, whose host carries the handler's arguments:
+ * when the second one is our context, the original exception is recorded on it, then Nest goes on as
+ * usual. Other transports and the filters' behaviour are untouched.
+ */
+export function installErrorCapture(): void {
+  const proto = RpcExceptionsHandler.prototype as unknown as Record<PropertyKey, unknown>;
+  if (proto[INSTALLED]) return;
+  const original = proto.handle as (this: unknown, exception: unknown, host: { getArgByIndex(i: number): unknown }, ...rest: unknown[]) => unknown;
+  proto.handle = function handle(this: unknown, exception: unknown, host: { getArgByIndex(i: number): unknown }, ...rest: unknown[]) {
+    const ctx = host?.getArgByIndex?.(1);
+    if (ctx instanceof RedisStreamContext && ctx.handlerError === undefined) ctx.handlerError = exception;
+    return original.call(this, exception, host, ...rest);
+  };
+  proto[INSTALLED] = true;
+}

@@ -1,0 +1,100 @@
+import type { Redis } from 'ioredis';
+
+// Our clock and Redis's differ by the command's travel time: claim with a little less idle than we measured.
+const CLOCK_MARGIN_MS = 100;
+
+interface Lease {
+  stream: string;
+  id: string;
+  /** When we last read, claimed or renewed the entry: Redis's idle time for it restarts then. */
+  touchedAt: number;
+}
+
+/**
+ * The entries this consumer holds (in flight or waiting for a retry), and when each was last touched.
+ *
+ * Another consumer's XAUTOCLAIM takes an entry idle longer than claim.minIdleMs. A long handler or a long
+ * backoff would lose its entry that way, so held entries are renewed (XCLAIM ... JUSTID, which resets the
+ * idle time without counting a delivery). Each XCLAIM we send carries min-idle = the time since our last
+ * touch: if another consumer claimed the entry since, its idle is shorter and our XCLAIM is a no-op, so
+ * we never take an entry back from whoever claimed it.
+ */
+export class Leases {
+  private held = new Map<string, Lease>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly group: string,
+    private readonly consumer: string,
+  ) {}
+
+  static key(stream: string, id: string): string {
+    return `${stream}\u0000${id}`;
+  }
+
+  add(stream: string, id: string, now = Date.now()): void {
+    this.held.set(Leases.key(stream, id), { stream, id, touchedAt: now });
+  }
+
+  has(stream: string, id: string): boolean {
+    return this.held.has(Leases.key(stream, id));
+  }
+
+  delete(stream: string, id: string): void {
+    this.held.delete(Leases.key(stream, id));
+  }
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** min-idle for an XCLAIM that must only succeed if nobody touched the entry since we did. */
+  minIdleFor(stream: string, id: string, now = Date.now()): number {
+    const lease = this.held.get(Leases.key(stream, id));
+    return lease ? Math.max(0, now - lease.touchedAt - CLOCK_MARGIN_MS) : 0;
+  }
+
+  /**
+   * Takes the entry again (XCLAIM, counting a delivery) for a retry. Returns its fields, or undefined
+   * if it is gone: acked, trimmed, or claimed by another consumer meanwhile.
+   */
+  async reclaim(stream: string, id: string): Promise<string[] | undefined> {
+    const minIdle = this.minIdleFor(stream, id);
+    const reply = (await this.redis.xclaim(stream, this.group, this.consumer, minIdle, id)) as [string, string[] | null][];
+    const entry = reply?.[0];
+    if (!entry || !entry[1]) {
+      this.delete(stream, id);
+      return undefined;
+    }
+    this.add(stream, id);
+    return entry[1];
+  }
+
+  /**
+   * Renews every lease older than `olderThanMs`. Returns the leases found lost (another consumer has the
+   * entry now, or it no longer exists); they are forgotten.
+   */
+  async renew(olderThanMs: number): Promise<Array<{ stream: string; id: string }>> {
+    const now = Date.now();
+    const due = [...this.held.values()].filter(l => now - l.touchedAt >= olderThanMs);
+    if (due.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const l of due) {
+      pipeline.xclaim(l.stream, this.group, this.consumer, Math.max(0, now - l.touchedAt - CLOCK_MARGIN_MS), l.id, 'JUSTID');
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const lost: Array<{ stream: string; id: string }> = [];
+    due.forEach((lease, i) => {
+      const [err, ids] = results[i] ?? [new Error('no reply')];
+      if (err) return; // try again next round
+      const current = this.held.get(Leases.key(lease.stream, lease.id));
+      if (current !== lease) return; // settled meanwhile
+      if (Array.isArray(ids) && ids.length > 0) lease.touchedAt = now;
+      else {
+        this.held.delete(Leases.key(lease.stream, lease.id));
+        lost.push({ stream: lease.stream, id: lease.id });
+      }
+    });
+    return lost;
+  }
+}

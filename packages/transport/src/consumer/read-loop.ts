@@ -1,0 +1,207 @@
+import type { Redis } from 'ioredis';
+import type { LoggerService } from '@nestjs/common';
+import type { ResolvedServerOptions } from '../options.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { StreamEntry } from './entry-processor.js';
+import type { Leases } from './leases.js';
+import type { Slots } from './slots.js';
+
+type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
+type XPendingRow = [id: string, consumer: string, idleMs: number, deliveries: number];
+
+class WatchdogTimeout extends Error {
+  override readonly name = 'WatchdogTimeout';
+}
+
+const ERROR_BACKOFF_MIN_MS = 100;
+const ERROR_BACKOFF_MAX_MS = 5000;
+
+export interface ReadLoopDeps {
+  /** Dedicated connection: a blocked XREADGROUP holds it. */
+  blocking: Redis;
+  /** Command connection, for XPENDING/XCLAIM during recovery. */
+  redis: Redis;
+  options: ResolvedServerOptions;
+  streams: string[];
+  slots: Slots;
+  leases: Leases;
+  dispatcher: Dispatcher;
+  logger: LoggerService;
+  /** Creates the group on every stream (MKSTREAM; BUSYGROUP is fine). */
+  ensureGroups: () => Promise<void>;
+  onError: (err: unknown) => void;
+}
+
+/**
+ * The reader: first takes back this consumer's own pending entries (left by a previous run under the
+ * same name, or by a read whose reply was lost in a reconnect), then reads new entries with
+ * XREADGROUP ... BLOCK, never more than the free slots. A watchdog recycles the connection of a read
+ * that does not come back in blockMs + watchdogMs (ioredis can leave a blocking command hanging after
+ * a reconnect).
+ */
+export class ReadLoop {
+  private running = false;
+  private loop?: Promise<void>;
+  private roundRobin = 0;
+  private groupsReady = false;
+  private recovered = false;
+  private wake?: () => void;
+  /** Last time a read returned (or failed): the health check's sign that the loop is alive. */
+  lastReadAt = 0;
+
+  constructor(private readonly deps: ReadLoopDeps) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** After a reconnect, read our own pending list again before new entries. */
+  markReconnected(): void {
+    this.recovered = false;
+  }
+
+  /** Stops reading. A read blocked in Redis is cut off by closing the dedicated connection. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    this.deps.slots.release(0); // wake a wait for free slots
+    this.deps.blocking.disconnect();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      let reserved = 0;
+      try {
+        if (!this.groupsReady) {
+          await this.deps.ensureGroups();
+          this.groupsReady = true;
+        }
+        if (!this.recovered) {
+          await this.recoverOwnPending();
+          this.recovered = true;
+        }
+        await this.deps.slots.whenFree();
+        if (!this.running) break;
+        reserved = this.deps.slots.take(this.deps.options.readBatchSize);
+        const entries = await this.read(reserved);
+        this.lastReadAt = Date.now();
+        this.deps.slots.release(reserved - entries.length);
+        reserved = 0;
+        for (const entry of entries) this.deps.dispatcher.dispatch(entry);
+        failures = 0;
+      } catch (err) {
+        if (reserved > 0) this.deps.slots.release(reserved);
+        this.lastReadAt = Date.now();
+        if (!this.running) break;
+        if (isNoGroup(err)) {
+          // An operator deleted the stream or the group: recreate it and go on.
+          this.deps.logger.warn?.(`Consumer group "${this.deps.options.group}" is gone (${(err as Error).message}); recreating it`);
+          this.groupsReady = false;
+          continue;
+        }
+        if (err instanceof WatchdogTimeout) {
+          this.deps.logger.warn?.(err.message);
+          this.recovered = false;
+          this.deps.blocking.disconnect(true);
+        } else {
+          this.deps.onError(err);
+        }
+        failures++;
+        await this.pause(Math.min(ERROR_BACKOFF_MAX_MS, ERROR_BACKOFF_MIN_MS * 2 ** Math.min(failures, 10)));
+      }
+    }
+  }
+
+  /** XREADGROUP of new entries, spreading `slots` over the streams so the total never exceeds them. */
+  private async read(slots: number): Promise<StreamEntry[]> {
+    const { options, streams, blocking } = this.deps;
+    // COUNT applies per stream: with fewer slots than streams, read `slots` streams (rotating) with COUNT 1.
+    let keys = streams;
+    if (slots < streams.length) {
+      keys = [];
+      for (let i = 0; i < slots; i++) keys.push(streams[(this.roundRobin + i) % streams.length]);
+      this.roundRobin = (this.roundRobin + slots) % streams.length;
+    }
+    const count = Math.floor(slots / keys.length);
+    const ids = keys.map(() => '>');
+    const read = blocking.xreadgroup(
+      'GROUP', options.group, options.consumer, 'COUNT', count, 'BLOCK', options.blockMs, 'STREAMS', ...keys, ...ids,
+    ) as Promise<XReadGroupReply>;
+    const reply = await this.withWatchdog(read);
+    const entries: StreamEntry[] = [];
+    if (!reply) return entries;
+    const now = Date.now();
+    for (const [stream, list] of reply) {
+      for (const [id, fields] of list) {
+        this.deps.leases.add(stream, id, now);
+        entries.push({ stream, id, fields, deliveryCount: 1 });
+      }
+    }
+    return entries;
+  }
+
+  private withWatchdog<T>(promise: Promise<T>): Promise<T> {
+    const limit = this.deps.options.blockMs + this.deps.options.watchdogMs;
+    let timer: NodeJS.Timeout;
+    const watchdog = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new WatchdogTimeout(`XREADGROUP did not return within ${limit} ms (blockMs + watchdogMs); recycling the reader connection`)),
+        limit,
+      );
+    });
+    promise.catch(() => undefined); // a late rejection after the watchdog fired is expected
+    return Promise.race([promise, watchdog]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Takes back this consumer's own pending entries, oldest first: XPENDING (which gives their delivery
+   * counts) then XCLAIM (counts one more delivery, and drops ids whose entries were trimmed).
+   * Entries this process already holds are skipped.
+   */
+  private async recoverOwnPending(): Promise<void> {
+    const { redis, options, streams, slots, leases, dispatcher } = this.deps;
+    for (const stream of streams) {
+      let start = '-';
+      while (this.running) {
+        await slots.whenFree();
+        const reserved = slots.take(Math.min(options.readBatchSize, slots.free));
+        let used = 0;
+        try {
+          const rows = (await redis.xpending(stream, options.group, start, '+', reserved, options.consumer)) as XPendingRow[];
+          if (rows.length === 0) break;
+          start = `(${rows[rows.length - 1][0]}`;
+          const mine = rows.filter(([id]) => !leases.has(stream, id));
+          if (mine.length === 0) continue;
+          const counts = new Map(mine.map(([id, , , n]) => [id, Number(n)]));
+          const claimed = (await redis.xclaim(stream, options.group, options.consumer, 0, ...counts.keys())) as Array<[string, string[] | null]>;
+          const now = Date.now();
+          for (const [id, fields] of claimed) {
+            if (!fields) continue;
+            leases.add(stream, id, now);
+            used++;
+            dispatcher.dispatch({ stream, id, fields, deliveryCount: (counts.get(id) ?? 0) + 1 });
+          }
+        } finally {
+          slots.release(reserved - used);
+        }
+      }
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise(resolve => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
+
+export function isNoGroup(err: unknown): boolean {
+  return typeof (err as Error)?.message === 'string' && (err as Error).message.startsWith('NOGROUP');
+}

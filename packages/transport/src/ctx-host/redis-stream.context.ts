@@ -1,0 +1,89 @@
+import { BaseRpcContext } from '@nestjs/microservices';
+import { SettlementError } from '../errors/settlement.error.js';
+
+type RedisStreamContextArgs = [
+  stream: string,
+  id: string,
+  group: string,
+  consumer: string,
+  deliveryCount: number,
+  headers: Record<string, string>,
+  pattern: string,
+];
+
+/** How a manual-mode handler settled its entry. */
+export type Settlement =
+  | { kind: 'ack' }
+  | { kind: 'retry'; delayMs?: number }
+  | { kind: 'deadLetter'; reason: string };
+
+/** The `@Ctx()` of a handler called by RedisStreamsServer. */
+export class RedisStreamContext extends BaseRpcContext<RedisStreamContextArgs> {
+  /** @ignore set by the transport: the manual settlement, if any. */
+  settlement?: Settlement;
+  /** @ignore set by the transport: the handler's real error, before Nest's exception filter replaced it. */
+  handlerError?: unknown;
+
+  constructor(args: RedisStreamContextArgs) {
+    super(args);
+  }
+
+  /** The stream key the entry was read from (key prefix included). */
+  getStream(): string {
+    return this.args[0];
+  }
+
+  /** The entry id, e.g. `1700000000000-0`. */
+  getMessageId(): string {
+    return this.args[1];
+  }
+
+  /** The consumer group. */
+  getGroup(): string {
+    return this.args[2];
+  }
+
+  /** This consumer's name. */
+  getConsumer(): string {
+    return this.args[3];
+  }
+
+  /** Which attempt this is: 1 on first delivery, 2 on the first retry, ... (kept by Redis across restarts). */
+  getDeliveryCount(): number {
+    return this.args[4];
+  }
+
+  /** Headers set by the producer (RedisStreamRecordBuilder); `{}` if none. */
+  getHeaders(): Record<string, string> {
+    return this.args[5];
+  }
+
+  /** The pattern the handler is bound to. */
+  getPattern(): string {
+    return this.args[6];
+  }
+
+  /** Manual mode: the entry is done, ack it. */
+  ack(): void {
+    this.settle({ kind: 'ack' });
+  }
+
+  /** Manual mode: try again after `delayMs` (default: the retry policy's backoff); counts as an attempt. */
+  retry(options: { delayMs?: number } = {}): void {
+    this.settle({ kind: 'retry', delayMs: options.delayMs });
+  }
+
+  /** Manual mode: move the entry to the dead-letter stream now. */
+  deadLetter(reason: string): void {
+    this.settle({ kind: 'deadLetter', reason });
+  }
+
+  private settle(settlement: Settlement): void {
+    if (this.settlement) {
+      throw new SettlementError(
+        `Entry ${this.getMessageId()} of ${this.getStream()} was already settled (${this.settlement.kind}); settle it only once`,
+      );
+    }
+    this.settlement = settlement;
+  }
+}

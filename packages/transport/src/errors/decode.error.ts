@@ -1,0 +1,4 @@
+/** An entry that cannot be turned into a handler call. It is dead-lettered with reason `decode`. */
+export class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+}

@@ -1,0 +1,11 @@
+/**
+ * Throw from a handler to skip the remaining attempts: the entry goes straight to the dead-letter
+ * stream. Checked with `instanceof`, so subclasses work too.
+ */
+export class UnrecoverableEventError extends Error {
+  override readonly name: string = 'UnrecoverableEventError';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

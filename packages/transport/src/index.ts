@@ -1,0 +1,35 @@
+export { RedisStreamsServer } from './server/redis-streams.server.js';
+export { RedisStreamsClient } from './client/redis-streams.client.js';
+export { RedisStreamRecord, RedisStreamRecordBuilder } from './client/redis-stream-record.js';
+export { RedisStreamContext, type Settlement } from './ctx-host/redis-stream.context.js';
+export {
+  DEFAULT_SERVER_OPTIONS,
+  DEFAULT_BACKOFF,
+  type RedisStreamsServerOptions,
+  type RedisStreamsClientOptions,
+  type RedisStreamsHandlerExtras,
+  type RetryOptions,
+  type BackoffOptions,
+  type ClaimOptions,
+  type DeadLetterOptions,
+  type ConsumerCleanupOptions,
+  type ConnectionOptions,
+} from './options.js';
+export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type HandlerFailedEvent } from './status.js';
+export { InvalidOptionsError, UnrecoverableEventError, DecodeError, SettlementError, RequestTimeoutError } from './errors/index.js';
+export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './consumer/dead-letter.js';
+export { backoffDelay } from './consumer/backoff.js';
+export {
+  encode,
+  decode,
+  WIRE_VERSION,
+  FIELD_VERSION,
+  FIELD_DATA,
+  FIELD_CORRELATION_ID,
+  FIELD_TIMESTAMP,
+  FIELD_HEADERS,
+  FIELD_REPLY_TO,
+  FIELD_DEADLINE,
+  type DecodedMessage,
+  type OutgoingMessage,
+} from './wire/codec.js';

@@ -1,0 +1,203 @@
+import { EventEmitter } from 'node:events';
+import { Redis } from 'ioredis';
+import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
+import { Acker } from '../consumer/acker.js';
+import { ClaimLoop } from '../consumer/claim-loop.js';
+import { Dispatcher } from '../consumer/dispatcher.js';
+import { EntryProcessor, type Route } from '../consumer/entry-processor.js';
+import { installErrorCapture } from '../consumer/error-capture.js';
+import { Leases } from '../consumer/leases.js';
+import { ReadLoop } from '../consumer/read-loop.js';
+import { ReplyWriter } from '../consumer/reply-writer.js';
+import { Slots } from '../consumer/slots.js';
+import { StreamKeys } from '../keys.js';
+import {
+  resolveRetry,
+  resolveServerOptions,
+  type RedisStreamsHandlerExtras,
+  type RedisStreamsServerOptions,
+  type ResolvedServerOptions,
+} from '../options.js';
+import { createRedis } from '../redis/create-redis.js';
+import { RedisStreamsStatus, type RedisStreamsEvents } from '../status.js';
+
+interface Running {
+  redis: Redis;
+  blocking: Redis;
+  acker: Acker;
+  slots: Slots;
+  dispatcher: Dispatcher;
+  readLoop: ReadLoop;
+  claimLoop: ClaimLoop;
+}
+
+/**
+ * Nest transport strategy over Redis Streams consumer groups:
+ * `NestFactory.createMicroservice(AppModule, { strategy: new RedisStreamsServer({ group: 'orders' }) })`.
+ * Each handler's pattern is a stream; entries are acked only after the handler succeeded.
+ */
+export class RedisStreamsServer
+  extends Server<{ [K in keyof RedisStreamsEvents]: RedisStreamsEvents[K] }, RedisStreamsStatus>
+  implements CustomTransportStrategy
+{
+  readonly options: ResolvedServerOptions;
+  private readonly keys: StreamKeys;
+  private readonly events = new EventEmitter();
+  private running?: Running;
+  private closing?: Promise<void>;
+
+  constructor(options: RedisStreamsServerOptions) {
+    super();
+    this.options = resolveServerOptions(options);
+    this.keys = new StreamKeys(this.options.keyPrefix);
+    // 'error' without a listener would throw: errors are always logged, listeners are optional.
+    this.events.on('error', () => undefined);
+    installErrorCapture();
+  }
+
+  async listen(callback: (err?: unknown) => void): Promise<void> {
+    try {
+      const routes = this.buildRoutes();
+      const streams = [...routes.keys()];
+      const o = this.options;
+      const redis = createRedis(o.connection, 'commands');
+      const blocking = createRedis(o.connection, 'reader');
+      this.watchConnection(redis, blocking);
+      const slots = new Slots(o.concurrency);
+      const acker = new Acker(redis, o.group, err => this.reportError('XACK failed, will retry', err));
+      const leases = new Leases(redis, o.group, o.consumer);
+      const emit = (event: string, payload: unknown) => this.events.emit(event, payload);
+      const processor = new EntryProcessor({ redis, options: o, acker, leases, replies: new ReplyWriter(redis), logger: this.logger, emit });
+      const dispatcher = new Dispatcher(routes, processor, slots, leases, this.logger);
+      const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
+      const readLoop = new ReadLoop({
+        blocking, redis, options: o, streams, slots, leases, dispatcher, logger: this.logger, onError,
+        ensureGroups: () => this.ensureGroups(redis, streams),
+      });
+      const claimLoop = new ClaimLoop({ redis, options: o, streams, slots, leases, dispatcher, logger: this.logger, emit, onError });
+      this.running = { redis, blocking, acker, slots, dispatcher, readLoop, claimLoop };
+      blocking.on('ready', () => readLoop.markReconnected());
+
+      if (streams.length > 0) {
+        // Create the groups before reporting "listening", so events emitted right after are not missed.
+        // Redis down: say so, keep retrying in the reader, and do not hold up the application.
+        await this.ensureGroups(redis, streams).catch(err =>
+          this.reportError('Could not create the consumer groups yet (Redis unreachable?); retrying in the background', err),
+        );
+        readLoop.start();
+        claimLoop.start();
+      } else {
+        this.logger.warn?.('RedisStreamsServer has no @EventPattern or @MessagePattern handler: nothing to read');
+      }
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  /**
+   * Graceful: stop reading and claiming, wait for handlers in flight up to shutdownTimeoutMs, flush acks,
+   * quit. What did not finish stays pending in Redis (nothing is acked twice, nothing lost). Returns within
+   * shutdownTimeoutMs plus a short quit even while Redis is unreachable.
+   */
+  async close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  on<K extends keyof RedisStreamsEvents>(event: K, callback: RedisStreamsEvents[K]): this {
+    this.events.on(event, callback as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** The ioredis connections: `commands` (XACK, XADD, claims) and `reader` (the blocking XREADGROUP). */
+  unwrap<T = { commands: Redis; reader: Redis }>(): T {
+    if (!this.running) throw new Error('Not initialized. Call listen() (or start the microservice) before unwrap().');
+    return { commands: this.running.redis, reader: this.running.blocking } as T;
+  }
+
+  /** Handlers in flight and retries waiting, for health checks and metrics. */
+  get stats(): { inFlight: number; scheduledRetries: number; lastReadAt: number } {
+    const r = this.running;
+    return { inFlight: r?.slots.inUse ?? 0, scheduledRetries: r?.dispatcher.scheduledRetries ?? 0, lastReadAt: r?.readLoop.lastReadAt ?? 0 };
+  }
+
+  /** Stream key of a pattern (prefix included). */
+  streamOf(pattern: string): string {
+    return this.keys.stream(pattern);
+  }
+
+  private buildRoutes(): Map<string, Route> {
+    const routes = new Map<string, Route>();
+    for (const [pattern, handler] of this.messageHandlers) {
+      const extras = (handler.extras ?? {}) as RedisStreamsHandlerExtras;
+      const stream = this.keys.stream(pattern);
+      routes.set(stream, {
+        stream,
+        pattern,
+        handler,
+        isEvent: handler.isEventHandler === true,
+        retry: resolveRetry(this.options.retry, extras.retry, `@EventPattern('${pattern}') extras.retry`),
+        ordered: extras.ordered === true,
+      });
+    }
+    return routes;
+  }
+
+  private async ensureGroups(redis: Redis, streams: string[]): Promise<void> {
+    for (const stream of streams) {
+      try {
+        await redis.xgroup('CREATE', stream, this.options.group, this.options.startId, 'MKSTREAM');
+      } catch (err) {
+        if (!String((err as Error).message).startsWith('BUSYGROUP')) throw err;
+      }
+    }
+  }
+
+  private watchConnection(redis: Redis, blocking: Redis): void {
+    const status = (s: RedisStreamsStatus) => {
+      this._status$.next(s);
+      this.events.emit(s);
+    };
+    blocking.on('ready', () => status(RedisStreamsStatus.CONNECTED));
+    blocking.on('close', () => {
+      if (!this.closing) status(RedisStreamsStatus.DISCONNECTED);
+    });
+    blocking.on('reconnecting', () => status(RedisStreamsStatus.RECONNECTING));
+    // Without a listener, an ioredis 'error' event would crash the process. Reconnects are ioredis's job.
+    const onError = (err: Error) => this.events.emit('error', err);
+    redis.on('error', onError);
+    blocking.on('error', onError);
+  }
+
+  private reportError(what: string, err: unknown): void {
+    this.logger.error(`${what}: ${(err as Error)?.message ?? String(err)}`);
+    this.events.emit('error', err);
+  }
+
+  private async shutdown(): Promise<void> {
+    const r = this.running;
+    if (!r) return;
+    const deadline = Date.now() + this.options.shutdownTimeoutMs;
+    r.dispatcher.stop();
+    // The loops may be waiting on an unreachable Redis: do not wait for them past the deadline.
+    await withTimeout(Promise.all([r.readLoop.stop(), r.claimLoop.stop()]), deadline - Date.now());
+    const drained = await withTimeout(r.slots.whenIdle(), deadline - Date.now());
+    if (!drained) {
+      this.logger.warn?.(`close(): ${r.slots.inUse} handlers still running after shutdownTimeoutMs; their entries stay pending`);
+    }
+    await withTimeout(r.acker.flush(), Math.max(0, deadline - Date.now()));
+    r.acker.stop();
+    await withTimeout(r.redis.quit().catch(() => undefined), 1000);
+    r.redis.disconnect();
+    r.blocking.disconnect();
+    this._status$.next(RedisStreamsStatus.DISCONNECTED);
+    this.events.emit(RedisStreamsStatus.DISCONNECTED);
+  }
+}
+
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<boolean>(resolve => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
+  return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
+}

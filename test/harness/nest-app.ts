@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import { Module, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { INestMicroservice } from '@nestjs/common';
+import { RedisStreamsServer, type RedisStreamsServerOptions } from '@nestream/transport';
+
+export interface TestApp {
+  app: INestMicroservice;
+  server: RedisStreamsServer;
+  close(): Promise<void>;
+}
+
+/** Starts a Nest microservice with the given controllers (and providers) on a RedisStreamsServer. */
+export async function startApp(
+  controllers: Type<unknown>[],
+  options: RedisStreamsServerOptions,
+  providers: unknown[] = [],
+): Promise<TestApp> {
+  @Module({ controllers, providers: providers as never[] })
+  class TestModule {}
+  const server = new RedisStreamsServer(options);
+  const app = await NestFactory.createMicroservice(TestModule, { strategy: server, logger: ['error', 'warn'] });
+  await app.listen();
+  let closed = false;
+  return {
+    app,
+    server,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import 'reflect-metadata';
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { RedisStreamContext, RedisStreamsClient, RedisStreamRecordBuilder } from '@nestream/transport';
+import { lastValueFrom } from 'rxjs';
+import { startRedis, type TestRedis } from '../harness/redis-server.js';
+import { startApp, type TestApp } from '../harness/nest-app.js';
+import { uniqueName, waitFor } from '../harness/wait.js';
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe('event delivery', () => {
+  const apps: TestApp[] = [];
+  const clients: RedisStreamsClient[] = [];
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map(a => a.close()));
+    await Promise.all(clients.splice(0).map(c => c.close()));
+  });
+
+  it('delivers an emitted event to its @EventPattern handler with the context, and acks it', async () => {
+    const pattern = uniqueName('orders.created');
+    const seen: Array<{ data: unknown; ctx: Record<string, unknown> }> = [];
+    @Controller()
+    class Handler {
+      @EventPattern(pattern)
+      handle(@Payload() data: unknown, @Ctx() ctx: RedisStreamContext) {
+        seen.push({
+          data,
+          ctx: {
+            stream: ctx.getStream(), id: ctx.getMessageId(), group: ctx.getGroup(), consumer: ctx.getConsumer(),
+            count: ctx.getDeliveryCount(), headers: ctx.getHeaders(), pattern: ctx.getPattern(),
+          },
+        });
+      }
+    }
+    apps.push(await startApp([Handler], { connection: redis.url, group: 'g1', consumer: 'c1' }));
+    const client = new RedisStreamsClient({ connection: redis.url });
+    clients.push(client);
+    const id = await lastValueFrom(
+      client.emit(pattern, new RedisStreamRecordBuilder({ id: 1 }).setHeaders({ tenant: 'acme' }).build()),
+    );
+    expect(id).toMatch(/^\d+-\d+$/);
+    await waitFor(() => seen.length === 1, 'the event to be handled');
+    expect(seen[0]).toEqual({
+      data: { id: 1 },
+      ctx: { stream: pattern, id, group: 'g1', consumer: 'c1', count: 1, headers: { tenant: 'acme' }, pattern },
+    });
+    const r = redis.client();
+    await waitFor(async () => (await r.xpending(pattern, 'g1'))[0] === 0, 'the entry to be acked');
+  });
+
+  it('handles an entry written by a plain XADD with only a data field', async () => {
+    const pattern = uniqueName('raw');
+    const seen: unknown[] = [];
+    @Controller()
+    class Handler {
+      @EventPattern(pattern)
+      handle(@Payload() data: unknown) {
+        seen.push(data);
+      }
+    }
+    apps.push(await startApp([Handler], { connection: redis.url, group: 'g' }));
+    await redis.client().call('XADD', pattern, '*', 'data', '{"id":1}');
+    await waitFor(() => seen.length === 1, 'the raw entry to be handled');
+    expect(seen).toEqual([{ id: 1 }]);
+  });
+});
