@@ -44,7 +44,7 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<T
         '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
         '--appendonly', opts.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--protected-mode', 'no',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const p = proc;
     await new Promise<void>((resolve, reject) => {
@@ -69,6 +69,7 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<T
     const exited = new Promise(r => p.once('exit', r));
     p.kill('SIGKILL');
     await exited;
+    p.stdout?.destroy();
   };
 
   await start();

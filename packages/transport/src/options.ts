@@ -162,6 +162,10 @@ export function resolveRetry(base: ResolvedRetry, override: RetryOptions | undef
     maxAttempts: override?.maxAttempts ?? base.maxAttempts,
     backoff: { ...base.backoff, ...(override?.backoff ?? {}) },
   };
+  // A delayMs above the inherited cap, with no cap of its own, raises the cap rather than failing.
+  if (override?.backoff?.maxDelayMs === undefined && retry.backoff.delayMs > retry.backoff.maxDelayMs) {
+    retry.backoff.maxDelayMs = retry.backoff.delayMs;
+  }
   positiveInt(`${path}.maxAttempts`, retry.maxAttempts);
   const b = retry.backoff;
   if (b.type !== 'exponential' && b.type !== 'fixed') {
