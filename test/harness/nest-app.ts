@@ -19,7 +19,7 @@ export async function startApp(
   @Module({ controllers, providers: providers as never[] })
   class TestModule {}
   const server = new RedisStreamsServer(options);
-  const app = await NestFactory.createMicroservice(TestModule, { strategy: server, logger: ['error', 'warn'] });
+  const app = await NestFactory.createMicroservice(TestModule, { strategy: server, logger: process.env.NESTREAM_TEST_LOG ? ['error', 'warn', 'log'] : false });
   await app.listen();
   let closed = false;
   return {

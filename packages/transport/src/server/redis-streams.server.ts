@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { Acker } from '../consumer/acker.js';
@@ -41,6 +42,7 @@ export class RedisStreamsServer
   implements CustomTransportStrategy
 {
   readonly options: ResolvedServerOptions;
+  protected override readonly logger = new Logger(RedisStreamsServer.name);
   private readonly keys: StreamKeys;
   private readonly events = new EventEmitter();
   private running?: Running;
