@@ -13,12 +13,12 @@ export interface TestApp {
 /** Starts a Nest microservice with the given controllers (and providers) on a RedisStreamsServer. */
 export async function startApp(
   controllers: Type<unknown>[],
-  options: RedisStreamsServerOptions,
+  options: RedisStreamsServerOptions | RedisStreamsServer,
   providers: unknown[] = [],
 ): Promise<TestApp> {
   @Module({ controllers, providers: providers as never[] })
   class TestModule {}
-  const server = new RedisStreamsServer(options);
+  const server = options instanceof RedisStreamsServer ? options : new RedisStreamsServer(options);
   const app = await NestFactory.createMicroservice(TestModule, { strategy: server, logger: process.env.NESTREAM_TEST_LOG ? ['error', 'warn', 'log'] : false });
   await app.listen();
   let closed = false;

@@ -31,8 +31,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<TestRedis> {
-  const port = await freePort();
+export async function startRedis(opts: { appendonly?: boolean; port?: number } = {}): Promise<TestRedis> {
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'nestream-redis-'));
   const clients: Redis[] = [];
   let proc: ChildProcess | undefined;
@@ -65,7 +65,7 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<T
 
   const kill = async () => {
     const p = proc;
-    if (!p || p.exitCode !== null) return;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
     const exited = new Promise(r => p.once('exit', r));
     p.kill('SIGKILL');
     await exited;

@@ -83,9 +83,14 @@ export class RedisStreamsServer
       if (streams.length > 0) {
         // Create the groups before reporting "listening", so events emitted right after are not missed.
         // Redis down: say so, keep retrying in the reader, and do not hold up the application.
-        await this.ensureGroups(redis, streams).catch(err =>
-          this.reportError('Could not create the consumer groups yet (Redis unreachable?); retrying in the background', err),
-        );
+        // The first connection error ends the wait: ioredis would retry each command for seconds.
+        const groups = this.ensureGroups(redis, streams);
+        const unreachable = new Promise<unknown>(resolve => redis.once('error', resolve));
+        const failure = await Promise.race([groups.then(() => undefined), unreachable]).catch(err => err);
+        groups.catch(() => undefined);
+        if (failure) {
+          this.reportError('Could not create the consumer groups yet (Redis unreachable?); retrying in the background', failure);
+        }
         readLoop.start();
         claimLoop.start();
       } else {
