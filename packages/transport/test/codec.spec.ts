@@ -1,0 +1,60 @@
+import { decode, DecodeError, encode, FIELD_DATA, WIRE_VERSION } from '@nestream/transport';
+
+describe('wire codec', () => {
+  describe('encode/decode', () => {
+    it('should round-trip data, headers, correlation id, timestamp, reply-to and deadline', () => {
+      const fields = encode({
+        data: { id: 1, tags: ['a'] }, correlationId: 'c-1', timestamp: 1700000000000,
+        headers: { tenant: 'acme' }, replyTo: 'replies', deadline: 1700000005000,
+      });
+      expect(decode(fields)).toEqual({
+        data: { id: 1, tags: ['a'] }, correlationId: 'c-1', timestamp: 1700000000000,
+        headers: { tenant: 'acme' }, replyTo: 'replies', deadline: 1700000005000,
+      });
+    });
+
+    it('should write the version marker first and leave out empty headers', () => {
+      const fields = encode({ data: 1, correlationId: 'c', timestamp: 1 });
+      expect(fields.slice(0, 2)).toEqual(['v', WIRE_VERSION]);
+      expect(fields).not.toContain('h');
+    });
+
+    it('should accept an entry with only a data field (plain XADD from any tool)', () => {
+      expect(decode([FIELD_DATA, '{"id":1}'])).toEqual({ data: { id: 1 }, headers: {} });
+    });
+
+    it('should ignore unknown fields', () => {
+      expect(decode(['x-extra', '1', 'data', '"ok"']).data).toBe('ok');
+    });
+
+    it('should refuse data that is not JSON-serialisable', () => {
+      expect(() => encode({ data: undefined, correlationId: 'c', timestamp: 1 })).toThrow(TypeError);
+    });
+  });
+
+  describe('decode errors', () => {
+    it.each([
+      ['no fields', [], /no fields/],
+      ['no data field', ['payload', '1'], /no "data" field/],
+      ['bad JSON', ['data', '{nope'], /not valid JSON/],
+      ['unknown version', ['v', '2', 'data', '1'], /unknown wire-format version "2"/],
+      ['a __proto__ key', ['data', '{"__proto__":{"x":1}}'], /__proto__/],
+      ['a nested __proto__ key', ['data', '{"a":[{"__proto__":1}]}'], /__proto__/],
+      ['headers not an object', ['data', '1', 'h', '"x"'], /must be a JSON object/],
+      ['a bad deadline', ['data', '1', 'dl', 'soon'], /"dl" must be a number/],
+    ])('should throw DecodeError for %s', (_, fields, message) => {
+      expect(() => decode(fields as string[])).toThrow(DecodeError);
+      expect(() => decode(fields as string[])).toThrow(message as RegExp);
+    });
+
+    it('should accept "__proto__" inside a string value', () => {
+      expect(decode(['data', '{"text":"__proto__"}']).data).toEqual({ text: '__proto__' });
+    });
+
+    it('should enforce maxBytes over all fields', () => {
+      const fields = ['data', JSON.stringify('x'.repeat(100))];
+      expect(() => decode(fields, 50)).toThrow(/maxPayloadBytes \(50\)/);
+      expect(decode(fields, 1000).data).toBe('x'.repeat(100));
+    });
+  });
+});

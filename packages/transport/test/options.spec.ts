@@ -1,0 +1,56 @@
+import { backoffDelay, DEFAULT_SERVER_OPTIONS, InvalidOptionsError, RedisStreamsServer } from '@nestream/transport';
+
+describe('RedisStreamsServer options', () => {
+  it('should apply the documented defaults', () => {
+    const { options } = new RedisStreamsServer({ group: 'g' });
+    expect(options).toMatchObject({
+      group: 'g', keyPrefix: '', startId: '$', concurrency: 32, readBatchSize: 256, blockMs: 2000, watchdogMs: 5000,
+      shutdownTimeoutMs: 10_000, ack: 'auto', consumerCleanup: false,
+      retry: { maxAttempts: 5, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 30_000, jitter: 0.1 } },
+      claim: { intervalMs: 5000, minIdleMs: 30_000, batchSize: 100 },
+    });
+    expect(options.consumer).toMatch(/^.+-\d+-[0-9a-f]{6}$/);
+    expect(options.deadLetter !== false && options.deadLetter.key('orders')).toBe('orders:dlq');
+    expect(DEFAULT_SERVER_OPTIONS.concurrency).toBe(32);
+  });
+
+  it('should give each instance its own default consumer name', () => {
+    expect(new RedisStreamsServer({ group: 'g' }).options.consumer).not.toBe(new RedisStreamsServer({ group: 'g' }).options.consumer);
+  });
+
+  it.each([
+    [{ group: '' }, 'group'],
+    [{ group: 'g', consumer: '' }, 'consumer'],
+    [{ group: 'g', concurrency: 1.5 }, 'concurrency'],
+    [{ group: 'g', readBatchSize: 0 }, 'readBatchSize'],
+    [{ group: 'g', watchdogMs: -1 }, 'watchdogMs'],
+    [{ group: 'g', claim: { minIdleMs: 0 } }, 'claim.minIdleMs'],
+    [{ group: 'g', retry: { backoff: { jitter: 2 } } }, 'retry.backoff.jitter'],
+    [{ group: 'g', deadLetter: { maxLen: 0 } }, 'deadLetter.maxLen'],
+    [{ group: 'g', consumerCleanup: { idleMs: 0 } }, 'consumerCleanup.idleMs'],
+    [{ group: 'g', maxPayloadBytes: 0 }, 'maxPayloadBytes'],
+  ])('should reject %j naming "%s"', (options, name) => {
+    const make = () => new RedisStreamsServer(options as never);
+    expect(make).toThrow(InvalidOptionsError);
+    expect(make).toThrow(`"${name}"`);
+  });
+});
+
+describe('backoffDelay', () => {
+  const backoff = { type: 'exponential' as const, delayMs: 100, maxDelayMs: 1000, jitter: 0 };
+
+  it('should double per attempt up to maxDelayMs', () => {
+    expect([1, 2, 3, 4, 5, 6].map(a => backoffDelay(backoff, a))).toEqual([100, 200, 400, 800, 1000, 1000]);
+  });
+
+  it('should keep a fixed delay fixed', () => {
+    expect(backoffDelay({ ...backoff, type: 'fixed' }, 5)).toBe(100);
+  });
+
+  it('should only lengthen the delay with jitter', () => {
+    const jittered = { ...backoff, jitter: 0.5 };
+    expect(backoffDelay(jittered, 1, () => 0)).toBe(100);
+    expect(backoffDelay(jittered, 1, () => 0.999)).toBeLessThanOrEqual(150);
+    expect(backoffDelay(jittered, 1, () => 0.999)).toBeGreaterThan(100);
+  });
+});
