@@ -43,13 +43,17 @@ export class ReadLoop {
   private running = false;
   private loop?: Promise<void>;
   private roundRobin = 0;
+  private overflow: StreamEntry[] = [];
+  private readonly newIds: string[];
   private groupsReady = false;
   private recovered = false;
   private wake?: () => void;
   /** Last time a read returned (or failed): the health check's sign that the loop is alive. */
   lastReadAt = 0;
 
-  constructor(private readonly deps: ReadLoopDeps) {}
+  constructor(private readonly deps: ReadLoopDeps) {
+    this.newIds = deps.streams.map(() => '>');
+  }
 
   start(): void {
     this.running = true;
@@ -68,6 +72,8 @@ export class ReadLoop {
     this.deps.slots.release(0); // wake a wait for free slots
     this.deps.blocking.disconnect();
     await this.loop;
+    // Read but never started: they stay pending for whoever comes next.
+    for (const e of this.overflow.splice(0)) this.deps.leases.delete(e.stream, e.id);
   }
 
   private async run(): Promise<void> {
@@ -85,12 +91,19 @@ export class ReadLoop {
         }
         await this.deps.slots.whenFree();
         if (!this.running) break;
+        if (this.overflow.length > 0) {
+          const n = this.deps.slots.take(this.overflow.length);
+          for (const entry of this.overflow.splice(0, n)) this.deps.dispatcher.dispatch(entry);
+          continue;
+        }
         reserved = this.deps.slots.take(this.deps.options.readBatchSize);
         const entries = await this.read(reserved);
         this.lastReadAt = Date.now();
-        this.deps.slots.release(reserved - entries.length);
+        const dispatchNow = Math.min(reserved, entries.length);
+        this.deps.slots.release(reserved - dispatchNow);
         reserved = 0;
-        for (const entry of entries) this.deps.dispatcher.dispatch(entry);
+        for (let i = 0; i < dispatchNow; i++) this.deps.dispatcher.dispatch(entries[i]);
+        for (let i = dispatchNow; i < entries.length; i++) this.overflow.push(entries[i]);
         failures = 0;
       } catch (err) {
         if (reserved > 0) this.deps.slots.release(reserved);
@@ -115,26 +128,26 @@ export class ReadLoop {
     }
   }
 
-  /** XREADGROUP of new entries, spreading `slots` over the streams so the total never exceeds them. */
+  /**
+   * XREADGROUP of new entries over every stream. COUNT applies per stream, so `slots` are spread over the
+   * streams; with fewer free slots than streams each stream gets COUNT 1 and the reply may hold up to
+   * (streams - 1) entries more than the free slots: those wait in `overflow`, not running, until slots free.
+   * (Reading only some of the streams instead would block on them while others have entries.)
+   */
   private async read(slots: number): Promise<StreamEntry[]> {
     const { options, streams, blocking } = this.deps;
-    // COUNT applies per stream: with fewer slots than streams, read `slots` streams (rotating) with COUNT 1.
-    let keys = streams;
-    if (slots < streams.length) {
-      keys = [];
-      for (let i = 0; i < slots; i++) keys.push(streams[(this.roundRobin + i) % streams.length]);
-      this.roundRobin = (this.roundRobin + slots) % streams.length;
-    }
-    const count = Math.floor(slots / keys.length);
-    const ids = keys.map(() => '>');
+    const count = Math.max(1, Math.floor(slots / streams.length));
     const read = blocking.xreadgroup(
-      'GROUP', options.group, options.consumer, 'COUNT', count, 'BLOCK', options.blockMs, 'STREAMS', ...keys, ...ids,
+      'GROUP', options.group, options.consumer, 'COUNT', count, 'BLOCK', options.blockMs, 'STREAMS', ...streams, ...this.newIds,
     ) as Promise<XReadGroupReply>;
     const reply = await this.withWatchdog(read);
     const entries: StreamEntry[] = [];
     if (!reply) return entries;
     const now = Date.now();
-    for (const [stream, list] of reply) {
+    // Rotate which stream's entries come first, so an overflow does not always favour the same stream.
+    const start = this.roundRobin++ % reply.length;
+    for (let i = 0; i < reply.length; i++) {
+      const [stream, list] = reply[(start + i) % reply.length];
       for (const [id, fields] of list) {
         this.deps.leases.add(stream, id, now);
         entries.push({ stream, id, fields, deliveryCount: 1 });
