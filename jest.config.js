@@ -6,6 +6,7 @@ export default {
   testMatch: ['**/*.spec.ts'],
   moduleNameMapper: {
     '^@nestream/transport$': '<rootDir>/packages/transport/src/index.ts',
+    '^@nestream/transport/health$': '<rootDir>/packages/transport/src/health/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -1,9 +1,17 @@
 export { RedisStreamsServer } from './server/redis-streams.server.js';
 export { RedisStreamsClient } from './client/redis-streams.client.js';
 export { RedisStreamRecord, RedisStreamRecordBuilder } from './client/redis-stream-record.js';
+export {
+  RedisStreamsModule,
+  REDIS_STREAMS_CLIENT,
+  type RedisStreamsClientRegistration,
+  type RedisStreamsClientAsyncRegistration,
+  type RedisStreamsModuleOptions,
+} from './module/redis-streams.module.js';
 export { RedisStreamContext, type Settlement } from './ctx-host/redis-stream.context.js';
 export {
   DEFAULT_SERVER_OPTIONS,
+  REDIS_STREAMS_TRANSPORT,
   DEFAULT_BACKOFF,
   type RedisStreamsServerOptions,
   type RedisStreamsClientOptions,

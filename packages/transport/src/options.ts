@@ -76,7 +76,12 @@ export interface RedisStreamsServerOptions {
   consumerCleanup?: ConsumerCleanupOptions | false;
   /** Entries whose encoded size exceeds this go to the dead-letter stream with reason `decode`. @default undefined (no limit) */
   maxPayloadBytes?: number;
+  /** `@EventPattern(p, transportId)` binds a handler to this transport only. @default REDIS_STREAMS_TRANSPORT */
+  transportId?: symbol;
 }
+
+/** Default transportId of RedisStreamsServer: `@EventPattern('x', REDIS_STREAMS_TRANSPORT)` binds to it only. */
+export const REDIS_STREAMS_TRANSPORT = Symbol.for('nestream.RedisStreams');
 
 /** Per-handler overrides, passed as `@EventPattern(pattern, extras)`. */
 export interface RedisStreamsHandlerExtras {
@@ -129,6 +134,7 @@ export interface ResolvedServerOptions {
   claim: Required<ClaimOptions>;
   consumerCleanup: ConsumerCleanupOptions | false;
   maxPayloadBytes?: number;
+  transportId: symbol;
 }
 
 export function defaultConsumerName(): string {
@@ -209,6 +215,7 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
     claim: { ...d.claim, ...(options.claim ?? {}) },
     consumerCleanup: options.consumerCleanup ?? false,
     maxPayloadBytes: options.maxPayloadBytes,
+    transportId: options.transportId ?? REDIS_STREAMS_TRANSPORT,
   };
   if (typeof resolved.keyPrefix !== 'string') throw new InvalidOptionsError('keyPrefix', 'must be a string');
   nonEmptyString('consumer', resolved.consumer);
@@ -231,6 +238,7 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
   }
   if (resolved.consumerCleanup !== false) positiveInt('consumerCleanup.idleMs', resolved.consumerCleanup?.idleMs);
   if (resolved.maxPayloadBytes !== undefined) positiveInt('maxPayloadBytes', resolved.maxPayloadBytes);
+  if (typeof resolved.transportId !== 'symbol') throw new InvalidOptionsError('transportId', 'must be a symbol');
   return resolved;
 }
 

@@ -43,6 +43,8 @@ export class RedisStreamsServer
 {
   readonly options: ResolvedServerOptions;
   protected override readonly logger = new Logger(RedisStreamsServer.name);
+  /** Handler failures are the transport's to settle (retry, dead letter): Nest need not log them again. */
+  override readonly propagatesEventHandlerErrors = true;
   private readonly keys: StreamKeys;
   private readonly events = new EventEmitter();
   private running?: Running;
@@ -52,6 +54,7 @@ export class RedisStreamsServer
     super();
     this.options = resolveServerOptions(options);
     this.keys = new StreamKeys(this.options.keyPrefix);
+    this.transportId = this.options.transportId;
     // 'error' without a listener would throw: errors are always logged, listeners are optional.
     this.events.on('error', () => undefined);
     installErrorCapture();
@@ -127,6 +130,11 @@ export class RedisStreamsServer
   get stats(): { inFlight: number; scheduledRetries: number; lastReadAt: number } {
     const r = this.running;
     return { inFlight: r?.slots.inUse ?? 0, scheduledRetries: r?.dispatcher.scheduledRetries ?? 0, lastReadAt: r?.readLoop.lastReadAt ?? 0 };
+  }
+
+  /** The stream keys this server reads (one per handler). */
+  get streams(): string[] {
+    return [...this.messageHandlers.keys()].map(p => this.keys.stream(p));
   }
 
   /** Stream key of a pattern (prefix included). */
