@@ -15,6 +15,8 @@ export class Dispatcher {
   private readonly ordered = new Map<string, StreamEntry[]>();
   private readonly retries: RetryQueue<StreamEntry>;
   private readonly stopping = new AbortController();
+  /** Entries dispatched and not yet settled (the slots reserved for a read in progress are not counted). */
+  private active = 0;
 
   constructor(
     private readonly routes: Map<string, Route>,
@@ -28,12 +30,13 @@ export class Dispatcher {
 
   /** The entry must already hold a slot; it is released when the entry is settled or scheduled for retry. */
   dispatch(entry: StreamEntry): void {
+    this.active++;
     const route = this.routes.get(entry.stream);
     if (!route) {
       // Cannot happen: only streams with a handler are read. Leave it pending rather than lose it.
       this.logger.error(`No handler for stream ${entry.stream}; entry ${entry.id} left pending`);
       this.leases.delete(entry.stream, entry.id);
-      this.slots.release();
+      this.done();
       return;
     }
     if (!route.ordered) {
@@ -53,6 +56,10 @@ export class Dispatcher {
     this.retries.cancel(Leases.key(stream, id));
   }
 
+  get inFlight(): number {
+    return this.active;
+  }
+
   get scheduledRetries(): number {
     return this.retries.size;
   }
@@ -70,7 +77,7 @@ export class Dispatcher {
     } catch (err) {
       this.settleFailed(entry, err);
     } finally {
-      this.slots.release();
+      this.done();
     }
   }
 
@@ -92,7 +99,7 @@ export class Dispatcher {
         return this.abandonOrdered(route.stream, queue);
       }
       queue.shift();
-      this.slots.release();
+      this.done();
     }
     this.ordered.delete(route.stream);
   }
@@ -100,7 +107,7 @@ export class Dispatcher {
   /** Leaves every queued entry of an ordered stream pending (shutdown or Redis error) and frees their slots. */
   private abandonOrdered(stream: string, queue: StreamEntry[]): void {
     for (const e of queue) this.leases.delete(e.stream, e.id);
-    this.slots.release(queue.length);
+    this.done(queue.length);
     queue.length = 0;
     this.ordered.delete(stream);
   }
@@ -120,14 +127,21 @@ export class Dispatcher {
       this.retries.schedule(Leases.key(entry.stream, entry.id), RECLAIM_ERROR_DELAY_MS, entry);
       return;
     }
-    if (next) void this.runOnce(this.routes.get(entry.stream)!, next);
-    else this.slots.release();
+    if (next) {
+      this.active++;
+      void this.runOnce(this.routes.get(entry.stream)!, next);
+    } else this.slots.release();
   }
 
   /** XCLAIM the entry again (a new delivery), unless it is gone or another consumer has it now. */
   private async takeBack(entry: StreamEntry): Promise<StreamEntry | undefined> {
     const fields = await this.leases.reclaim(entry.stream, entry.id);
     return fields ? { stream: entry.stream, id: entry.id, fields, deliveryCount: entry.deliveryCount + 1 } : undefined;
+  }
+
+  private done(n = 1): void {
+    this.active -= n;
+    this.slots.release(n);
   }
 
   /** Settling failed (Redis unreachable): the entry stays pending and the claim loop brings it back. */

@@ -129,7 +129,7 @@ export class RedisStreamsServer
   /** Handlers in flight and retries waiting, for health checks and metrics. */
   get stats(): { inFlight: number; scheduledRetries: number; lastReadAt: number } {
     const r = this.running;
-    return { inFlight: r?.slots.inUse ?? 0, scheduledRetries: r?.dispatcher.scheduledRetries ?? 0, lastReadAt: r?.readLoop.lastReadAt ?? 0 };
+    return { inFlight: r?.dispatcher.inFlight ?? 0, scheduledRetries: r?.dispatcher.scheduledRetries ?? 0, lastReadAt: r?.readLoop.lastReadAt ?? 0 };
   }
 
   /** The stream keys this server reads (one per handler). */

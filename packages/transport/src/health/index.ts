@@ -1,0 +1,1 @@
+export { RedisStreamsHealthIndicator, type RedisStreamsHealthOptions } from './redis-streams.health-indicator.js';
