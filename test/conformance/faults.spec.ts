@@ -3,6 +3,7 @@ import { Controller } from '@nestjs/common';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { RedisStreamsClient, RedisStreamsServer } from '@nestream/transport';
 import { freePort, startRedis, type TestRedis } from '../harness/redis-server.js';
+import { startProxy } from '../harness/freezable-proxy.js';
 import { startApp, type TestApp } from '../harness/nest-app.js';
 import { uniqueName, waitFor } from '../harness/wait.js';
 
@@ -150,3 +151,79 @@ describe('connection faults', () => {
   });
 });
 
+
+describe('hung connections', () => {
+  it('recycles a reader connection whose XREADGROUP never returns (watchdog) and goes on reading', async () => {
+    const redis = await newRedis();
+    const proxy = await startProxy(redis.port);
+    try {
+      const pattern = uniqueName('watchdog');
+      const handled = new Map<number, number>();
+      const app = await startApp([recorder(pattern, handled)], {
+        connection: proxy.url, group: 'g', blockMs: 200, watchdogMs: 300, claim: { minIdleMs: 1000, intervalMs: 200 },
+      });
+      apps.push(app);
+      const client = new RedisStreamsClient({ connection: redis.url });
+      clients.push(client);
+      await client.emitMany(pattern, [{ n: 1 }]);
+      await waitFor(() => handled.has(1), 'first event');
+      // The reader's connection now hangs: its blocked read never comes back.
+      proxy.freeze('nestream:reader');
+      await client.emitMany(pattern, [{ n: 2 }]);
+      await waitFor(() => handled.has(2), 'the event after the freeze, read over a new connection', 15_000);
+      await waitFor(async () => (await pending(redis, pattern)) === 0, 'nothing pending', 15_000);
+    } finally {
+      await Promise.all(apps.splice(0).map(a => a.close()));
+      await proxy.close();
+    }
+  });
+
+  it('renews the lease of a long-running handler so no other consumer takes its entry', async () => {
+    const redis = await newRedis();
+    const pattern = uniqueName('lease');
+    const calls: string[] = [];
+    const slowRecorder = (name: string) => {
+      @Controller()
+      class Slow {
+        @EventPattern(pattern)
+        async handle() {
+          calls.push(name);
+          await new Promise(r => setTimeout(r, 2500));
+        }
+      }
+      return Slow;
+    };
+    const options = { connection: redis.url, group: 'g', claim: { minIdleMs: 600, intervalMs: 100 } };
+    apps.push(await startApp([slowRecorder('a')], { ...options, consumer: 'a' }));
+    const client = new RedisStreamsClient({ connection: redis.url });
+    clients.push(client);
+    await client.emitMany(pattern, [{ n: 1 }]);
+    await waitFor(() => calls.length === 1, 'the handler started');
+    apps.push(await startApp([slowRecorder('b')], { ...options, consumer: 'b' }));
+    await waitFor(async () => (await pending(redis, pattern)) === 0, 'the entry acked', 10_000);
+    // Four times minIdleMs went by with consumer b claiming every 100 ms: the entry was never taken from a.
+    expect(calls).toEqual(['a']);
+  });
+});
+
+describe('consumer hygiene', () => {
+  it('removes idle consumers without pending entries, never one with pending entries', async () => {
+    const redis = await newRedis();
+    const pattern = uniqueName('hygiene');
+    const r = redis.client();
+    await r.xgroup('CREATE', pattern, 'g', '$', 'MKSTREAM');
+    await r.xadd(pattern, '*', 'data', '{"n":1}');
+    await r.xreadgroup('GROUP', 'g', 'gone-with-pending', 'COUNT', 1, 'STREAMS', pattern, '>');
+    await r.xreadgroup('GROUP', 'g', 'gone-empty', 'COUNT', 1, 'STREAMS', pattern, '>');
+    await new Promise(res => setTimeout(res, 300)); // both consumers must be idle longer than idleMs
+    apps.push(await startApp([recorder(pattern, new Map())], {
+      connection: redis.url, group: 'g', consumer: 'me', consumerCleanup: { idleMs: 250 }, claim: { minIdleMs: 60_000, intervalMs: 100 },
+    }));
+    const names = async () => { const x = ((await r.xinfo('CONSUMERS', pattern, 'g')) as unknown[][]); process.stderr.write(JSON.stringify(x) + '\n'); return x.map(row => String(row[1])); };
+    await waitFor(
+      async () => (await names()).sort().join() === 'gone-with-pending,me',
+      'the empty idle consumer removed, the one with a pending entry kept',
+    );
+    expect(await pending(redis, pattern)).toBe(1);
+  });
+});

@@ -19,8 +19,6 @@ const ERROR_BACKOFF_MAX_MS = 5000;
 export interface ReadLoopDeps {
   /** Dedicated connection: a blocked XREADGROUP holds it. */
   blocking: Redis;
-  /** Command connection, for XPENDING/XCLAIM during recovery. */
-  redis: Redis;
   options: ResolvedServerOptions;
   streams: string[];
   slots: Slots;
@@ -175,7 +173,8 @@ export class ReadLoop {
    * Entries this process already holds are skipped.
    */
   private async recoverOwnPending(): Promise<void> {
-    const { redis, options, streams, slots, leases, dispatcher } = this.deps;
+    // On the reader's own connection: it is idle between reads, and after a reconnect it is the fresh one.
+    const { blocking: redis, options, streams, slots, leases, dispatcher } = this.deps;
     for (const stream of streams) {
       let start = '-';
       while (this.running) {

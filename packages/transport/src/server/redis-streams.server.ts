@@ -76,7 +76,7 @@ export class RedisStreamsServer
       const dispatcher = new Dispatcher(routes, processor, slots, leases, this.logger);
       const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
       const readLoop = new ReadLoop({
-        blocking, redis, options: o, streams, slots, leases, dispatcher, logger: this.logger, onError,
+        blocking, options: o, streams, slots, leases, dispatcher, logger: this.logger, onError,
         ensureGroups: () => this.ensureGroups(redis, streams),
       });
       const claimLoop = new ClaimLoop({ redis, options: o, streams, slots, leases, dispatcher, logger: this.logger, emit, onError });

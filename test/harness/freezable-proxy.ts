@@ -1,0 +1,51 @@
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+/**
+ * A TCP proxy in front of Redis that can freeze current connections: they stay open but nothing passes
+ * any more, the way a half-dead network path or a hung socket behaves. New connections pass.
+ * freeze(name) freezes only connections that sent `CLIENT SETNAME <name>`.
+ */
+export interface FreezableProxy {
+  port: number;
+  url: string;
+  freeze(name?: string): void;
+  close(): Promise<void>;
+}
+
+export async function startProxy(targetPort: number): Promise<FreezableProxy> {
+  const pairs: Array<{ client: Socket; upstream: Socket; frozen: boolean; sent: string }> = [];
+  const server: Server = createServer(client => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    const pair = { client, upstream, frozen: false, sent: '' };
+    pairs.push(pair);
+    client.on('data', d => {
+      if (pair.sent.length < 4096) pair.sent += d.toString('latin1');
+      if (!pair.frozen) upstream.write(d);
+    });
+    upstream.on('data', d => {
+      if (!pair.frozen) client.write(d);
+    });
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    freeze(name?: string) {
+      for (const p of pairs) if (!name || p.sent.includes(name)) p.frozen = true;
+    },
+    async close() {
+      for (const p of pairs) {
+        p.client.destroy();
+        p.upstream.destroy();
+      }
+      await new Promise(r => server.close(r));
+    },
+  };
+}
