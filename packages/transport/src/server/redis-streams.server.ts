@@ -43,8 +43,6 @@ export class RedisStreamsServer
 {
   readonly options: ResolvedServerOptions;
   protected override readonly logger = new Logger(RedisStreamsServer.name);
-  /** Handler failures are the transport's to settle (retry, dead letter): Nest need not log them again. */
-  override readonly propagatesEventHandlerErrors = true;
   private readonly keys: StreamKeys;
   private readonly events = new EventEmitter();
   private running?: Running;
@@ -55,6 +53,9 @@ export class RedisStreamsServer
     this.options = resolveServerOptions(options);
     this.keys = new StreamKeys(this.options.keyPrefix);
     this.transportId = this.options.transportId;
+    // Handler failures are the transport's to settle (retry, dead letter): Nest 12 need not log them again.
+    // Assigned, not declared, because NestJS 11's Server has no such member.
+    (this as { propagatesEventHandlerErrors?: boolean }).propagatesEventHandlerErrors = true;
     // 'error' without a listener would throw: errors are always logged, listeners are optional.
     this.events.on('error', () => undefined);
     installErrorCapture();
