@@ -44,7 +44,6 @@ export class ClaimLoop {
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    this.deps.slots.release(0); // wake a pass waiting for a slot
     await this.current;
   }
 
@@ -83,8 +82,9 @@ export class ClaimLoop {
     const { redis, options, slots, leases, dispatcher } = this.deps;
     let cursor = this.cursors.get(stream) ?? '0-0';
     do {
-      await slots.whenFree();
-      if (!this.running) return;
+      // Busy: claim nothing now (the pass goes on from its cursor next round). Waiting here would hold up
+      // the lease renewals of the next rounds.
+      if (slots.free === 0 || !this.running) return;
       const reserved = slots.take(options.claim.batchSize);
       let used = 0;
       try {

@@ -77,7 +77,6 @@ export class ReadLoop {
   private async run(): Promise<void> {
     let failures = 0;
     while (this.running) {
-      let reserved = 0;
       try {
         if (!this.groupsReady) {
           await this.deps.ensureGroups();
@@ -90,21 +89,16 @@ export class ReadLoop {
         await this.deps.slots.whenFree();
         if (!this.running) break;
         if (this.overflow.length > 0) {
-          const n = this.deps.slots.take(this.overflow.length);
-          for (const entry of this.overflow.splice(0, n)) this.deps.dispatcher.dispatch(entry);
+          this.dispatchWithinSlots(this.overflow.splice(0));
           continue;
         }
-        reserved = this.deps.slots.take(this.deps.options.readBatchSize);
-        const entries = await this.read(reserved);
+        // Slots are not reserved across the blocking read: retries and claims due meanwhile may take them,
+        // and what the reply holds beyond the slots still free waits in the overflow.
+        const entries = await this.read(Math.min(this.deps.slots.free, this.deps.options.readBatchSize));
         this.lastReadAt = Date.now();
-        const dispatchNow = Math.min(reserved, entries.length);
-        this.deps.slots.release(reserved - dispatchNow);
-        reserved = 0;
-        for (let i = 0; i < dispatchNow; i++) this.deps.dispatcher.dispatch(entries[i]);
-        for (let i = dispatchNow; i < entries.length; i++) this.overflow.push(entries[i]);
+        this.dispatchWithinSlots(entries);
         failures = 0;
       } catch (err) {
-        if (reserved > 0) this.deps.slots.release(reserved);
         this.lastReadAt = Date.now();
         if (!this.running) break;
         if (isNoGroup(err)) {
@@ -124,6 +118,13 @@ export class ReadLoop {
         await this.pause(Math.min(ERROR_BACKOFF_MAX_MS, ERROR_BACKOFF_MIN_MS * 2 ** Math.min(failures, 10)));
       }
     }
+  }
+
+  /** Dispatches as many entries as there are free slots; the rest wait, in order, in the overflow. */
+  private dispatchWithinSlots(entries: StreamEntry[]): void {
+    const n = this.deps.slots.take(entries.length);
+    for (let i = 0; i < n; i++) this.deps.dispatcher.dispatch(entries[i]);
+    for (let i = n; i < entries.length; i++) this.overflow.push(entries[i]);
   }
 
   /**
