@@ -86,7 +86,14 @@ export async function startRedis(opts: { appendonly?: boolean; port?: number } =
     kill,
     start,
     async stop() {
-      for (const c of clients) c.disconnect();
+      // quit() closes cleanly; disconnect() would leave ioredis's 2 s socket-close timer behind.
+      await Promise.all(
+        clients.map(c =>
+          c.status === 'ready'
+            ? Promise.race([c.quit().catch(() => c.disconnect()), new Promise(r => setTimeout(r, 500))])
+            : c.disconnect(),
+        ),
+      );
       await kill();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,0 +1,70 @@
+// A throwaway redis-server (from PATH) on a free loopback port, in its own temp dir, no persistence.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startRedisServer({ timeoutMs = 10_000 } = {}) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'nestream-bench-redis-'));
+  const proc = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  try {
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+      proc.stdout.on('data', b => {
+        out += b;
+        if (out.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      proc.stderr.on('data', b => (out += b));
+      proc.once('error', err => {
+        clearTimeout(timer);
+        reject(new Error(`could not start redis-server (is it on PATH?): ${err.message}`));
+      });
+      proc.once('exit', code => {
+        clearTimeout(timer);
+        reject(new Error(`redis-server exited with ${code}:\n${out}`));
+      });
+    });
+  } catch (err) {
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  proc.stdout.resume();
+  proc.stderr.resume();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = new Promise(r => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
