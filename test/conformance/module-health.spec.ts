@@ -122,7 +122,9 @@ describe('RedisStreamsHealthIndicator', () => {
     app = await startApp([Stuck], { connection: redis.url, group: 'g', shutdownTimeoutMs: 100 });
     const indicator = new RedisStreamsHealthIndicator(new HealthIndicatorService());
     expect((await indicator.isHealthy('s', app.server, { maxPending: 2 })).s.status).toBe('up');
-    await new RedisStreamsClient({ connection: redis.url }).emitMany(pattern, [{}, {}, {}]);
+    const producer = new RedisStreamsClient({ connection: redis.url });
+    await producer.emitMany(pattern, [{}, {}, {}]);
+    await producer.close();
     await waitFor(async () => (await indicator.isHealthy('s', app!.server, { maxPending: 2 })).s.status === 'down', 'down');
     const result = await indicator.isHealthy('s', app.server, { maxPending: 2 });
     expect(result.s).toMatchObject({ status: 'down', message: expect.stringMatching(/3 pending > maxPending 2/) });

@@ -155,10 +155,10 @@ export class EntryProcessor {
     const last = unrecoverable || attempt >= route.retry.maxAttempts;
     const { name, message: text } = describeError(error);
     const retryInMs = last ? undefined : (delayMs ?? backoffDelay(route.retry.backoff, attempt));
-    this.deps.logger.error(
-      `Handler for ${entry.stream} failed on entry ${entry.id} (attempt ${attempt}/${route.retry.maxAttempts}): ${name}: ${text}` +
-        (last ? ' -> dead letter' : ` -> retry in ${retryInMs} ms`),
-    );
+    // Nest's exception handler has already logged the error with its stack: one line of what happens next.
+    const line = `Handler for ${entry.stream} failed on entry ${entry.id} (attempt ${attempt}/${route.retry.maxAttempts}): ${name}: ${text}`;
+    if (last) this.deps.logger.error(`${line} -> dead letter`);
+    else this.deps.logger.warn?.(`${line} -> retry in ${retryInMs} ms`);
     this.deps.emit('failed', {
       stream: entry.stream, id: entry.id, attempt, error,
       retryAt: retryInMs === undefined ? undefined : Date.now() + retryInMs,

@@ -20,7 +20,9 @@ interface Lease {
  * we never take an entry back from whoever claimed it.
  */
 export class Leases {
-  private held = new Map<string, Lease>();
+  // Per stream, then per id: no key string to build for every entry on the hot path.
+  private held = new Map<string, Map<string, Lease>>();
+  private count = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -28,29 +30,37 @@ export class Leases {
     private readonly consumer: string,
   ) {}
 
+  /** A unique key for (stream, id), for callers that need one (retry queue). */
   static key(stream: string, id: string): string {
     return `${stream}\u0000${id}`;
   }
 
   add(stream: string, id: string, now = Date.now()): void {
-    this.held.set(Leases.key(stream, id), { stream, id, touchedAt: now });
+    let ids = this.held.get(stream);
+    if (!ids) this.held.set(stream, (ids = new Map()));
+    if (!ids.has(id)) this.count++;
+    ids.set(id, { stream, id, touchedAt: now });
   }
 
   has(stream: string, id: string): boolean {
-    return this.held.has(Leases.key(stream, id));
+    return this.held.get(stream)?.has(id) ?? false;
   }
 
   delete(stream: string, id: string): void {
-    this.held.delete(Leases.key(stream, id));
+    if (this.held.get(stream)?.delete(id)) this.count--;
   }
 
   get size(): number {
-    return this.held.size;
+    return this.count;
+  }
+
+  private get(stream: string, id: string): Lease | undefined {
+    return this.held.get(stream)?.get(id);
   }
 
   /** min-idle for an XCLAIM that must only succeed if nobody touched the entry since we did. */
   minIdleFor(stream: string, id: string, now = Date.now()): number {
-    const lease = this.held.get(Leases.key(stream, id));
+    const lease = this.get(stream, id);
     return lease ? Math.max(0, now - lease.touchedAt - CLOCK_MARGIN_MS) : 0;
   }
 
@@ -76,7 +86,8 @@ export class Leases {
    */
   async renew(olderThanMs: number): Promise<Array<{ stream: string; id: string }>> {
     const now = Date.now();
-    const due = [...this.held.values()].filter(l => now - l.touchedAt >= olderThanMs);
+    const due: Lease[] = [];
+    for (const ids of this.held.values()) for (const l of ids.values()) if (now - l.touchedAt >= olderThanMs) due.push(l);
     if (due.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const l of due) {
@@ -87,11 +98,10 @@ export class Leases {
     due.forEach((lease, i) => {
       const [err, ids] = results[i] ?? [new Error('no reply')];
       if (err) return; // try again next round
-      const current = this.held.get(Leases.key(lease.stream, lease.id));
-      if (current !== lease) return; // settled meanwhile
+      if (this.get(lease.stream, lease.id) !== lease) return; // settled meanwhile
       if (Array.isArray(ids) && ids.length > 0) lease.touchedAt = now;
       else {
-        this.held.delete(Leases.key(lease.stream, lease.id));
+        this.delete(lease.stream, lease.id);
         lost.push({ stream: lease.stream, id: lease.id });
       }
     });
