@@ -56,7 +56,7 @@ export interface RedisStreamsServerOptions {
   consumer?: string;
   /** Where a new group starts: `$` = only new entries, `0` = the whole backlog. @default '$' */
   startId?: string;
-  /** Handlers in flight at most; the reader never reads more entries than free slots. @default 32 */
+  /** Handlers in flight at most; the reader never reads more entries than free slots. @default 256 */
   concurrency?: number;
   /** Entries per XREADGROUP at most (bounded by free slots too). @default 256 */
   readBatchSize?: number;
@@ -101,7 +101,9 @@ export const DEFAULT_SERVER_OPTIONS = {
   connection: 'redis://127.0.0.1:6379' as ConnectionOptions,
   keyPrefix: '',
   startId: '$',
-  concurrency: 32,
+  // Nest's built-in transports set no limit at all; 256 keeps memory bounded while letting one XREADGROUP
+  // and one XACK carry hundreds of entries (32 measured at 0.29x raw ioredis throughput, 256+ at 0.4-0.5x).
+  concurrency: 256,
   readBatchSize: 256,
   // 2 s: short enough that close() and a dead socket are noticed quickly, long enough to cost nothing when idle.
   blockMs: 2000,

@@ -4,14 +4,14 @@ describe('RedisStreamsServer options', () => {
   it('should apply the documented defaults', () => {
     const { options } = new RedisStreamsServer({ group: 'g' });
     expect(options).toMatchObject({
-      group: 'g', keyPrefix: '', startId: '$', concurrency: 32, readBatchSize: 256, blockMs: 2000, watchdogMs: 5000,
+      group: 'g', keyPrefix: '', startId: '$', concurrency: 256, readBatchSize: 256, blockMs: 2000, watchdogMs: 5000,
       shutdownTimeoutMs: 10_000, ack: 'auto', consumerCleanup: false,
       retry: { maxAttempts: 5, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 30_000, jitter: 0.1 } },
       claim: { intervalMs: 5000, minIdleMs: 30_000, batchSize: 100 },
     });
     expect(options.consumer).toMatch(/^.+-\d+-[0-9a-f]{6}$/);
     expect(options.deadLetter !== false && options.deadLetter.key('orders')).toBe('orders:dlq');
-    expect(DEFAULT_SERVER_OPTIONS.concurrency).toBe(32);
+    expect(DEFAULT_SERVER_OPTIONS.concurrency).toBe(256);
   });
 
   it('should give each instance its own default consumer name', () => {
