@@ -9,6 +9,7 @@ export {
   type RedisStreamsModuleOptions,
 } from './module/redis-streams.module.js';
 export { RedisStreamContext, type Settlement } from './ctx-host/redis-stream.context.js';
+export { RedisStreamBatchContext, type BatchEntry } from './ctx-host/redis-stream-batch.context.js';
 export {
   DEFAULT_SERVER_OPTIONS,
   REDIS_STREAMS_TRANSPORT,

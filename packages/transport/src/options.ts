@@ -88,6 +88,8 @@ export interface RedisStreamsHandlerExtras {
   retry?: RetryOptions;
   /** Run this stream's entries one at a time, in stream order, retries included. @default false */
   ordered?: boolean;
+  /** The handler gets an array of payloads (up to the entries read at once) and a RedisStreamBatchContext. @default false */
+  batch?: boolean;
 }
 
 export const DEFAULT_BACKOFF: Required<BackoffOptions> = {

@@ -30,25 +30,37 @@ export class Dispatcher {
 
   /** The entry must already hold a slot; it is released when the entry is settled or scheduled for retry. */
   dispatch(entry: StreamEntry): void {
-    this.active++;
-    const route = this.routes.get(entry.stream);
-    if (!route) {
-      // Cannot happen: only streams with a handler are read. Leave it pending rather than lose it.
-      this.logger.error(`No handler for stream ${entry.stream}; entry ${entry.id} left pending`);
-      this.leases.delete(entry.stream, entry.id);
-      this.done();
-      return;
+    this.dispatchMany([entry]);
+  }
+
+  /** Each entry must hold a slot. Entries of a batch handler's stream go to it together, in one call. */
+  dispatchMany(entries: StreamEntry[]): void {
+    let batches: Map<Route, StreamEntry[]> | undefined;
+    for (const entry of entries) {
+      this.active++;
+      const route = this.routes.get(entry.stream);
+      if (!route) {
+        // Cannot happen: only streams with a handler are read. Leave it pending rather than lose it.
+        this.logger.error(`No handler for stream ${entry.stream}; entry ${entry.id} left pending`);
+        this.leases.delete(entry.stream, entry.id);
+        this.done();
+      } else if (route.batch) {
+        batches ??= new Map();
+        const batch = batches.get(route);
+        if (batch) batch.push(entry);
+        else batches.set(route, [entry]);
+      } else if (!route.ordered) {
+        void this.runOnce(route, entry);
+      } else {
+        const queue = this.ordered.get(entry.stream);
+        if (queue) queue.push(entry);
+        else {
+          this.ordered.set(entry.stream, [entry]);
+          void this.runOrdered(route);
+        }
+      }
     }
-    if (!route.ordered) {
-      void this.runOnce(route, entry);
-      return;
-    }
-    const queue = this.ordered.get(entry.stream);
-    if (queue) queue.push(entry);
-    else {
-      this.ordered.set(entry.stream, [entry]);
-      void this.runOrdered(route);
-    }
+    if (batches) for (const [route, batch] of batches) void this.runBatch(route, batch);
   }
 
   /** Forget a scheduled retry (the entry was claimed by another consumer). */
@@ -70,7 +82,22 @@ export class Dispatcher {
     this.retries.stop();
   }
 
+  private async runBatch(route: Route, entries: StreamEntry[]): Promise<void> {
+    try {
+      const outcomes = await this.processor.processBatch(route, entries);
+      outcomes.forEach((outcome, i) => {
+        const entry = entries[i];
+        if (outcome.retryInMs !== undefined) this.retries.schedule(Leases.key(entry.stream, entry.id), outcome.retryInMs, entry);
+      });
+    } catch (err) {
+      for (const entry of entries) this.settleFailed(entry, err);
+    } finally {
+      this.done(entries.length);
+    }
+  }
+
   private async runOnce(route: Route, entry: StreamEntry): Promise<void> {
+    if (route.batch) return this.runBatch(route, [entry]);
     try {
       const outcome = await this.processor.process(route, entry);
       if (outcome.retryInMs !== undefined) this.retries.schedule(Leases.key(entry.stream, entry.id), outcome.retryInMs, entry);

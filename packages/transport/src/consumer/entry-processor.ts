@@ -3,6 +3,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import type { LoggerService } from '@nestjs/common';
 import { RpcException, type MessageHandler } from '@nestjs/microservices';
 import { RedisStreamContext } from '../ctx-host/redis-stream.context.js';
+import { RedisStreamBatchContext } from '../ctx-host/redis-stream-batch.context.js';
 import { DecodeError } from '../errors/decode.error.js';
 import { UnrecoverableEventError } from '../errors/unrecoverable-event.error.js';
 import type { ResolvedRetry, ResolvedServerOptions } from '../options.js';
@@ -31,6 +32,8 @@ export interface Route {
   isEvent: boolean;
   retry: ResolvedRetry;
   ordered: boolean;
+  /** Handler takes an array of payloads (extras `{ batch: true }`). */
+  batch: boolean;
 }
 
 /** After one attempt: the entry is settled (acked or dead-lettered), or it must be retried after a delay. */
@@ -56,35 +59,8 @@ export class EntryProcessor {
 
   async process(route: Route, entry: StreamEntry): Promise<Outcome> {
     const { options } = this.deps;
-    if (!entry.fields) {
-      // Trimmed while pending: nothing to hand over, only the pending reference to drop.
-      this.ack(entry);
-      this.deps.emit('deleted', { stream: entry.stream, ids: [entry.id] });
-      return SETTLED;
-    }
-    let message: DecodedMessage;
-    try {
-      message = decode(entry.fields, options.maxPayloadBytes);
-    } catch (err) {
-      if (!(err instanceof DecodeError)) throw err;
-      await this.deadLetter(entry, 'decode', err);
-      return SETTLED;
-    }
-    if (entry.deliveryCount > route.retry.maxAttempts) {
-      // Delivered more often than allowed without a recorded failure: a consumer died while handling it.
-      const error = new Error(
-        `delivered ${entry.deliveryCount} times, more than retry.maxAttempts (${route.retry.maxAttempts}); consumers may have crashed while handling it`,
-      );
-      error.name = 'MaxAttemptsExceeded';
-      await this.deadLetter(entry, 'max-attempts', error);
-      return SETTLED;
-    }
-    if (!route.isEvent && message.deadline !== undefined && message.deadline <= Date.now()) {
-      // The caller has stopped waiting: running the handler would only produce a reply nobody reads.
-      this.deps.logger.warn?.(`Skipped request ${entry.id} of ${entry.stream}: its caller timed out before it was handled`);
-      this.ack(entry);
-      return SETTLED;
-    }
+    const message = await this.admit(route, entry);
+    if (!message) return SETTLED;
 
     const ctx = new RedisStreamContext([
       entry.stream, entry.id, options.group, options.consumer, entry.deliveryCount, message.headers, route.pattern,
@@ -105,6 +81,81 @@ export class EntryProcessor {
       return this.fail(route, entry, message, new Error('handler returned without settling the entry (ack: manual)'));
     }
     return this.succeed(entry);
+  }
+
+  /**
+   * Batch handler (`{ batch: true }`): one call with the payloads of several entries of one stream.
+   * Success acks every entry the handler did not mark with ctx.fail(); a throw fails them all. Each failed
+   * entry then follows the retry / dead-letter rules on its own. Returns one outcome per entry.
+   */
+  async processBatch(route: Route, entries: StreamEntry[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = entries.map(() => SETTLED);
+    const admitted: Array<{ index: number; entry: StreamEntry; message: DecodedMessage }> = [];
+    for (let i = 0; i < entries.length; i++) {
+      const message = await this.admit(route, entries[i]);
+      if (message) admitted.push({ index: i, entry: entries[i], message });
+    }
+    if (admitted.length === 0) return outcomes;
+    const { options } = this.deps;
+    const ctx = new RedisStreamBatchContext([
+      route.stream,
+      options.group,
+      options.consumer,
+      admitted.map(a => ({ id: a.entry.id, deliveryCount: a.entry.deliveryCount, headers: a.message.headers })),
+      route.pattern,
+    ]);
+    let thrown: { error: unknown } | undefined;
+    try {
+      const result = await route.handler(admitted.map(a => a.message.data), ctx);
+      if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+    } catch (err) {
+      thrown = { error: ctx.handlerError ?? err };
+    }
+    const failures = ctx.failures;
+    for (let k = 0; k < admitted.length; k++) {
+      const { index, entry, message } = admitted[k];
+      const error = thrown ? thrown.error : failures.get(k);
+      outcomes[index] = error === undefined ? this.succeed(entry) : await this.fail(route, entry, message, error);
+    }
+    return outcomes;
+  }
+
+  /**
+   * Everything before the handler call: drops trimmed ids, dead-letters undecodable entries and entries
+   * delivered too often, skips requests whose caller gave up. Returns the message to hand over, if any.
+   */
+  private async admit(route: Route, entry: StreamEntry): Promise<DecodedMessage | undefined> {
+    const { options } = this.deps;
+    if (!entry.fields) {
+      // Trimmed while pending: nothing to hand over, only the pending reference to drop.
+      this.ack(entry);
+      this.deps.emit('deleted', { stream: entry.stream, ids: [entry.id] });
+      return undefined;
+    }
+    let message: DecodedMessage;
+    try {
+      message = decode(entry.fields, options.maxPayloadBytes);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      await this.deadLetter(entry, 'decode', err);
+      return undefined;
+    }
+    if (entry.deliveryCount > route.retry.maxAttempts) {
+      // Delivered more often than allowed without a recorded failure: a consumer died while handling it.
+      const error = new Error(
+        `delivered ${entry.deliveryCount} times, more than retry.maxAttempts (${route.retry.maxAttempts}); consumers may have crashed while handling it`,
+      );
+      error.name = 'MaxAttemptsExceeded';
+      await this.deadLetter(entry, 'max-attempts', error);
+      return undefined;
+    }
+    if (!route.isEvent && message.deadline !== undefined && message.deadline <= Date.now()) {
+      // The caller has stopped waiting: running the handler would only produce a reply nobody reads.
+      this.deps.logger.warn?.(`Skipped request ${entry.id} of ${entry.stream}: its caller timed out before it was handled`);
+      this.ack(entry);
+      return undefined;
+    }
+    return message;
   }
 
   private async invoke(

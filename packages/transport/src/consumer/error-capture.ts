@@ -1,5 +1,6 @@
 import { RpcExceptionsHandler } from '@nestjs/microservices/exceptions/rpc-exceptions-handler.js';
 import { RedisStreamContext } from '../ctx-host/redis-stream.context.js';
+import { RedisStreamBatchContext } from '../ctx-host/redis-stream-batch.context.js';
 
 const INSTALLED = Symbol.for('nestream.errorCapture');
 
@@ -17,7 +18,9 @@ export function installErrorCapture(): void {
   const original = proto.handle as (this: unknown, exception: unknown, host: { getArgByIndex(i: number): unknown }, ...rest: unknown[]) => unknown;
   proto.handle = function handle(this: unknown, exception: unknown, host: { getArgByIndex(i: number): unknown }, ...rest: unknown[]) {
     const ctx = host?.getArgByIndex?.(1);
-    if (ctx instanceof RedisStreamContext && ctx.handlerError === undefined) ctx.handlerError = exception;
+    if ((ctx instanceof RedisStreamContext || ctx instanceof RedisStreamBatchContext) && ctx.handlerError === undefined) {
+      ctx.handlerError = exception;
+    }
     return original.call(this, exception, host, ...rest);
   };
   proto[INSTALLED] = true;

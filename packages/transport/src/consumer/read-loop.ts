@@ -126,7 +126,7 @@ export class ReadLoop {
   /** Dispatches as many entries as there are free slots; the rest wait, in order, in the overflow. */
   private dispatchWithinSlots(entries: StreamEntry[]): void {
     const n = this.deps.slots.take(entries.length);
-    for (let i = 0; i < n; i++) this.deps.dispatcher.dispatch(entries[i]);
+    this.deps.dispatcher.dispatchMany(n === entries.length ? entries : entries.slice(0, n));
     for (let i = n; i < entries.length; i++) this.overflow.push(entries[i]);
   }
 

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { Acker } from '../consumer/acker.js';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { ClaimLoop } from '../consumer/claim-loop.js';
 import { Dispatcher } from '../consumer/dispatcher.js';
 import { EntryProcessor, type Route } from '../consumer/entry-processor.js';
@@ -155,7 +156,14 @@ export class RedisStreamsServer
         isEvent: handler.isEventHandler === true,
         retry: resolveRetry(this.options.retry, extras.retry, `@EventPattern('${pattern}') extras.retry`),
         ordered: extras.ordered === true,
+        batch: extras.batch === true,
       });
+      if (extras.batch && handler.isEventHandler !== true) {
+        throw new InvalidOptionsError(`@MessagePattern('${pattern}') extras.batch`, 'batch is for @EventPattern handlers only');
+      }
+      if (extras.ordered && extras.batch) {
+        throw new InvalidOptionsError(`@EventPattern('${pattern}') extras`, 'ordered and batch cannot be combined');
+      }
     }
     return routes;
   }

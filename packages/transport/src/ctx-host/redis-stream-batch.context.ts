@@ -1,0 +1,54 @@
+import { BaseRpcContext } from '@nestjs/microservices';
+
+/** One entry of a batch, in the order of the payload array. */
+export interface BatchEntry {
+  id: string;
+  deliveryCount: number;
+  headers: Record<string, string>;
+}
+
+type RedisStreamBatchContextArgs = [stream: string, group: string, consumer: string, entries: BatchEntry[], pattern: string];
+
+/**
+ * The `@Ctx()` of a batch handler (`@EventPattern('x', { batch: true })`), whose payload is an array.
+ * Return normally to ack every entry except those marked with fail(); throw to fail them all.
+ */
+export class RedisStreamBatchContext extends BaseRpcContext<RedisStreamBatchContextArgs> {
+  /** @ignore set by the transport: the handler's real error, before Nest's exception filter replaced it. */
+  handlerError?: unknown;
+  /** @ignore read by the transport: index -> error of entries marked failed. */
+  readonly failures = new Map<number, unknown>();
+
+  constructor(args: RedisStreamBatchContextArgs) {
+    super(args);
+  }
+
+  getStream(): string {
+    return this.args[0];
+  }
+
+  getGroup(): string {
+    return this.args[1];
+  }
+
+  getConsumer(): string {
+    return this.args[2];
+  }
+
+  /** Ids, delivery counts and headers, index by index with the payload array. */
+  getEntries(): BatchEntry[] {
+    return this.args[3];
+  }
+
+  getPattern(): string {
+    return this.args[4];
+  }
+
+  /** Marks the entry at `index` as failed: it is retried (or dead-lettered) on its own; the others are acked. */
+  fail(index: number, error: unknown): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.args[3].length) {
+      throw new RangeError(`fail(${index}): the batch has ${this.args[3].length} entries`);
+    }
+    this.failures.set(index, error);
+  }
+}

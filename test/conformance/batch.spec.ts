@@ -1,0 +1,75 @@
+import 'reflect-metadata';
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { DEAD_LETTER_FIELDS, RedisStreamBatchContext, RedisStreamsClient } from '@nestream/transport';
+import { startRedis, type TestRedis } from '../harness/redis-server.js';
+import { startApp, type TestApp } from '../harness/nest-app.js';
+import { uniqueName, waitFor } from '../harness/wait.js';
+
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const apps: TestApp[] = [];
+const clients: RedisStreamsClient[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map(a => a.close()));
+  await Promise.all(clients.splice(0).map(c => c.close()));
+});
+
+describe('batch handlers and bulk emit', () => {
+  it('hands arrays of payloads to a { batch: true } handler and acks them all', async () => {
+    const pattern = uniqueName('batch');
+    const sizes: number[] = [];
+    const seen = new Map<number, number>();
+    @Controller()
+    class Batch {
+      @EventPattern(pattern, { batch: true })
+      handle(@Payload() events: Array<{ n: number }>, @Ctx() ctx: RedisStreamBatchContext) {
+        expect(ctx.getEntries()).toHaveLength(events.length);
+        sizes.push(events.length);
+        for (const e of events) seen.set(e.n, (seen.get(e.n) ?? 0) + 1);
+      }
+    }
+    apps.push(await startApp([Batch], { connection: redis.url, group: 'g' }));
+    const client = new RedisStreamsClient({ connection: redis.url });
+    clients.push(client);
+    const ids = await client.emitMany(pattern, Array.from({ length: 2000 }, (_, n) => ({ n })));
+    expect(ids).toHaveLength(2000);
+    await waitFor(() => seen.size === 2000, 'every event handled');
+    expect([...seen.values()].every(c => c === 1)).toBe(true);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    await waitFor(async () => ((await redis.client().xpending(pattern, 'g')) as [number])[0] === 0, 'all acked');
+  });
+
+  it('retries entries marked with ctx.fail() on their own, and a throw fails the whole batch', async () => {
+    const pattern = uniqueName('batch-fail');
+    const attempts = new Map<number, number[]>();
+    @Controller()
+    class Picky {
+      @EventPattern(pattern, { batch: true, retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 50, jitter: 0 } } })
+      handle(@Payload() events: Array<{ n: number }>, @Ctx() ctx: RedisStreamBatchContext) {
+        const entries = ctx.getEntries();
+        events.forEach((e, i) => attempts.set(e.n, [...(attempts.get(e.n) ?? []), entries[i].deliveryCount]));
+        if (events.some(e => e.n === 13)) throw new Error('13 poisons its batch');
+        events.forEach((e, i) => {
+          if (e.n % 10 === 0 && entries[i].deliveryCount === 1) ctx.fail(i, new Error(`first try of ${e.n} fails`));
+        });
+      }
+    }
+    apps.push(await startApp([Picky], { connection: redis.url, group: 'g' }));
+    const client = new RedisStreamsClient({ connection: redis.url });
+    clients.push(client);
+    await client.emitMany(pattern, Array.from({ length: 50 }, (_, n) => ({ n })));
+    await waitFor(async () => (await redis.client().xlen(`${pattern}:dlq`)) === 1, 'the poison dead-lettered');
+    await waitFor(async () => ((await redis.client().xpending(pattern, 'g')) as [number])[0] === 0, 'all settled');
+    expect(attempts.get(13)).toEqual([1, 2, 3]);
+    for (const n of [0, 10, 20, 30, 40]) expect(attempts.get(n)?.slice(-1)).toEqual([2]);
+    const [[, fields]] = (await redis.client().xrange(`${pattern}:dlq`, '-', '+')) as [string, string[]][];
+    expect(fields).toEqual(expect.arrayContaining([DEAD_LETTER_FIELDS.errorMessage, '13 poisons its batch']));
+  });
+});
