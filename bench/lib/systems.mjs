@@ -27,14 +27,14 @@ export const SYSTEMS = {
     backlog: true,
   },
   'transport-bulk': {
-    title: '@nestream/transport, default options, client.emitMany()',
+    title: '@nestream/transport, default options, client.emitMany() + batch handler',
     stream: true,
     fanout: true,
     retry: false,
     backlog: false,
   },
   'transport-bulk-tuned': {
-    title: '@nestream/transport, concurrency 512 / readBatchSize 512, client.emitMany()',
+    title: '@nestream/transport, concurrency 512 / readBatchSize 512, client.emitMany() + batch handler',
     stream: true,
     fanout: true,
     retry: false,
@@ -171,11 +171,13 @@ export async function createConsumer(cfg, handle) {
     case 'raw':
       return rawConsumer(cfg, handle);
     case 'transport':
-    case 'transport-bulk':
       return transportConsumer(cfg, handle, {});
+    case 'transport-bulk':
+      return transportConsumer(cfg, handle, {}, true);
     case 'transport-tuned':
-    case 'transport-bulk-tuned':
       return transportConsumer(cfg, handle, TUNED_SERVER_OPTIONS);
+    case 'transport-bulk-tuned':
+      return transportConsumer(cfg, handle, TUNED_SERVER_OPTIONS, true);
     case 'nest-redis':
       return nestRedisConsumer(cfg, handle);
     case 'bullmq':
@@ -258,28 +260,39 @@ async function rawConsumer(cfg, handle) {
 }
 
 /** Builds a Nest module with one @EventPattern(pattern) handler, applying the decorators by hand (.mjs has no decorator syntax). */
-async function handlerModule(pattern, handle, attemptOf) {
+async function handlerModule(pattern, handle, attemptOf, batch = false) {
   const { Controller, Module } = await import('@nestjs/common');
   const { EventPattern, Payload, Ctx } = await import('@nestjs/microservices');
   class BenchHandler {
     // handle(@Payload() data, @Ctx() ctx): without parameter decorators Nest passes the payload only.
     handle(data, ctx) {
-      handle(data, attemptOf(ctx));
+      if (!batch) return handle(data, attemptOf(ctx));
+      // Batch handler: an array of payloads; a failing one is marked, the others are acked.
+      const entries = ctx.getEntries();
+      for (let i = 0; i < data.length; i++) {
+        try {
+          handle(data[i], entries[i].deliveryCount);
+        } catch (err) {
+          ctx.fail(i, err);
+        }
+      }
     }
   }
   Payload()(BenchHandler.prototype, 'handle', 0);
   Ctx()(BenchHandler.prototype, 'handle', 1);
-  EventPattern(pattern)(BenchHandler.prototype, 'handle', Object.getOwnPropertyDescriptor(BenchHandler.prototype, 'handle'));
+  EventPattern(pattern, batch ? { batch: true } : undefined)(
+    BenchHandler.prototype, 'handle', Object.getOwnPropertyDescriptor(BenchHandler.prototype, 'handle'),
+  );
   Controller()(BenchHandler);
   class BenchModule {}
   Module({ controllers: [BenchHandler] })(BenchModule);
   return BenchModule;
 }
 
-async function transportConsumer(cfg, handle, tuned) {
+async function transportConsumer(cfg, handle, tuned, batch = false) {
   const { NestFactory } = await import('@nestjs/core');
   const { RedisStreamsServer } = await import('@nestream/transport');
-  const module = await handlerModule(cfg.key, handle, ctx => ctx.getDeliveryCount());
+  const module = await handlerModule(cfg.key, handle, ctx => ctx.getDeliveryCount(), batch);
   const options = {
     connection: cfg.redisUrl,
     group: cfg.group,
