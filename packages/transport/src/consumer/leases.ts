@@ -3,12 +3,6 @@ import type { Redis } from 'ioredis';
 // Our clock and Redis's differ by the command's travel time: claim with a little less idle than we measured.
 const CLOCK_MARGIN_MS = 100;
 
-interface Lease {
-  stream: string;
-  id: string;
-  /** When we last read, claimed or renewed the entry: Redis's idle time for it restarts then. */
-  touchedAt: number;
-}
 
 /**
  * The entries this consumer holds (in flight or waiting for a retry), and when each was last touched.
@@ -20,8 +14,9 @@ interface Lease {
  * we never take an entry back from whoever claimed it.
  */
 export class Leases {
-  // Per stream, then per id: no key string to build for every entry on the hot path.
-  private held = new Map<string, Map<string, Lease>>();
+  // Per stream, then per id -> when we last read, claimed or renewed the entry (Redis's idle time restarts
+  // then). Nested maps of numbers: no key string nor object to allocate per entry on the hot path.
+  private held = new Map<string, Map<string, number>>();
   private count = 0;
 
   constructor(
@@ -39,7 +34,7 @@ export class Leases {
     let ids = this.held.get(stream);
     if (!ids) this.held.set(stream, (ids = new Map()));
     if (!ids.has(id)) this.count++;
-    ids.set(id, { stream, id, touchedAt: now });
+    ids.set(id, now);
   }
 
   has(stream: string, id: string): boolean {
@@ -54,14 +49,14 @@ export class Leases {
     return this.count;
   }
 
-  private get(stream: string, id: string): Lease | undefined {
+  private touchedAt(stream: string, id: string): number | undefined {
     return this.held.get(stream)?.get(id);
   }
 
   /** min-idle for an XCLAIM that must only succeed if nobody touched the entry since we did. */
   minIdleFor(stream: string, id: string, now = Date.now()): number {
-    const lease = this.get(stream, id);
-    return lease ? Math.max(0, now - lease.touchedAt - CLOCK_MARGIN_MS) : 0;
+    const touchedAt = this.touchedAt(stream, id);
+    return touchedAt !== undefined ? Math.max(0, now - touchedAt - CLOCK_MARGIN_MS) : 0;
   }
 
   /**
@@ -86,8 +81,10 @@ export class Leases {
    */
   async renew(olderThanMs: number): Promise<Array<{ stream: string; id: string }>> {
     const now = Date.now();
-    const due: Lease[] = [];
-    for (const ids of this.held.values()) for (const l of ids.values()) if (now - l.touchedAt >= olderThanMs) due.push(l);
+    const due: Array<{ stream: string; id: string; touchedAt: number }> = [];
+    for (const [stream, ids] of this.held) {
+      for (const [id, touchedAt] of ids) if (now - touchedAt >= olderThanMs) due.push({ stream, id, touchedAt });
+    }
     if (due.length === 0) return [];
     const pipeline = this.redis.pipeline();
     for (const l of due) {
@@ -98,8 +95,8 @@ export class Leases {
     due.forEach((lease, i) => {
       const [err, ids] = results[i] ?? [new Error('no reply')];
       if (err) return; // try again next round
-      if (this.get(lease.stream, lease.id) !== lease) return; // settled meanwhile
-      if (Array.isArray(ids) && ids.length > 0) lease.touchedAt = now;
+      if (this.touchedAt(lease.stream, lease.id) !== lease.touchedAt) return; // settled or touched meanwhile
+      if (Array.isArray(ids) && ids.length > 0) this.held.get(lease.stream)!.set(lease.id, now);
       else {
         this.delete(lease.stream, lease.id);
         lost.push({ stream: lease.stream, id: lease.id });
