@@ -1,25 +1,12 @@
 import 'reflect-metadata';
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { DEAD_LETTER_FIELDS, RedisStreamBatchContext, RedisStreamsClient } from '@nestream/transport';
-import { startRedis, type TestRedis } from '../harness/redis-server.js';
-import { startApp, type TestApp } from '../harness/nest-app.js';
+import { DEAD_LETTER_FIELDS, RedisStreamBatchContext } from '@nestream/transport';
+import { useRedis } from '../harness/fixture.js';
+import { startApp } from '../harness/nest-app.js';
 import { uniqueName, waitFor } from '../harness/wait.js';
 
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-
-const apps: TestApp[] = [];
-const clients: RedisStreamsClient[] = [];
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map(a => a.close()));
-  await Promise.all(clients.splice(0).map(c => c.close()));
-});
+const fx = useRedis();
 
 describe('batch handlers and bulk emit', () => {
   it('hands arrays of payloads to a { batch: true } handler and acks them all', async () => {
@@ -35,15 +22,14 @@ describe('batch handlers and bulk emit', () => {
         for (const e of events) seen.set(e.n, (seen.get(e.n) ?? 0) + 1);
       }
     }
-    apps.push(await startApp([Batch], { connection: redis.url, group: 'g' }));
-    const client = new RedisStreamsClient({ connection: redis.url });
-    clients.push(client);
+    fx.apps.push(await startApp([Batch], { connection: fx.redis.url, group: 'g' }));
+    const client = fx.client();
     const ids = await client.emitMany(pattern, Array.from({ length: 2000 }, (_, n) => ({ n })));
     expect(ids).toHaveLength(2000);
     await waitFor(() => seen.size === 2000, 'every event handled');
     expect([...seen.values()].every(c => c === 1)).toBe(true);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
-    await waitFor(async () => ((await redis.client().xpending(pattern, 'g')) as [number])[0] === 0, 'all acked');
+    await waitFor(async () => ((await fx.redis.client().xpending(pattern, 'g')) as [number])[0] === 0, 'all acked');
   });
 
   it('retries entries marked with ctx.fail() on their own, and a throw fails the whole batch', async () => {
@@ -61,15 +47,14 @@ describe('batch handlers and bulk emit', () => {
         });
       }
     }
-    apps.push(await startApp([Picky], { connection: redis.url, group: 'g' }));
-    const client = new RedisStreamsClient({ connection: redis.url });
-    clients.push(client);
+    fx.apps.push(await startApp([Picky], { connection: fx.redis.url, group: 'g' }));
+    const client = fx.client();
     await client.emitMany(pattern, Array.from({ length: 50 }, (_, n) => ({ n })));
-    await waitFor(async () => (await redis.client().xlen(`${pattern}:dlq`)) === 1, 'the poison dead-lettered');
-    await waitFor(async () => ((await redis.client().xpending(pattern, 'g')) as [number])[0] === 0, 'all settled');
+    await waitFor(async () => (await fx.redis.client().xlen(`${pattern}:dlq`)) === 1, 'the poison dead-lettered');
+    await waitFor(async () => ((await fx.redis.client().xpending(pattern, 'g')) as [number])[0] === 0, 'all settled');
     expect(attempts.get(13)).toEqual([1, 2, 3]);
     for (const n of [0, 10, 20, 30, 40]) expect(attempts.get(n)?.slice(-1)).toEqual([2]);
-    const [[, fields]] = (await redis.client().xrange(`${pattern}:dlq`, '-', '+')) as [string, string[]][];
+    const [[, fields]] = (await fx.redis.client().xrange(`${pattern}:dlq`, '-', '+')) as [string, string[]][];
     expect(fields).toEqual(expect.arrayContaining([DEAD_LETTER_FIELDS.errorMessage, '13 poisons its batch']));
   });
 });

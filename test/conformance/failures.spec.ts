@@ -4,47 +4,17 @@ import { Ctx, EventPattern, Payload, RpcException } from '@nestjs/microservices'
 import {
   DEAD_LETTER_FIELDS,
   RedisStreamContext,
-  RedisStreamsClient,
   UnrecoverableEventError,
   type DeadLetteredEvent,
 } from '@nestream/transport';
-import { startRedis, type TestRedis } from '../harness/redis-server.js';
-import { startApp, type TestApp } from '../harness/nest-app.js';
+import { useRedis } from '../harness/fixture.js';
+import { startApp } from '../harness/nest-app.js';
 import { uniqueName, waitFor } from '../harness/wait.js';
 
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-
-const apps: TestApp[] = [];
-const clients: RedisStreamsClient[] = [];
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map(a => a.close()));
-  await Promise.all(clients.splice(0).map(c => c.close()));
-});
+const fx = useRedis();
 
 async function emit(pattern: string, data: unknown): Promise<void> {
-  const client = new RedisStreamsClient({ connection: redis.url });
-  clients.push(client);
-  await client.emitMany(pattern, [data]);
-}
-
-async function pendingOf(stream: string, group = 'g'): Promise<number> {
-  return ((await redis.client().xpending(stream, group)) as [number])[0];
-}
-
-/** The dead-letter entries of a stream, as field maps. */
-async function deadLetters(stream: string): Promise<Array<Record<string, string>>> {
-  const entries = (await redis.client().xrange(`${stream}:dlq`, '-', '+')) as [string, string[]][];
-  return entries.map(([, fields]) => {
-    const m: Record<string, string> = {};
-    for (let i = 0; i < fields.length; i += 2) m[fields[i]] = fields[i + 1];
-    return m;
-  });
+  await fx.client().emitMany(pattern, [data]);
 }
 
 const fastRetry = { maxAttempts: 3, backoff: { type: 'fixed' as const, delayMs: 300, jitter: 0 } };
@@ -63,10 +33,10 @@ describe('retries', () => {
     }
     const backoff = { type: 'exponential' as const, delayMs: 300, maxDelayMs: 5000, jitter: 0 };
     // claim.intervalMs does not matter here: retries are timed by the consumer that saw the failure.
-    apps.push(await startApp([Flaky], { connection: redis.url, group: 'g', retry: { maxAttempts: 5, backoff } }));
+    fx.apps.push(await startApp([Flaky], { connection: fx.redis.url, group: 'g', retry: { maxAttempts: 5, backoff } }));
     await emit(pattern, { id: 1 });
     await waitFor(() => calls.length === 3, 'three attempts');
-    await waitFor(async () => (await pendingOf(pattern)) === 0, 'the entry acked');
+    await waitFor(async () => (await fx.pending(pattern)) === 0, 'the entry acked');
     expect(calls.map(c => c.count)).toEqual([1, 2, 3]);
     const gaps = [calls[1].at - calls[0].at, calls[2].at - calls[1].at];
     // Never sooner than the backoff (300 ms, then 600 ms); not much later either.
@@ -74,7 +44,7 @@ describe('retries', () => {
     expect(gaps[0]).toBeLessThan(300 + 1000);
     expect(gaps[1]).toBeGreaterThanOrEqual(600);
     expect(gaps[1]).toBeLessThan(600 + 1000);
-    expect(await deadLetters(pattern)).toEqual([]);
+    expect(await fx.deadLetters(pattern)).toEqual([]);
   });
 
   it('takes per-handler retry settings from the @EventPattern extras', async () => {
@@ -88,9 +58,9 @@ describe('retries', () => {
         throw new Error('nope');
       }
     }
-    apps.push(await startApp([Once], { connection: redis.url, group: 'g', retry: fastRetry }));
+    fx.apps.push(await startApp([Once], { connection: fx.redis.url, group: 'g', retry: fastRetry }));
     await emit(pattern, { id: 1 });
-    await waitFor(async () => (await deadLetters(pattern)).length === 1, 'a dead letter');
+    await waitFor(async () => (await fx.deadLetters(pattern)).length === 1, 'a dead letter');
     expect(calls).toBe(1);
   });
 });
@@ -108,15 +78,14 @@ describe('dead letters', () => {
       }
     }
     const dead: DeadLetteredEvent[] = [];
-    const app = await startApp([Poison], { connection: redis.url, group: 'g', consumer: 'c1', retry: fastRetry });
-    apps.push(app);
+    const app = await startApp([Poison], { connection: fx.redis.url, group: 'g', consumer: 'c1', retry: fastRetry });
+    fx.apps.push(app);
     app.server.on('deadLettered', e => dead.push(e));
-    const client = new RedisStreamsClient({ connection: redis.url });
-    clients.push(client);
+    const client = fx.client();
     const [id] = await client.emitMany(pattern, [{ price: 'x' }]);
-    await waitFor(async () => (await deadLetters(pattern)).length === 1, 'one dead letter');
-    const [letter] = await deadLetters(pattern);
-    const [[, original]] = (await redis.client().xrange(pattern, id, id)) as [string, string[]][];
+    await waitFor(async () => (await fx.deadLetters(pattern)).length === 1, 'one dead letter');
+    const [letter] = await fx.deadLetters(pattern);
+    const [[, original]] = (await fx.redis.client().xrange(pattern, id, id)) as [string, string[]][];
     // The original fields, unchanged...
     for (let i = 0; i < original.length; i += 2) expect(letter[original[i]]).toBe(original[i + 1]);
     expect(JSON.parse(letter.data)).toEqual({ price: 'x' });
@@ -132,7 +101,7 @@ describe('dead letters', () => {
     expect(letter[f.errorMessage]).toBe('price must be a number');
     expect(Number.isNaN(Date.parse(letter[f.failedAt]))).toBe(false);
     expect(calls).toBe(3);
-    await waitFor(async () => (await pendingOf(pattern)) === 0, 'source pending 0');
+    await waitFor(async () => (await fx.pending(pattern)) === 0, 'source pending 0');
     expect(dead).toHaveLength(1);
     expect(dead[0]).toMatchObject({ id, reason: 'max-attempts', attempts: 3, error: { name: 'TypeError' } });
   });
@@ -148,10 +117,10 @@ describe('dead letters', () => {
         throw new UnrecoverableEventError('order 7 does not exist');
       }
     }
-    apps.push(await startApp([Invalid], { connection: redis.url, group: 'g', retry: fastRetry }));
+    fx.apps.push(await startApp([Invalid], { connection: fx.redis.url, group: 'g', retry: fastRetry }));
     await emit(pattern, { id: 7 });
-    await waitFor(async () => (await deadLetters(pattern)).length === 1, 'one dead letter');
-    const [letter] = await deadLetters(pattern);
+    await waitFor(async () => (await fx.deadLetters(pattern)).length === 1, 'one dead letter');
+    const [letter] = await fx.deadLetters(pattern);
     expect(letter[DEAD_LETTER_FIELDS.reason]).toBe('unrecoverable');
     expect(letter[DEAD_LETTER_FIELDS.errorName]).toBe('UnrecoverableEventError');
     expect(letter[DEAD_LETTER_FIELDS.attempts]).toBe('1');
@@ -181,10 +150,10 @@ describe('dead letters', () => {
         throw new RpcException('rpc failure');
       }
     }
-    apps.push(await startApp([Failing], { connection: redis.url, group: 'g' }));
+    fx.apps.push(await startApp([Failing], { connection: fx.redis.url, group: 'g' }));
     await Promise.all([emit(p1, {}), emit(p2, {}), emit(p3, {})]);
-    await waitFor(async () => (await Promise.all([p1, p2, p3].map(deadLetters))).every(l => l.length === 1), 'three dead letters');
-    const names = await Promise.all([p1, p2, p3].map(async p => (await deadLetters(p))[0]));
+    await waitFor(async () => (await Promise.all([p1, p2, p3].map(fx.deadLetters))).every(l => l.length === 1), 'three dead letters');
+    const names = await Promise.all([p1, p2, p3].map(async p => (await fx.deadLetters(p))[0]));
     expect(names.map(l => [l[DEAD_LETTER_FIELDS.errorName], l[DEAD_LETTER_FIELDS.errorMessage]])).toEqual([
       ['RangeError', 'async failure'],
       ['SyntaxError', 'stream failure'],
@@ -204,8 +173,8 @@ describe('dead letters', () => {
         else good.add(data.n);
       }
     }
-    apps.push(await startApp([Strict], { connection: redis.url, group: 'g', maxPayloadBytes: 64 * 1024 }));
-    const r = redis.client();
+    fx.apps.push(await startApp([Strict], { connection: fx.redis.url, group: 'g', maxPayloadBytes: 64 * 1024 }));
+    const r = fx.redis.client();
     const pipeline = r.pipeline();
     const bad: Array<string[]> = [
       ['data', '{not json'],
@@ -229,10 +198,10 @@ describe('dead letters', () => {
     await waitFor(async () => good.size === 500 && (await r.xlen(`${pattern}:dlq`)) === badCount, 'good handled, bad dead-lettered');
     expect(garbage).toBe(0);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    const letters = await deadLetters(pattern);
+    const letters = await fx.deadLetters(pattern);
     expect(letters.every(l => l[DEAD_LETTER_FIELDS.reason] === 'decode' && l[DEAD_LETTER_FIELDS.errorName] === 'DecodeError')).toBe(true);
     expect(new Set(letters.map(l => l[DEAD_LETTER_FIELDS.errorMessage])).size).toBeGreaterThanOrEqual(6);
-    await waitFor(async () => (await pendingOf(pattern)) === 0, 'source pending 0');
+    await waitFor(async () => (await fx.pending(pattern)) === 0, 'source pending 0');
   });
 
   it('only acks (and logs) with deadLetter: false', async () => {
@@ -245,14 +214,14 @@ describe('dead letters', () => {
       }
     }
     const dropped: DeadLetteredEvent[] = [];
-    const app = await startApp([Failing], { connection: redis.url, group: 'g', deadLetter: false });
-    apps.push(app);
+    const app = await startApp([Failing], { connection: fx.redis.url, group: 'g', deadLetter: false });
+    fx.apps.push(app);
     app.server.on('deadLettered', e => dropped.push(e));
     await emit(pattern, {});
     await waitFor(() => dropped.length === 1, 'the drop reported');
     expect(dropped[0].deadLetterStream).toBe(false);
-    expect(await redis.client().exists(`${pattern}:dlq`)).toBe(0);
-    await waitFor(async () => (await pendingOf(pattern)) === 0, 'source pending 0');
+    expect(await fx.redis.client().exists(`${pattern}:dlq`)).toBe(0);
+    await waitFor(async () => (await fx.pending(pattern)) === 0, 'source pending 0');
   });
 });
 
@@ -283,11 +252,11 @@ describe('manual settlement', () => {
         // 'never': returns without settling: treated as a failure (retried, then dead-lettered).
       }
     }
-    apps.push(await startApp([Manual], {
-      connection: redis.url, group: 'g', ack: 'manual', retry: { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 100, jitter: 0 } },
+    fx.apps.push(await startApp([Manual], {
+      connection: fx.redis.url, group: 'g', ack: 'manual', retry: { maxAttempts: 2, backoff: { type: 'fixed', delayMs: 100, jitter: 0 } },
     }));
     for (const kind of ['ack', 'retry', 'dead', 'double', 'never']) await emit(pattern, { kind });
-    await waitFor(async () => (await deadLetters(pattern)).length === 2 && (await pendingOf(pattern)) === 0, 'all settled');
+    await waitFor(async () => (await fx.deadLetters(pattern)).length === 2 && (await fx.pending(pattern)) === 0, 'all settled');
     const retry = seen.filter(s => s.kind === 'retry');
     expect(retry.map(s => s.count)).toEqual([1, 2]);
     expect(retry[1].at - retry[0].at).toBeGreaterThanOrEqual(400);
@@ -296,7 +265,7 @@ describe('manual settlement', () => {
     expect(seen.filter(s => s.kind === 'never').map(s => s.count)).toEqual([1, 2]);
     expect(doubleSettle).toHaveLength(1);
     expect((doubleSettle[0] as Error).name).toBe('SettlementError');
-    const letters = await deadLetters(pattern);
+    const letters = await fx.deadLetters(pattern);
     const byKind = new Map(letters.map(l => [JSON.parse(l.data).kind, l]));
     expect(byKind.get('dead')?.[DEAD_LETTER_FIELDS.reason]).toBe('manual');
     expect(byKind.get('dead')?.[DEAD_LETTER_FIELDS.errorMessage]).toBe('customer unknown');
@@ -335,11 +304,10 @@ describe('ordered streams', () => {
         otherHandled++;
       }
     }
-    apps.push(await startApp([Sequence], {
-      connection: redis.url, group: 'g', concurrency: 16, retry: { maxAttempts: 5, backoff: { type: 'fixed', delayMs: 100, jitter: 0 } },
+    fx.apps.push(await startApp([Sequence], {
+      connection: fx.redis.url, group: 'g', concurrency: 16, retry: { maxAttempts: 5, backoff: { type: 'fixed', delayMs: 100, jitter: 0 } },
     }));
-    const client = new RedisStreamsClient({ connection: redis.url });
-    clients.push(client);
+    const client = fx.client();
     await client.emitMany(pattern, Array.from({ length: 20 }, (_, n) => ({ n })));
     await client.emitMany(other, Array.from({ length: 20 }, (_, n) => ({ n })));
     await waitFor(() => order.length === 20 && otherHandled === 20, 'both streams handled');

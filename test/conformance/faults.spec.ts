@@ -16,7 +16,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map(s => s.stop()));
 });
 
-async function newRedis(opts: { appendonly?: boolean } = {}): Promise<TestRedis> {
+async function newRedis(opts: { appendonly?: boolean; port?: number } = {}): Promise<TestRedis> {
   const r = await startRedis(opts);
   servers.push(r);
   return r;

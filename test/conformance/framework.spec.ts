@@ -7,39 +7,15 @@ import { Get } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import {
-  DEAD_LETTER_FIELDS, REDIS_STREAMS_TRANSPORT, RedisStreamContext, RedisStreamsClient, RedisStreamsServer,
+  DEAD_LETTER_FIELDS, REDIS_STREAMS_TRANSPORT, RedisStreamContext, RedisStreamsServer,
 } from '@nestream/transport';
 import { IsInt, IsString, Min } from 'class-validator';
 import { firstValueFrom, tap, throwError, type Observable } from 'rxjs';
-import { startRedis, type TestRedis } from '../harness/redis-server.js';
-import { startApp, type TestApp } from '../harness/nest-app.js';
+import { useRedis } from '../harness/fixture.js';
+import { startApp } from '../harness/nest-app.js';
 import { uniqueName, waitFor } from '../harness/wait.js';
 
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-
-const apps: TestApp[] = [];
-const clients: RedisStreamsClient[] = [];
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map(a => a.close()));
-  await Promise.all(clients.splice(0).map(c => c.close()));
-});
-
-function client(): RedisStreamsClient {
-  const c = new RedisStreamsClient({ connection: redis.url });
-  clients.push(c);
-  return c;
-}
-
-async function deadLetters(stream: string): Promise<Array<Record<string, string>>> {
-  const entries = (await redis.client().xrange(`${stream}:dlq`, '-', '+')) as [string, string[]][];
-  return entries.map(([, f]) => Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]])));
-}
+const fx = useRedis();
 
 class CreateOrder {
   @IsInt()
@@ -80,11 +56,11 @@ describe('Nest framework behaviour', () => {
         return n * 2;
       }
     }
-    apps.push(await startApp([Handlers], { connection: redis.url, group: 'g' }));
-    await client().emitMany(ev, [{}]);
+    fx.apps.push(await startApp([Handlers], { connection: fx.redis.url, group: 'g' }));
+    await fx.client().emitMany(ev, [{}]);
     await waitFor(() => trace.includes(`after ${ev}`), 'the interceptor to finish');
     expect(trace).toEqual([`before ${ev}`, 'handler', `after ${ev}`]);
-    await expect(firstValueFrom(client().send(msg, 21))).resolves.toBe(42);
+    await expect(firstValueFrom(fx.client().send(msg, 21))).resolves.toBe(42);
     expect(trace).toContain(`after ${msg}`);
   });
 
@@ -107,10 +83,10 @@ describe('Nest framework behaviour', () => {
         handled++;
       }
     }
-    apps.push(await startApp([Guarded], { connection: redis.url, group: 'g', retry: { maxAttempts: 2, backoff: { delayMs: 50 } } }));
-    await client().emitMany(pattern, [{}]);
-    await waitFor(async () => (await deadLetters(pattern)).length === 1, 'a dead letter');
-    const [letter] = await deadLetters(pattern);
+    fx.apps.push(await startApp([Guarded], { connection: fx.redis.url, group: 'g', retry: { maxAttempts: 2, backoff: { delayMs: 50 } } }));
+    await fx.client().emitMany(pattern, [{}]);
+    await waitFor(async () => (await fx.deadLetters(pattern)).length === 1, 'a dead letter');
+    const [letter] = await fx.deadLetters(pattern);
     expect(letter[DEAD_LETTER_FIELDS.reason]).toBe('max-attempts');
     expect(letter[DEAD_LETTER_FIELDS.errorMessage]).toBe('Forbidden resource');
     expect(guardCalls).toBe(2);
@@ -130,11 +106,11 @@ describe('Nest framework behaviour', () => {
         seen.push(order.describe());
       }
     }
-    apps.push(await startApp([Validated], { connection: redis.url, group: 'g' }));
-    await client().emitMany(pattern, [{ id: 1, sku: 'A' }, { id: 0, sku: 5 }]);
-    await waitFor(async () => seen.length === 1 && (await deadLetters(pattern)).length === 1, 'one handled, one dead letter');
+    fx.apps.push(await startApp([Validated], { connection: fx.redis.url, group: 'g' }));
+    await fx.client().emitMany(pattern, [{ id: 1, sku: 'A' }, { id: 0, sku: 5 }]);
+    await waitFor(async () => seen.length === 1 && (await fx.deadLetters(pattern)).length === 1, 'one handled, one dead letter');
     expect(seen).toEqual(['A#1']);
-    const [letter] = await deadLetters(pattern);
+    const [letter] = await fx.deadLetters(pattern);
     expect(letter[DEAD_LETTER_FIELDS.reason]).toBe('validation');
     expect(letter[DEAD_LETTER_FIELDS.attempts]).toBe('1');
     expect(letter[DEAD_LETTER_FIELDS.errorName]).toBe('BadRequestException');
@@ -159,11 +135,11 @@ describe('Nest framework behaviour', () => {
         throw new Error('inventory service down');
       }
     }
-    apps.push(await startApp([Filtered], { connection: redis.url, group: 'g', retry: { maxAttempts: 2, backoff: { delayMs: 50 } } }));
-    await client().emitMany(pattern, [{}]);
-    await waitFor(async () => (await deadLetters(pattern)).length === 1, 'a dead letter');
+    fx.apps.push(await startApp([Filtered], { connection: fx.redis.url, group: 'g', retry: { maxAttempts: 2, backoff: { delayMs: 50 } } }));
+    await fx.client().emitMany(pattern, [{}]);
+    await waitFor(async () => (await fx.deadLetters(pattern)).length === 1, 'a dead letter');
     expect(caught).toEqual(['inventory service down @ 1', 'inventory service down @ 2']);
-    expect((await deadLetters(pattern))[0][DEAD_LETTER_FIELDS.errorMessage]).toBe('inventory service down');
+    expect((await fx.deadLetters(pattern))[0][DEAD_LETTER_FIELDS.errorMessage]).toBe('inventory service down');
   });
 
   it('works in a hybrid HTTP app, and transportId binds a handler to one transport only', async () => {
@@ -191,20 +167,20 @@ describe('Nest framework behaviour', () => {
     @Module({ controllers: [Hybrid] })
     class HybridModule {}
     const http = await NestFactory.create(HybridModule, { logger: false });
-    const serverA = new RedisStreamsServer({ connection: redis.url, group: 'a', transportId: A });
-    const serverB = new RedisStreamsServer({ connection: redis.url, group: 'b' });
+    const serverA = new RedisStreamsServer({ connection: fx.redis.url, group: 'a', transportId: A });
+    const serverB = new RedisStreamsServer({ connection: fx.redis.url, group: 'b' });
     http.connectMicroservice({ strategy: serverA });
     http.connectMicroservice({ strategy: serverB });
     await http.startAllMicroservices();
     await http.listen(0, '127.0.0.1');
-    apps.push({ app: http as never, server: serverA, close: () => http.close() });
+    fx.apps.push({ app: http as never, server: serverA, close: () => http.close() });
     const res = await fetch(`${await http.getUrl()}/health`);
     expect(await res.text()).toBe('ok');
     expect(serverA.streams.sort()).toEqual([shared, onlyA].sort());
     expect(serverB.streams).toEqual([shared]);
     expect(serverB.transportId).toBe(REDIS_STREAMS_TRANSPORT);
-    await client().emitMany(shared, [{}]);
-    await client().emitMany(onlyA, [{}]);
+    await fx.client().emitMany(shared, [{}]);
+    await fx.client().emitMany(onlyA, [{}]);
     await waitFor(() => handled.length === 3, 'three handler calls');
     expect(handled.sort()).toEqual(['onlyA:a', 'shared:a', 'shared:b']);
   });

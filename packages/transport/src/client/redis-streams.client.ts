@@ -17,7 +17,8 @@ import { RedisStreamRecord } from './redis-stream-record.js';
  * `send()` XADDs a request and waits for the reply on this client's reply stream.
  * Register with `ClientsModule.register([{ name: 'EVENTS', customClass: RedisStreamsClient, options }])`.
  */
-export class RedisStreamsClient extends ClientProxy<Record<never, Function>, RedisStreamsStatus> {
+// Default generics, so `ClientsModule.register({ customClass: RedisStreamsClient })` type-checks.
+export class RedisStreamsClient extends ClientProxy {
   readonly options: ResolvedClientOptions;
   private readonly keys: StreamKeys;
   private readonly clientId = randomUUID();
