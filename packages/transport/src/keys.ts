@@ -7,11 +7,6 @@ export class StreamKeys {
     return this.prefix + pattern;
   }
 
-  /** The pattern a stream key belongs to (inverse of stream()). */
-  pattern(stream: string): string {
-    return stream.slice(this.prefix.length);
-  }
-
   /** A client's reply stream for request-reply. */
   replies(clientId: string): string {
     return `${this.prefix}nestream:replies:${clientId}`;

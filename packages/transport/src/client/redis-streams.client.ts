@@ -7,6 +7,7 @@ import { RequestTimeoutError } from '../errors/request-timeout.error.js';
 import { StreamKeys } from '../keys.js';
 import { resolveClientOptions, type RedisStreamsClientOptions, type ResolvedClientOptions } from '../options.js';
 import { createRedis } from '../redis/create-redis.js';
+import { settleWithin } from '../settle-within.js';
 import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
 import { ReplyReader } from './reply-reader.js';
@@ -50,10 +51,8 @@ export class RedisStreamsClient extends ClientProxy {
     this.replies = undefined;
     await replies?.close();
     if (redis) {
-      const quit = redis.quit().then(() => true, () => false);
       // An unreachable Redis gets a plain disconnect after 1 s, so close() never hangs.
-      const quitted = await Promise.race([quit, new Promise<boolean>(r => setTimeout(() => r(false), 1000).unref())]);
-      if (!quitted) redis.disconnect();
+      if (!(await settleWithin(redis.quit().catch(() => undefined), 1000))) redis.disconnect();
     }
   }
 
@@ -131,9 +130,7 @@ export class RedisStreamsClient extends ClientProxy {
     const fields = encode({
       data, headers, correlationId, timestamp: Date.now(), replyTo: replies.stream, deadline: Date.now() + timeoutMs,
     });
-    replies
-      .ready()
-      .then(() => this.connect())
+    this.connect()
       .then(redis => redis.xadd(this.keys.stream(pattern), ...this.trimArgs(pattern), '*', ...fields))
       .catch(err => {
         clearTimeout(timer);

@@ -29,10 +29,6 @@ export class ReplyReader {
     this.loop = this.run();
   }
 
-  ready(): Promise<void> {
-    return Promise.resolve();
-  }
-
   expect(correlationId: string, onReply: (packet: WritePacket) => void): void {
     this.waiting.set(correlationId, onReply);
   }

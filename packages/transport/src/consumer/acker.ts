@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { isNoGroup } from '../redis/replies.js';
 
 // One XACK per stream per flush: acks of a burst share round trips instead of costing one each.
 const MAX_BATCH = 1000;
@@ -55,10 +56,6 @@ export class Acker {
     return Promise.all(this.inFlight).then(() => undefined);
   }
 
-  get size(): number {
-    return this.count;
-  }
-
   stop(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
@@ -66,7 +63,7 @@ export class Acker {
   private requeue(batch: Map<string, string[]>, err: unknown): void {
     this.onError(err);
     // The group (or stream) was deleted: there is no pending entry left to ack.
-    if (String((err as Error)?.message ?? err).includes('NOGROUP')) return;
+    if (isNoGroup(err)) return;
     for (const [stream, ids] of batch) for (const id of ids) {
       let q = this.queued.get(stream);
       if (!q) this.queued.set(stream, (q = []));

@@ -5,9 +5,9 @@ import { removeIdleConsumers } from './consumer-cleanup.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Leases } from './leases.js';
 import type { Slots } from './slots.js';
+import type { XPendingRow } from '../redis/replies.js';
 
 type XAutoClaimReply = [next: string, entries: Array<[string, string[] | null] | null>, deleted?: string[]];
-type XPendingRow = [id: string, consumer: string, idleMs: number, deliveries: number];
 
 export interface ClaimLoopDeps {
   redis: Redis;

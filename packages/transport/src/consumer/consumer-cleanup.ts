@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { fieldMap } from '../redis/replies.js';
 
 /**
  * KEYS[1] stream; ARGV[1] group, ARGV[2] consumer.
@@ -15,11 +16,10 @@ return 1
 
 /** Removes consumers of the group idle longer than `idleMs` with no pending entries (never `self`). */
 export async function removeIdleConsumers(redis: Redis, stream: string, group: string, self: string, idleMs: number): Promise<string[]> {
-  const rows = (await redis.xinfo('CONSUMERS', stream, group)) as Array<Array<string | number>>;
+  const rows = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][];
   const removed: string[] = [];
   for (const row of rows) {
-    const info: Record<string, string | number> = {};
-    for (let i = 0; i + 1 < row.length; i += 2) info[String(row[i])] = row[i + 1];
+    const info = fieldMap(row);
     const name = String(info.name);
     if (name === self || Number(info.pending) > 0 || Number(info.idle) < idleMs) continue;
     if ((await redis.eval(DELETE_IF_NO_PENDING, 1, stream, group, name)) === 1) removed.push(name);

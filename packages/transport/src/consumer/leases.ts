@@ -54,7 +54,7 @@ export class Leases {
   }
 
   /** min-idle for an XCLAIM that must only succeed if nobody touched the entry since we did. */
-  minIdleFor(stream: string, id: string, now = Date.now()): number {
+  private minIdleFor(stream: string, id: string, now = Date.now()): number {
     const touchedAt = this.touchedAt(stream, id);
     return touchedAt !== undefined ? Math.max(0, now - touchedAt - CLOCK_MARGIN_MS) : 0;
   }

@@ -5,9 +5,9 @@ import type { Dispatcher } from './dispatcher.js';
 import type { StreamEntry } from './entry-processor.js';
 import type { Leases } from './leases.js';
 import type { Slots } from './slots.js';
+import { isNoGroup, type XPendingRow } from '../redis/replies.js';
 
 type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
-type XPendingRow = [id: string, consumer: string, idleMs: number, deliveries: number];
 
 class WatchdogTimeout extends Error {
   override readonly name = 'WatchdogTimeout';
@@ -183,7 +183,7 @@ export class ReadLoop {
       let start = '-';
       while (this.running) {
         await slots.whenFree();
-        const reserved = slots.take(Math.min(options.readBatchSize, slots.free));
+        const reserved = slots.take(options.readBatchSize);
         let used = 0;
         try {
           const rows = (await redis.xpending(stream, options.group, start, '+', reserved, options.consumer)) as XPendingRow[];
@@ -216,8 +216,4 @@ export class ReadLoop {
       };
     });
   }
-}
-
-export function isNoGroup(err: unknown): boolean {
-  return typeof (err as Error)?.message === 'string' && (err as Error).message.startsWith('NOGROUP');
 }

@@ -13,7 +13,6 @@ export class ReplyWriter {
 
   /** Forwards every value, then the completion. Rejects if the handler's stream errors. */
   async send(message: DecodedMessage, result: unknown): Promise<void> {
-    const values: unknown[] = [];
     if (isObservable(result)) {
       // Values are written as they come, so a streaming handler's caller sees them before completion.
       await new Promise<void>((resolve, reject) => {
@@ -27,9 +26,8 @@ export class ReplyWriter {
         });
       });
     } else {
-      values.push(result);
+      await this.write(message, { response: result });
     }
-    for (const value of values) await this.write(message, { response: value });
     await this.write(message, { isDisposed: true });
   }
 

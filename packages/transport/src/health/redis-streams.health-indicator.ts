@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { fieldMap } from '../redis/replies.js';
 import type { RedisStreamsServer } from '../server/redis-streams.server.js';
+import { settleWithin } from '../settle-within.js';
 
 export interface RedisStreamsHealthOptions {
   /** PING must answer within this. @default 1000 */
@@ -36,7 +38,9 @@ export class RedisStreamsHealthIndicator {
     }
     const timeoutMs = options.timeoutMs ?? 1000;
     try {
-      await withTimeout(commands.ping(), timeoutMs, `Redis did not answer PING within ${timeoutMs} ms`);
+      if (!(await settleWithin(commands.ping(), timeoutMs))) {
+        return indicator.down({ message: `Redis did not answer PING within ${timeoutMs} ms` });
+      }
     } catch (err) {
       return indicator.down({ message: (err as Error).message });
     }
@@ -67,16 +71,8 @@ export class RedisStreamsHealthIndicator {
 
 function parseGroups(rows: unknown[][]): GroupInfo[] {
   return rows.map(row => {
-    const info: Record<string, unknown> = {};
-    for (let i = 0; i + 1 < row.length; i += 2) info[String(row[i])] = row[i + 1];
+    const info = fieldMap(row);
     return { name: String(info.name), pending: Number(info.pending), lag: info.lag === null || info.lag === undefined ? null : Number(info.lag) };
   });
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms))),
-  ]).finally(() => clearTimeout(timer));
-}

@@ -21,6 +21,8 @@ import {
   type ResolvedServerOptions,
 } from '../options.js';
 import { createRedis } from '../redis/create-redis.js';
+import { isBusyGroup } from '../redis/replies.js';
+import { settleWithin } from '../settle-within.js';
 import { RedisStreamsStatus, type RedisStreamsEvents } from '../status.js';
 
 interface Running {
@@ -139,11 +141,6 @@ export class RedisStreamsServer
     return [...this.messageHandlers.keys()].map(p => this.keys.stream(p));
   }
 
-  /** Stream key of a pattern (prefix included). */
-  streamOf(pattern: string): string {
-    return this.keys.stream(pattern);
-  }
-
   private buildRoutes(): Map<string, Route> {
     const routes = new Map<string, Route>();
     for (const [pattern, handler] of this.messageHandlers) {
@@ -173,7 +170,7 @@ export class RedisStreamsServer
       try {
         await redis.xgroup('CREATE', stream, this.options.group, this.options.startId, 'MKSTREAM');
       } catch (err) {
-        if (!String((err as Error).message).startsWith('BUSYGROUP')) throw err;
+        if (!isBusyGroup(err)) throw err;
       }
     }
   }
@@ -205,22 +202,16 @@ export class RedisStreamsServer
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
     r.dispatcher.stop();
     // The loops may be waiting on an unreachable Redis: do not wait for them past the deadline.
-    await withTimeout(Promise.all([r.readLoop.stop(), r.claimLoop.stop()]), deadline - Date.now());
-    const drained = await withTimeout(r.slots.whenIdle(), deadline - Date.now());
+    await settleWithin(Promise.all([r.readLoop.stop(), r.claimLoop.stop()]), deadline - Date.now());
+    const drained = await settleWithin(r.slots.whenIdle(), deadline - Date.now());
     if (!drained) {
       this.logger.warn?.(`close(): ${r.slots.inUse} handlers still running after shutdownTimeoutMs; their entries stay pending`);
     }
-    await withTimeout(r.acker.flush(), Math.max(0, deadline - Date.now()));
+    await settleWithin(r.acker.flush(), Math.max(0, deadline - Date.now()));
     r.acker.stop();
     // quit() lets queued commands finish; an unreachable Redis gets a plain disconnect after 1 s.
-    if (!(await withTimeout(r.redis.quit().catch(() => undefined), 1000))) r.redis.disconnect();
+    if (!(await settleWithin(r.redis.quit().catch(() => undefined), 1000))) r.redis.disconnect();
     this._status$.next(RedisStreamsStatus.DISCONNECTED);
     this.events.emit(RedisStreamsStatus.DISCONNECTED);
   }
-}
-
-function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<boolean>(resolve => (timer = setTimeout(() => resolve(false), Math.max(0, ms))));
-  return Promise.race([promise.then(() => true), timeout]).finally(() => clearTimeout(timer));
 }
