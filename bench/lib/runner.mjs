@@ -292,6 +292,7 @@ async function runOne(spec, o, redis, status) {
         const execArgv = o.profile && g === 0 && c === 0
           ? ['--cpu-prof', `--cpu-prof-dir=${join(o.outDir, 'profiles', o.runId)}`, `--cpu-prof-name=${label}-consumer.cpuprofile`]
           : [];
+        if (process.env.BENCH_CONSUMER_NODE_ARGS) execArgv.push(...process.env.BENCH_CONSUMER_NODE_ARGS.split(' '));
         const child = new Child(CONSUMER, { ...base, group: `${spec.system}-g${g}`, consumer: `c${g}-${c}` }, join(logDir, `${label}-consumer-${g}-${c}.log`), execArgv);
         child.groupIndex = g;
         children.push(child);

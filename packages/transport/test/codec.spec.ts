@@ -2,21 +2,25 @@ import { decode, DecodeError, encode, FIELD_DATA, WIRE_VERSION } from '@nestream
 
 describe('wire codec', () => {
   describe('encode/decode', () => {
-    it('should round-trip data, headers, correlation id, timestamp, reply-to and deadline', () => {
+    it('should round-trip data, headers, correlation id, reply-to and deadline', () => {
       const fields = encode({
-        data: { id: 1, tags: ['a'] }, correlationId: 'c-1', timestamp: 1700000000000,
+        data: { id: 1, tags: ['a'] }, correlationId: 'c-1',
         headers: { tenant: 'acme' }, replyTo: 'replies', deadline: 1700000005000,
-      });
+      }) as string[];
       expect(decode(fields)).toEqual({
-        data: { id: 1, tags: ['a'] }, correlationId: 'c-1', timestamp: 1700000000000,
+        data: { id: 1, tags: ['a'] }, correlationId: 'c-1',
         headers: { tenant: 'acme' }, replyTo: 'replies', deadline: 1700000005000,
       });
     });
 
-    it('should write the version marker first and leave out empty headers', () => {
-      const fields = encode({ data: 1, correlationId: 'c', timestamp: 1 });
-      expect(fields.slice(0, 2)).toEqual(['v', WIRE_VERSION]);
-      expect(fields).not.toContain('h');
+    it('should write only data and cid for a plain event, after the given XADD arguments', () => {
+      expect(encode({ data: 1, correlationId: 'c' }, ['stream', '*'])).toEqual(['stream', '*', 'data', '1', 'cid', 'c']);
+    });
+
+    it('should read entries of earlier producers, which wrote the version and the emit time', () => {
+      expect(decode(['v', WIRE_VERSION, 'data', '{"id":1}', 'cid', 'c', 'ts', '1700000000000'])).toEqual({
+        data: { id: 1 }, correlationId: 'c', headers: {},
+      });
     });
 
     it('should accept an entry with only a data field (plain XADD from any tool)', () => {
@@ -28,7 +32,7 @@ describe('wire codec', () => {
     });
 
     it('should refuse data that is not JSON-serialisable', () => {
-      expect(() => encode({ data: undefined, correlationId: 'c', timestamp: 1 })).toThrow(TypeError);
+      expect(() => encode({ data: undefined, correlationId: 'c' })).toThrow(TypeError);
     });
   });
 

@@ -75,10 +75,9 @@ export class RedisStreamsClient extends ClientProxy {
     const stream = this.streamOf(pattern);
     const trim = this.trimArgs(this.normalizePattern(pattern as string));
     const pipeline = redis.pipeline();
-    const now = Date.now();
     for (const event of events) {
       const { data, headers } = unwrapRecord(event);
-      pipeline.xadd(stream, ...trim, '*', ...encode({ data, headers, correlationId: randomUUID(), timestamp: now }));
+      pipeline.call('xadd', encode({ data, headers, correlationId: randomUUID() }, [stream, ...trim, '*']));
     }
     const results = (await pipeline.exec()) ?? [];
     return results.map(([err, id]) => {
@@ -107,8 +106,8 @@ export class RedisStreamsClient extends ClientProxy {
     const redis = this.redis ?? (await this.connect());
     const pattern = this.normalizePattern(packet.pattern);
     const { data, headers } = unwrapRecord(packet.data);
-    const fields = encode({ data, headers, correlationId: randomUUID(), timestamp: Date.now() });
-    return (await redis.xadd(this.keys.stream(pattern), ...this.trimArgs(pattern), '*', ...fields)) as T;
+    const args = encode({ data, headers, correlationId: randomUUID() }, [this.keys.stream(pattern), ...this.trimArgs(pattern), '*']);
+    return (await redis.call('xadd', args)) as T;
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
@@ -127,11 +126,12 @@ export class RedisStreamsClient extends ClientProxy {
       }
       callback(reply);
     });
-    const fields = encode({
-      data, headers, correlationId, timestamp: Date.now(), replyTo: replies.stream, deadline: Date.now() + timeoutMs,
-    });
+    const args = encode(
+      { data, headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
+      [this.keys.stream(pattern), ...this.trimArgs(pattern), '*'],
+    );
     this.connect()
-      .then(redis => redis.xadd(this.keys.stream(pattern), ...this.trimArgs(pattern), '*', ...fields))
+      .then(redis => redis.call('xadd', args))
       .catch(err => {
         clearTimeout(timer);
         replies.forget(correlationId);

@@ -6,7 +6,7 @@ const MAX_BATCH = 1000;
 const RETRY_FLUSH_MS = 500;
 
 /**
- * Batches XACKs. Ids queued in one tick of the event loop go out in one pipelined round trip.
+ * Batches XACKs. Ids queued in one tick of the event loop go out together: one XACK per stream.
  * An ack that fails (connection lost) is queued again; until it lands, the entry stays pending and may be
  * claimed and handled again, which is the at-least-once promise.
  */
@@ -28,52 +28,58 @@ export class Acker {
     if (!ids) this.queued.set(stream, (ids = []));
     ids.push(id);
     this.count++;
-    if (this.count >= MAX_BATCH) this.flush();
+    if (this.count >= MAX_BATCH) this.send();
     else if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(this.sendScheduled);
     }
   }
 
-  /** Sends what is queued now; resolves when that round trip has settled. */
+  /** Sends what is queued now; resolves when every ack sent so far has settled. */
   flush(): Promise<void> {
+    this.send();
+    return Promise.all(this.inFlight).then(() => undefined);
+  }
+
+  private readonly sendScheduled = (): void => {
     this.scheduled = false;
-    if (this.count === 0) return Promise.all(this.inFlight).then(() => undefined);
+    this.send();
+  };
+
+  // One XACK per stream, no Pipeline object: the connection auto-pipelines the commands of one tick.
+  private send(): void {
+    if (this.count === 0) return;
     const batch = this.queued;
     this.queued = new Map();
     this.count = 0;
-    const pipeline = this.redis.pipeline();
-    for (const [stream, ids] of batch) pipeline.xack(stream, this.group, ...ids);
-    const done = pipeline.exec().then(
-      results => {
-        const failed = results?.some(([err]) => err);
-        if (failed || !results) this.requeue(batch, results?.find(([err]) => err)?.[0]);
-      },
-      err => this.requeue(batch, err),
-    );
-    const tracked = done.finally(() => this.inFlight.delete(tracked));
-    this.inFlight.add(tracked);
-    return Promise.all(this.inFlight).then(() => undefined);
+    for (const [stream, ids] of batch) {
+      const sent: Promise<void> = this.redis.xack(stream, this.group, ...ids).then(
+        () => void this.inFlight.delete(sent),
+        err => {
+          this.inFlight.delete(sent);
+          this.requeue(stream, ids, err);
+        },
+      );
+      this.inFlight.add(sent);
+    }
   }
 
   stop(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
   }
 
-  private requeue(batch: Map<string, string[]>, err: unknown): void {
+  private requeue(stream: string, ids: string[], err: unknown): void {
     this.onError(err);
     // The group (or stream) was deleted: there is no pending entry left to ack.
     if (isNoGroup(err)) return;
-    for (const [stream, ids] of batch) for (const id of ids) {
-      let q = this.queued.get(stream);
-      if (!q) this.queued.set(stream, (q = []));
-      q.push(id);
-      this.count++;
-    }
+    let q = this.queued.get(stream);
+    if (!q) this.queued.set(stream, (q = []));
+    for (const id of ids) q.push(id);
+    this.count += ids.length;
     if (!this.retryTimer) {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
-        void this.flush();
+        this.send();
       }, RETRY_FLUSH_MS);
       this.retryTimer.unref();
     }

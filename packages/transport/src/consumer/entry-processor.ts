@@ -40,6 +40,7 @@ export interface Route {
 export type Outcome = { retryInMs?: undefined } | { retryInMs: number };
 
 const SETTLED: Outcome = {};
+const INVOKED = { ok: true } as const;
 /** What Nest's default RPC exception filter answers for an error that is not an RpcException. */
 const INTERNAL_ERROR = { status: 'error', message: 'Internal server error' };
 
@@ -175,14 +176,14 @@ export class EntryProcessor {
       } else if (isObservable(result)) {
         await lastValueFrom(result, { defaultValue: undefined });
       }
-      return { ok: true };
+      return INVOKED;
     } catch (err) {
       // The real error, not the `{ status, message }` Nest's exception filter turned it into.
       const error = ctx.handlerError ?? err;
       if (!route.isEvent && error instanceof RpcException) {
         // An RpcException is the handler's answer, as with Nest's built-in transports: reply it, no retry.
         await this.deps.replies.sendError(message, err);
-        return { ok: true };
+        return INVOKED;
       }
       return { ok: false, error, wireError: err };
     }

@@ -86,7 +86,7 @@ export class ReadLoop {
           await this.recoverOwnPending();
           this.recovered = true;
         }
-        await this.deps.slots.whenFree();
+        if (this.deps.slots.free === 0) await this.deps.slots.whenFree();
         // Handlers finishing in the same tick free their slots together: one read for all of them,
         // instead of a round trip per freed slot.
         await new Promise(setImmediate);

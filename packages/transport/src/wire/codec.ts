@@ -3,12 +3,13 @@ import { DecodeError } from '../errors/decode.error.js';
 /**
  * Wire format v1: one stream entry per event, flat string fields.
  * Only `data` is required, so `XADD orders.created * data '{"id":1}'` from any tool is a valid event.
+ * Writers leave out `v` (absent means 1; a later version will write it) and the emit time, which the
+ * entry id already holds: every field costs the producer, Redis and each consumer on every entry.
  */
 export const WIRE_VERSION = '1';
 export const FIELD_VERSION = 'v';
 export const FIELD_DATA = 'data';
 export const FIELD_CORRELATION_ID = 'cid';
-export const FIELD_TIMESTAMP = 'ts';
 export const FIELD_HEADERS = 'h';
 /** Request-reply only: the stream the reply goes to, and when the caller stops waiting (ms since epoch). */
 export const FIELD_REPLY_TO = 'rt';
@@ -17,7 +18,6 @@ export const FIELD_DEADLINE = 'dl';
 export interface OutgoingMessage {
   data: unknown;
   correlationId: string;
-  timestamp: number;
   headers?: Record<string, string>;
   replyTo?: string;
   deadline?: number;
@@ -26,26 +26,20 @@ export interface OutgoingMessage {
 export interface DecodedMessage {
   data: unknown;
   correlationId?: string;
-  timestamp?: number;
   headers: Record<string, string>;
   replyTo?: string;
   deadline?: number;
 }
 
-/** Encodes a message as XADD field/value arguments. */
-export function encode(message: OutgoingMessage): string[] {
+/** Encodes a message as XADD field/value arguments, appended to `args` (the XADD's key and id, say). */
+export function encode(message: OutgoingMessage, args: Array<string | number> = []): Array<string | number> {
   const json = JSON.stringify(message.data);
   if (json === undefined) throw new TypeError('Event data must be JSON-serialisable (got undefined or a function)');
-  const fields = [
-    FIELD_VERSION, WIRE_VERSION,
-    FIELD_DATA, json,
-    FIELD_CORRELATION_ID, message.correlationId,
-    FIELD_TIMESTAMP, String(message.timestamp),
-  ];
-  if (message.headers && Object.keys(message.headers).length > 0) fields.push(FIELD_HEADERS, JSON.stringify(message.headers));
-  if (message.replyTo !== undefined) fields.push(FIELD_REPLY_TO, message.replyTo);
-  if (message.deadline !== undefined) fields.push(FIELD_DEADLINE, String(message.deadline));
-  return fields;
+  args.push(FIELD_DATA, json, FIELD_CORRELATION_ID, message.correlationId);
+  if (message.headers && Object.keys(message.headers).length > 0) args.push(FIELD_HEADERS, JSON.stringify(message.headers));
+  if (message.replyTo !== undefined) args.push(FIELD_REPLY_TO, message.replyTo);
+  if (message.deadline !== undefined) args.push(FIELD_DEADLINE, String(message.deadline));
+  return args;
 }
 
 // JSON.parse keeps a "__proto__" key as an own property; a handler that merges it into another object
@@ -81,7 +75,6 @@ export function decode(fields: string[] | null | undefined, maxBytes?: number): 
   let data: string | undefined;
   let version: string | undefined;
   let correlationId: string | undefined;
-  let timestamp: string | undefined;
   let headers: string | undefined;
   let replyTo: string | undefined;
   let deadline: string | undefined;
@@ -91,11 +84,10 @@ export function decode(fields: string[] | null | undefined, maxBytes?: number): 
       case FIELD_DATA: data = value; break;
       case FIELD_VERSION: version = value; break;
       case FIELD_CORRELATION_ID: correlationId = value; break;
-      case FIELD_TIMESTAMP: timestamp = value; break;
       case FIELD_HEADERS: headers = value; break;
       case FIELD_REPLY_TO: replyTo = value; break;
       case FIELD_DEADLINE: deadline = value; break;
-      default: break; // unknown fields are ignored: newer producers may add some
+      default: break; // unknown fields are ignored: newer producers may add some (and older ones wrote `ts`)
     }
   }
   if (version !== undefined && version !== WIRE_VERSION) {
@@ -111,7 +103,6 @@ export function decode(fields: string[] | null | undefined, maxBytes?: number): 
     decoded.headers = parsed as Record<string, string>;
   }
   if (correlationId !== undefined) decoded.correlationId = correlationId;
-  if (timestamp !== undefined) decoded.timestamp = Number(timestamp);
   if (replyTo !== undefined) decoded.replyTo = replyTo;
   if (deadline !== undefined) {
     const n = Number(deadline);
