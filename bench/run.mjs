@@ -19,6 +19,8 @@ const HELP = `Usage: node bench/run.mjs [options]   (or: npm run bench -- [optio
   --warmup S         latency scenario warm-up at the same rate, not measured, s (env BENCH_WARMUP, default ${DEFAULTS.warmupS})
   --sizes LIST       payload scenario sizes in bytes (env BENCH_SIZES, default ${DEFAULTS.sizes.join(',')})
   --consumers LIST   consumer processes of the consumers scenario (env BENCH_CONSUMERS, default ${DEFAULTS.consumers.join(',')})
+  --repeat K         runs of each system per scenario, interleaved; the median is reported (env BENCH_REPEAT, default ${DEFAULTS.repeat}; the memory scenario runs once)
+  --drain-n N        events per stream the consumers scenario pre-fills and drains (env BENCH_DRAIN_N, default ${DEFAULTS.drainN}; BullMQ drains --n)
   --batch N          burst: events per emitMany/pipeline/addBulk, and emits in flight (env BENCH_BATCH, default ${DEFAULTS.batch})
   --redis URL        Redis to use (env BENCH_REDIS_URL, default ${DEFAULTS.redisUrl})
   --profile          node --cpu-prof on the first consumer of each run (bench/results/profiles/)
@@ -41,12 +43,14 @@ function parseArgs(argv, env) {
     sizes: v => (o.sizes = nums(v)),
     consumers: v => (o.consumers = nums(v)),
     batch: v => (o.batch = Number(v)),
+    repeat: v => (o.repeat = Number(v)),
+    'drain-n': v => (o.drainN = Number(v)),
     redis: v => (o.redisUrl = v),
     out: v => (o.outDir = v),
   };
   const fromEnv = {
     BENCH_ONLY: 'only', BENCH_SYSTEMS: 'systems', BENCH_N: 'n', BENCH_MEMORY_N: 'memory-n', BENCH_RATE: 'rate',
-    BENCH_DURATION: 'duration', BENCH_WARMUP: 'warmup', BENCH_SIZES: 'sizes', BENCH_CONSUMERS: 'consumers', BENCH_BATCH: 'batch', BENCH_REDIS_URL: 'redis',
+    BENCH_DURATION: 'duration', BENCH_WARMUP: 'warmup', BENCH_SIZES: 'sizes', BENCH_CONSUMERS: 'consumers', BENCH_BATCH: 'batch', BENCH_REDIS_URL: 'redis', BENCH_REPEAT: 'repeat', BENCH_DRAIN_N: 'drain-n',
   };
   for (const [k, name] of Object.entries(fromEnv)) if (env[k]) set[name](env[k]);
   if (env.BENCH_PROFILE === '1') o.profile = true;
@@ -66,7 +70,7 @@ function parseArgs(argv, env) {
   }
   for (const s of o.only ?? []) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(', ')})`);
   for (const s of o.systems ?? []) if (!SYSTEMS[s]) throw new Error(`unknown system ${s} (known: ${Object.keys(SYSTEMS).join(', ')})`);
-  for (const k of ['n', 'memoryN', 'rate', 'durationS', 'batch']) {
+  for (const k of ['n', 'memoryN', 'rate', 'durationS', 'batch', 'repeat', 'drainN']) {
     if (o[k] !== undefined && !(Number.isFinite(o[k]) && o[k] > 0)) throw new Error(`--${k} must be a positive number`);
   }
   return o;

@@ -28,6 +28,7 @@ try {
     // Counts only: no waiting for a quiet machine and no re-runs of disturbed runs.
     quietWaitMs: 0,
     maxAttempts: 1,
+    repeat: 1,
     outDir,
   });
 } finally {

@@ -6,7 +6,7 @@ const f1 = v => (v == null || !Number.isFinite(v) ? '-' : v.toFixed(1));
 const f0 = v => (v == null || !Number.isFinite(v) ? '-' : v.toFixed(0));
 
 export function resultsTable(results) {
-  const head = ['#', 'run', 'system', 'N', 'ev bytes', 'consumers', 'time s', 'ev/s', 'x raw', 'producer ev/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'dup', 'pending', 'peak RSS MB', 'CPU µs/ev prod/cons/redis', 'other+steal CPU s'];
+  const head = ['#', 'run', 'system', 'N', 'ev bytes', 'consumers', 'time s', 'ev/s', 'runs: ev/s min-max', 'x raw', 'producer ev/s', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'dup', 'pending', 'peak RSS MB', 'CPU µs/ev prod/cons/redis', 'other+steal CPU s'];
   const rows = results.map(r => [
     String(r.idx),
     r.group,
@@ -16,6 +16,7 @@ export function resultsTable(results) {
     r.groups > 1 ? `${r.groups} groups x ${r.consumersPerGroup}` : String(r.consumersPerGroup),
     r.error ? 'ERROR' : f2(r.elapsedMs / 1000),
     r.error ? r.error.slice(0, 60) : fmtInt(r.evPerSec),
+    spread(r),
     r.ratioToRaw == null ? '-' : `${r.ratioToRaw.toFixed(2)}x`,
     fmtInt(r.producerEvPerSec),
     f2(r.p50Ms),
@@ -32,6 +33,15 @@ export function resultsTable(results) {
   const line = cells => `| ${cells.map((c, i) => (i >= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (i >= 3 ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   return [line(head), sep, ...rows.map(line)].join('\n');
+}
+
+/** How far the repeats of a run spread: "3: 41,000-45,000" (p99 ms for a latency run). */
+function spread(r) {
+  const ok = (r.repeats ?? []).filter(x => !x.error);
+  if (ok.length < 2) return '-';
+  const vals = ok.map(x => (r.latency ? x.p99Ms : x.evPerSec));
+  const fmt = r.latency ? v => `${f2(v)} ms` : fmtInt;
+  return `${ok.length}: ${fmt(Math.min(...vals))}-${fmt(Math.max(...vals))}${r.failedRepeats ? ` (${r.failedRepeats} failed)` : ''}`;
 }
 
 export function machineText(m) {

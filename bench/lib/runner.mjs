@@ -40,6 +40,8 @@ export const DEFAULTS = {
   /** Payload scenario: at most this many bytes of events per run (16 KB x 50,000 would be 800 MB). */
   payloadBudgetBytes: 96 * 1024 * 1024,
   memoryN: 1_000_000,
+  /** Consumers scenario: events in each stream drained (BullMQ drains n: its consumer is ~10x slower). */
+  drainN: 300_000,
   retryDelayMs: 10,
   idleMs: 8000,
   /** Before each run, wait up to this long for the machine to be quiet (other processes < quietCores busy). */
@@ -48,6 +50,8 @@ export const DEFAULTS = {
   /** A run during which other processes used more than this share of one core is run again (best kept). */
   disturbedShare: 0.25,
   maxAttempts: 3,
+  /** Runs of each system per scenario, interleaved (raw, transport, ..., raw, transport, ...); the median is reported. */
+  repeat: 3,
   settleMs: 500,
   profile: false,
 };
@@ -80,9 +84,15 @@ export function buildPlan(o) {
         for (const system of want('fanout', s => s.fanout)) add({ scenario, group: 'fanout-3', system, n: o.n, groups: 3 });
         break;
       case 'consumers':
+        // Consumer scaling: the producer fills the stream first, then k consumers drain it. (With the producer
+        // running alongside, the run measures the producer, which is the slower side on a small machine.)
         for (const k of o.consumers) {
           for (const system of want('consumers', s => s.competing !== false)) {
-            add({ scenario, group: `consumers-${k}`, system, n: o.n, perGroup: k });
+            // Streams are filled once per system (key shared by the runs); BullMQ is refilled for each run.
+            const drain = SYSTEMS[system].stream
+              ? { n: o.drainN, key: `nsbench-${runId}-drain-${system}` }
+              : { n: o.n };
+            add({ scenario, group: `consumers-${k}`, system, perGroup: k, mode: 'drain', startId: '0', ...drain });
           }
         }
         break;
@@ -167,7 +177,8 @@ class Child {
   }
 
   send(msg) {
-    if (this.proc.connected) this.proc.send(msg);
+    // A child that has just disconnected (a producer when done) makes send fail: nothing to tell it then.
+    if (this.proc.connected) this.proc.send(msg, () => undefined);
   }
 
   async stop(timeoutMs = 15_000) {
@@ -207,13 +218,59 @@ async function prefill(redis, key, n, size, progress) {
   }
 }
 
+/**
+ * Drain mode: the system's own producer writes the n events before any consumer runs; the consumers then
+ * start, and only when all of them are ready does `open()` make the events visible to them at once:
+ * streams: the groups are created at the end ($) and moved back to 0, and one extra entry (i = -1, not
+ * counted) wakes the blocked readers; BullMQ: the queue is paused while filling and resumed.
+ */
+async function fillForDrain(spec, o, base, logDir, label, redis, status) {
+  const sys = SYSTEMS[spec.system];
+  let queue;
+  if (spec.system === 'bullmq') {
+    const { Queue } = await import('bullmq');
+    queue = new Queue(spec.key, { connection: redisHostPort(o.redisUrl) });
+    await queue.pause();
+  }
+  // A stream is filled once per system and drained by a new group in every run; a queue is emptied by its run.
+  if (!sys.stream || !o.filled.has(spec.key)) {
+    status(`filling ${sys.stream ? 'the stream' : 'the queue'} with ${spec.n.toLocaleString('en-US')} events`);
+    const producer = new Child(PRODUCER, { ...base, mode: 'burst', batch: o.batch, rate: o.rate }, join(logDir, `${label}-fill.log`));
+    try {
+      await producer.wait('ready', 60_000);
+      producer.send({ type: 'go' });
+      await producer.wait('done', Math.max(120_000, spec.n * 2));
+    } finally {
+      await producer.stop();
+    }
+    if (sys.stream) o.filled.add(spec.key);
+  }
+  const groups = Array.from({ length: spec.groups }, (_, g) => groupName(spec, g));
+  if (sys.stream) for (const g of groups) await redis.xgroup('CREATE', spec.key, g, '$', 'MKSTREAM');
+  return {
+    async open() {
+      if (queue) return queue.resume();
+      for (const g of groups) await redis.xgroup('SETID', spec.key, g, '0');
+      await redis.xadd(spec.key, '*', 'data', JSON.stringify({ i: -1 }));
+    },
+    async close() {
+      await queue?.close();
+    },
+  };
+}
+
+/** The consumer group of group index g in a run (drain runs share a stream, so each has its own groups). */
+function groupName(spec, g) {
+  return spec.mode === 'drain' ? `${spec.system}-g${g}-run${spec.runSeq}` : `${spec.system}-g${g}`;
+}
+
 /** Entries read by a group and not acked yet, or jobs not finished, after a run. null = not applicable. */
 async function unfinished(redis, spec) {
   const sys = SYSTEMS[spec.system];
   if (sys.stream) {
     let total = 0;
     for (let g = 0; g < spec.groups; g++) {
-      const [count] = await redis.xpending(spec.key, `${spec.system}-g${g}`);
+      const [count] = await redis.xpending(spec.key, groupName(spec, g));
       total += Number(count);
     }
     return total;
@@ -276,15 +333,19 @@ async function runOne(spec, o, redis, status) {
     mode: spec.mode, rate: spec.mode === 'rate' ? o.rate : undefined,
   };
   const children = [];
+  let gate;
   const cleanup = async () => {
+    await gate?.close();
     await Promise.all(children.map(c => c.stop()));
-    if (spec.mode !== 'backlog' || spec.lastOfKey) await deleteKeys(redis, `*${spec.key}*`);
+    const shared = spec.mode === 'backlog' || (spec.mode === 'drain' && SYSTEMS[spec.system].stream);
+    if (!shared || spec.lastOfKey) await deleteKeys(redis, `*${spec.key}*`);
   };
   try {
     if (spec.mode === 'backlog' && !o.filled.has(spec.key)) {
       await prefill(redis, spec.key, spec.n, spec.size, status);
       o.filled.add(spec.key);
     }
+    gate = spec.mode === 'drain' ? await fillForDrain(spec, o, base, logDir, label, redis, status) : undefined;
     const statsBefore = parseCommandStats(await redis.info('commandstats'));
     const consumers = [];
     for (let g = 0; g < spec.groups; g++) {
@@ -293,7 +354,7 @@ async function runOne(spec, o, redis, status) {
           ? ['--cpu-prof', `--cpu-prof-dir=${join(o.outDir, 'profiles', o.runId)}`, `--cpu-prof-name=${label}-consumer.cpuprofile`]
           : [];
         if (process.env.BENCH_CONSUMER_NODE_ARGS) execArgv.push(...process.env.BENCH_CONSUMER_NODE_ARGS.split(' '));
-        const child = new Child(CONSUMER, { ...base, group: `${spec.system}-g${g}`, consumer: `c${g}-${c}` }, join(logDir, `${label}-consumer-${g}-${c}.log`), execArgv);
+        const child = new Child(CONSUMER, { ...base, group: groupName(spec, g), consumer: `c${g}-${c}` }, join(logDir, `${label}-consumer-${g}-${c}.log`), execArgv);
         child.groupIndex = g;
         children.push(child);
         consumers.push(child);
@@ -303,8 +364,8 @@ async function runOne(spec, o, redis, status) {
     let cpu0;
 
     let producer;
-    let producerDone = spec.mode === 'backlog';
-    if (spec.mode !== 'backlog') {
+    let producerDone = spec.mode === 'backlog' || spec.mode === 'drain';
+    if (!producerDone) {
       const execArgv = o.profile
         ? ['--cpu-prof', `--cpu-prof-dir=${join(o.outDir, 'profiles', o.runId)}`, `--cpu-prof-name=${label}-producer.cpuprofile`]
         : [];
@@ -316,6 +377,7 @@ async function runOne(spec, o, redis, status) {
       producer.send({ type: 'go' });
     } else {
       cpu0 = { machine: machineBusyUs(), redis: await redisCpuUs(redis), runner: process.cpuUsage() };
+      await gate?.open();
     }
 
     // Wait until every group saw every event, or nothing new arrives for idleMs after the producer finished.
@@ -509,32 +571,68 @@ export async function runBench(options, log = defaultProgress()) {
   const machine = await machineInfo(info);
   const results = [];
   const started = Date.now();
+  // Consecutive runs of one scenario group, run `repeat` times interleaved: a burst of machine noise then
+  // hits one run of each system rather than every run of one system.
+  const blocks = [];
+  for (const spec of plan) {
+    const last = blocks.at(-1);
+    if (last && last[0].group === spec.group) last.push(spec);
+    else blocks.push([spec]);
+  }
   try {
-    for (const spec of plan) {
-      const head = `[${String(spec.idx).padStart(2)}/${plan.length}] ${spec.group} ${spec.system} N=${spec.n.toLocaleString('en-US')}`;
-      const status = text => log.update(`${head}: ${text} (total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
-      let best;
-      for (let attempt = 1; attempt <= o.maxAttempts; attempt++) {
-        const quiet = await waitQuiet(o.quietCores, o.quietWaitMs, status);
-        status(attempt > 1 ? `attempt ${attempt} (the last one was disturbed by other processes)` : 'starting');
-        const wallStart = Date.now();
-        const r = await runOne(spec, o, redis, status);
-        r.wallMs = Date.now() - wallStart;
-        r.attempt = attempt;
-        r.busyCoresBefore = quiet.busyCores;
-        r.disturbed = disturbance(r) > o.disturbedShare;
-        if (!best || (!r.error && (best.error || disturbance(r) < disturbance(best)))) best = r;
-        if (r.error || !r.disturbed || spec.mode === 'backlog') break;
+    for (const specs of blocks) {
+      const repeat = specs[0].mode === 'backlog' ? 1 : Math.max(1, o.repeat);
+      const runs = new Map(specs.map(spec => [spec, []]));
+      for (let k = 1; k <= repeat; k++) {
+        for (const spec of specs) {
+          const round = repeat > 1 ? ` run ${k}/${repeat}` : '';
+          const head = `[${String(spec.idx).padStart(2)}/${plan.length}${round}] ${spec.group} ${spec.system} N=${spec.n.toLocaleString('en-US')}`;
+          const status = text => log.update(`${head}: ${text} (total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+          let best;
+          for (let attempt = 1; attempt <= o.maxAttempts; attempt++) {
+            const quiet = await waitQuiet(o.quietCores, o.quietWaitMs, status);
+            status(attempt > 1 ? `attempt ${attempt} (the last one was disturbed by other processes)` : 'starting');
+            const wallStart = Date.now();
+            spec.runSeq = (o.runSeq = (o.runSeq ?? 0) + 1);
+            const r = await runOne(spec, o, redis, status);
+            r.wallMs = Date.now() - wallStart;
+            r.attempt = attempt;
+            r.busyCoresBefore = quiet.busyCores;
+            r.disturbed = disturbance(r) > o.disturbedShare;
+            if (!best || (!r.error && (best.error || disturbance(r) < disturbance(best)))) best = r;
+            if (r.error || !r.disturbed || spec.mode === 'backlog') break;
+          }
+          runs.get(spec).push(best);
+          log.done(`${head}: ${summaryLine(best)}`);
+        }
       }
-      results.push(best);
-      const r = best;
-      log.done(`${head}: ${summaryLine(r)}`);
+      for (const spec of specs) results.push(median(runs.get(spec)));
     }
   } finally {
+    await deleteKeys(redis, `*nsbench-${o.runId}-*`).catch(() => undefined); // shared streams (drain, backlog)
     redis.disconnect();
   }
   addRatios(results);
   return { runId: o.runId, startedAt: new Date(started).toISOString(), durationS: (Date.now() - started) / 1000, machine, options: publicOptions(o), results };
+}
+
+/**
+ * The run reported for a system: the median of its repeats (by p99 for a latency run, else by ev/s).
+ * Counts are never averaged away: lost, duplicated and pending are the worst of all repeats.
+ */
+function median(runs) {
+  const ok = runs.filter(r => !r.error);
+  if (ok.length === 0) return runs[0];
+  const key = r => (r.latency ? -(r.p99Ms ?? Infinity) : r.evPerSec);
+  const sorted = [...ok].sort((a, b) => key(a) - key(b));
+  const pick = { ...sorted[Math.floor((sorted.length - 1) / 2)] };
+  pick.repeats = runs.map(r => ({ evPerSec: r.evPerSec, p99Ms: r.p99Ms, peakRssMB: r.peakRssMB, lost: r.lost, duplicated: r.duplicated, pending: r.pending, error: r.error }));
+  pick.lost = Math.max(...ok.map(r => r.lost));
+  pick.duplicated = Math.max(...ok.map(r => r.duplicated));
+  if (ok.some(r => r.pending != null)) pick.pending = Math.max(...ok.map(r => r.pending ?? 0));
+  pick.complete = ok.every(r => r.complete);
+  if (ok.length < runs.length) pick.failedRepeats = runs.length - ok.length;
+  return pick;
 }
 
 function publicOptions(o) {

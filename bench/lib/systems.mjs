@@ -299,6 +299,8 @@ async function transportConsumer(cfg, handle, tuned, batch = false) {
     consumer: cfg.consumer,
     ...(cfg.startId ? { startId: cfg.startId } : {}),
     ...tuned,
+    // Diagnostics: extra server options for every transport consumer of a run, e.g. '{"concurrency":64}'.
+    ...(process.env.BENCH_TRANSPORT_OPTIONS ? JSON.parse(process.env.BENCH_TRANSPORT_OPTIONS) : {}),
     ...(cfg.fail ? { retry: { backoff: { delayMs: cfg.retryDelayMs } } } : {}),
   };
   const app = await NestFactory.createMicroservice(module, {
