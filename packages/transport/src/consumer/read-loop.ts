@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 import type { LoggerService } from '@nestjs/common';
 import type { ResolvedServerOptions } from '../options.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -46,6 +46,10 @@ export class ReadLoop {
   private groupsReady = false;
   private recovered = false;
   private wake?: () => void;
+  /** The XREADGROUP in flight and when it was sent, for the watchdog (one interval timer, not one per read). */
+  private reading?: Command;
+  private readSentAt = 0;
+  private watchdog?: NodeJS.Timeout;
   /** Last time a read returned (or failed): the health check's sign that the loop is alive. */
   lastReadAt = 0;
 
@@ -55,6 +59,9 @@ export class ReadLoop {
 
   start(): void {
     this.running = true;
+    const { blockMs, watchdogMs } = this.deps.options;
+    this.watchdog = setInterval(() => this.checkRead(blockMs + watchdogMs), Math.max(25, Math.min(1000, watchdogMs / 4)));
+    this.watchdog.unref();
     this.loop = this.run();
   }
 
@@ -66,6 +73,7 @@ export class ReadLoop {
   /** Stops reading. A read blocked in Redis is cut off by closing the dedicated connection. */
   async stop(): Promise<void> {
     this.running = false;
+    clearInterval(this.watchdog);
     this.wake?.();
     this.deps.slots.release(0); // wake a wait for free slots
     this.deps.blocking.disconnect();
@@ -139,10 +147,19 @@ export class ReadLoop {
   private async read(slots: number): Promise<StreamEntry[]> {
     const { options, streams, blocking } = this.deps;
     const count = Math.max(1, Math.floor(slots / streams.length));
-    const read = blocking.xreadgroup(
-      'GROUP', options.group, options.consumer, 'COUNT', count, 'BLOCK', options.blockMs, 'STREAMS', ...streams, ...this.newIds,
-    ) as Promise<XReadGroupReply>;
-    const reply = await this.withWatchdog(read);
+    const command = new Command(
+      'xreadgroup',
+      ['GROUP', options.group, options.consumer, 'COUNT', count, 'BLOCK', options.blockMs, 'STREAMS', ...streams, ...this.newIds],
+      { replyEncoding: 'utf8' },
+    );
+    this.reading = command;
+    this.readSentAt = Date.now();
+    let reply: XReadGroupReply;
+    try {
+      reply = (await blocking.sendCommand(command)) as XReadGroupReply;
+    } finally {
+      this.reading = undefined;
+    }
     const entries: StreamEntry[] = [];
     if (!reply) return entries;
     const now = Date.now();
@@ -158,17 +175,14 @@ export class ReadLoop {
     return entries;
   }
 
-  private withWatchdog<T>(promise: Promise<T>): Promise<T> {
-    const limit = this.deps.options.blockMs + this.deps.options.watchdogMs;
-    let timer: NodeJS.Timeout;
-    const watchdog = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new WatchdogTimeout(`XREADGROUP did not return within ${limit} ms (blockMs + watchdogMs); recycling the reader connection`)),
-        limit,
-      );
-    });
-    promise.catch(() => undefined); // a late rejection after the watchdog fired is expected
-    return Promise.race([promise, watchdog]).finally(() => clearTimeout(timer));
+  /** Fails a read that has not come back in blockMs + watchdogMs: the loop then recycles the connection. */
+  private checkRead(limit: number): void {
+    const command = this.reading;
+    if (!command || Date.now() - this.readSentAt < limit) return;
+    this.reading = undefined;
+    // A reply that still arrives later finds the command settled and is dropped: those entries stay
+    // pending under our name and come back with the own-pending recovery after the reconnect.
+    command.reject(new WatchdogTimeout(`XREADGROUP did not return within ${limit} ms (blockMs + watchdogMs); recycling the reader connection`));
   }
 
   /**
