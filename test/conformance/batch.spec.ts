@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { DEAD_LETTER_FIELDS, RedisStreamBatchContext } from '@nestream/transport';
+import { DEAD_LETTER_FIELDS, RedisStreamBatchContext, RedisStreamRecordBuilder, decode } from '@nestream/transport';
 import { useRedis } from '../harness/fixture.js';
 import { startApp } from '../harness/nest-app.js';
 import { uniqueName, waitFor } from '../harness/wait.js';
@@ -30,6 +30,34 @@ describe('batch handlers and bulk emit', () => {
     expect([...seen.values()].every(c => c === 1)).toBe(true);
     expect(Math.max(...sizes)).toBeGreaterThan(1);
     await waitFor(async () => ((await fx.redis.client().xpending(pattern, 'g')) as [number])[0] === 0, 'all acked');
+  });
+
+  it('emitMany adds entries in order over several script chunks, with headers and trimming, and rejects on a wrong key', async () => {
+    const pattern = uniqueName('bulk');
+    const client = fx.client({ maxLenByPattern: { [pattern]: 100 } });
+    const events = Array.from({ length: 1200 }, (_, n) =>
+      n % 2 === 0 ? { n } : new RedisStreamRecordBuilder({ n }).setHeaders({ odd: 'yes' }).build(),
+    );
+    const ids = await client.emitMany(pattern, events);
+    expect(ids).toHaveLength(1200);
+    const ms = (id: string) => id.split('-').map(Number);
+    for (let i = 1; i < ids.length; i++) {
+      const [a, b] = [ms(ids[i - 1]), ms(ids[i])];
+      expect(a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])).toBe(true);
+    }
+    const redis = fx.redis.client();
+    const len = await redis.xlen(pattern);
+    expect(len).toBeGreaterThanOrEqual(100);
+    expect(len).toBeLessThan(400); // MAXLEN ~ trims whole nodes only
+    const tail = (await redis.xrevrange(pattern, '+', '-', 'COUNT', 2)) as [string, string[]][];
+    expect(tail.map(([id]) => id)).toEqual([ids[1199], ids[1198]]);
+    expect(decode(tail[0][1])).toMatchObject({ data: { n: 1199 }, headers: { odd: 'yes' } });
+    expect(decode(tail[1][1])).toMatchObject({ data: { n: 1198 }, headers: {} });
+    expect(await client.emitMany(pattern, [])).toEqual([]);
+
+    const notAStream = uniqueName('string-key');
+    await redis.set(notAStream, 'x');
+    await expect(client.emitMany(notAStream, [{ n: 1 }])).rejects.toThrow(/WRONGTYPE/);
   });
 
   it('retries entries marked with ctx.fail() on their own, and a throw fails the whole batch', async () => {

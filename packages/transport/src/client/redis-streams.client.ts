@@ -11,6 +11,7 @@ import { settleWithin } from '../settle-within.js';
 import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
 import { ReplyReader } from './reply-reader.js';
+import { xaddMany } from './xadd-many.js';
 import { RedisStreamRecord } from './redis-stream-record.js';
 
 /**
@@ -67,23 +68,17 @@ export class RedisStreamsClient extends ClientProxy {
   }
 
   /**
-   * Emits many events of one pattern in one pipelined round trip. Resolves with their entry ids, in order.
-   * Same delivery guarantees as emit().
+   * Emits many events of one pattern in one round trip (a script adds them in chunks, in order). Resolves
+   * with their entry ids, in order. Same delivery guarantees as emit().
    */
   async emitMany(pattern: unknown, events: unknown[]): Promise<string[]> {
     const redis = await this.connect();
-    const stream = this.streamOf(pattern);
-    const trim = this.trimArgs(this.normalizePattern(pattern as string));
-    const pipeline = redis.pipeline();
-    for (const event of events) {
+    const name = this.normalizePattern(pattern as string);
+    const entries = events.map(event => {
       const { data, headers } = unwrapRecord(event);
-      pipeline.call('xadd', encode({ data, headers, correlationId: randomUUID() }, [stream, ...trim, '*']));
-    }
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([err, id]) => {
-      if (err) throw err;
-      return id as string;
+      return encode({ data, headers, correlationId: randomUUID() });
     });
+    return xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries);
   }
 
   /**
@@ -143,8 +138,12 @@ export class RedisStreamsClient extends ClientProxy {
     };
   }
 
+  private maxLenOf(pattern: string): number | undefined {
+    return this.options.maxLenByPattern[pattern] ?? this.options.maxLen;
+  }
+
   private trimArgs(pattern: string): (string | number)[] {
-    const maxLen = this.options.maxLenByPattern[pattern] ?? this.options.maxLen;
+    const maxLen = this.maxLenOf(pattern);
     return maxLen ? ['MAXLEN', '~', maxLen] : [];
   }
 }
