@@ -5,6 +5,7 @@ import { removeIdleConsumers } from './consumer-cleanup.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Leases } from './leases.js';
 import type { Slots } from './slots.js';
+import { streamEntry } from './stream-entry.js';
 import type { XPendingRow } from '../redis/replies.js';
 
 type XAutoClaimReply = [next: string, entries: Array<[string, string[] | null] | null>, deleted?: string[]];
@@ -97,10 +98,11 @@ export class ClaimLoop {
         // no fields. Either way they are acked, so they are never claimed again.
         const gone = [...deleted];
         const live: Array<[string, string[]]> = [];
+        const held = entries.length > 0 ? leases.heldIds(stream) : undefined;
         for (const e of entries) {
           if (!e) continue;
           if (!e[1]) gone.push(e[0]);
-          else if (!leases.has(stream, e[0])) live.push([e[0], e[1]]);
+          else if (!held!.has(e[0])) live.push([e[0], e[1]]);
         }
         if (gone.length > 0) {
           await redis.xack(stream, options.group, ...gone);
@@ -111,9 +113,10 @@ export class ClaimLoop {
         const counts = await this.deliveryCounts(stream, live[0][0], live[live.length - 1][0], live.length);
         const now = Date.now();
         for (const [id, fields] of live) {
-          leases.add(stream, id, now);
+          const entry = streamEntry(stream, id, fields, counts.get(id) ?? 1);
+          leases.add(entry, now);
           used++;
-          dispatcher.dispatch({ stream, id, fields, deliveryCount: counts.get(id) ?? 1 });
+          dispatcher.dispatch(entry);
         }
         this.deps.emit('claimed', { stream, ids: live.map(([id]) => id) });
       } finally {

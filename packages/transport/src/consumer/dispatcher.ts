@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
-import type { EntryProcessor, Route, StreamEntry } from './entry-processor.js';
+import type { EntryProcessor, Route } from './entry-processor.js';
+import type { StreamEntry } from './stream-entry.js';
 import { Leases } from './leases.js';
 import { RetryQueue } from './retry-queue.js';
 import type { Slots } from './slots.js';
@@ -42,7 +43,7 @@ export class Dispatcher {
       if (!route) {
         // Cannot happen: only streams with a handler are read. Leave it pending rather than lose it.
         this.logger.error(`No handler for stream ${entry.stream}; entry ${entry.id} left pending`);
-        this.leases.delete(entry.stream, entry.id);
+        this.leases.delete(entry);
         this.done();
       } else if (route.batch) {
         batches ??= new Map();
@@ -133,7 +134,7 @@ export class Dispatcher {
 
   /** Leaves every queued entry of an ordered stream pending (shutdown or Redis error) and frees their slots. */
   private abandonOrdered(stream: string, queue: StreamEntry[]): void {
-    for (const e of queue) this.leases.delete(e.stream, e.id);
+    for (const e of queue) this.leases.delete(e);
     this.done(queue.length);
     queue.length = 0;
     this.ordered.delete(stream);
@@ -162,8 +163,11 @@ export class Dispatcher {
 
   /** XCLAIM the entry again (a new delivery), unless it is gone or another consumer has it now. */
   private async takeBack(entry: StreamEntry): Promise<StreamEntry | undefined> {
-    const fields = await this.leases.reclaim(entry.stream, entry.id);
-    return fields ? { stream: entry.stream, id: entry.id, fields, deliveryCount: entry.deliveryCount + 1 } : undefined;
+    const fields = await this.leases.reclaim(entry);
+    if (!fields) return undefined;
+    entry.fields = fields;
+    entry.deliveryCount++;
+    return entry;
   }
 
   private done(n = 1): void {
@@ -173,7 +177,7 @@ export class Dispatcher {
 
   /** Settling failed (Redis unreachable): the entry stays pending and the claim loop brings it back. */
   private settleFailed(entry: StreamEntry, err: unknown): void {
-    this.leases.delete(entry.stream, entry.id);
+    this.leases.delete(entry);
     this.logger.error(`Could not settle entry ${entry.id} of ${entry.stream}, it stays pending: ${(err as Error)?.message ?? err}`);
   }
 

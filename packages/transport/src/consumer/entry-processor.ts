@@ -14,14 +14,8 @@ import { moveToDeadLetter, type DeadLetterReason } from './dead-letter.js';
 import { describeError } from './describe-error.js';
 import type { Leases } from './leases.js';
 import type { ReplyWriter } from './reply-writer.js';
+import type { StreamEntry } from './stream-entry.js';
 
-/** One stream entry as read or claimed. `fields` is null for an id whose entry was trimmed away. */
-export interface StreamEntry {
-  stream: string;
-  id: string;
-  fields: string[] | null;
-  deliveryCount: number;
-}
 
 /** What the transport knows about the handler of one stream. */
 export interface Route {
@@ -195,7 +189,7 @@ export class EntryProcessor {
   }
 
   private ack(entry: StreamEntry): void {
-    this.deps.leases.delete(entry.stream, entry.id);
+    this.deps.leases.delete(entry);
     this.deps.acker.add(entry.stream, entry.id);
   }
 
@@ -240,7 +234,7 @@ export class EntryProcessor {
       dlq,
       options.deadLetter === false ? undefined : options.deadLetter.maxLen,
     );
-    leases.delete(entry.stream, entry.id);
+    leases.delete(entry);
     if (dlq === false) {
       this.deps.logger.error(`Dropped entry ${entry.id} of ${entry.stream} (${reason}: ${described.message}); deadLetter is false`);
     } else {

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
+import type { StreamEntry } from './stream-entry.js';
 
 // Our clock and Redis's differ by the command's travel time: claim with a little less idle than we measured.
 const CLOCK_MARGIN_MS = 100;
-
 
 /**
  * The entries this consumer holds (in flight or waiting for a retry), and when each was last touched.
@@ -12,11 +12,14 @@ const CLOCK_MARGIN_MS = 100;
  * idle time without counting a delivery). Each XCLAIM we send carries min-idle = the time since our last
  * touch: if another consumer claimed the entry since, its idle is shorter and our XCLAIM is a no-op, so
  * we never take an entry back from whoever claimed it.
+ *
+ * Held entries sit in a slab (an array with a free list) and carry their slot and touch time themselves:
+ * adding and dropping an entry allocates nothing. Lookups by id are only needed on the rare claim and
+ * recovery paths, which scan the slab.
  */
 export class Leases {
-  // Per stream, then per id -> when we last read, claimed or renewed the entry (Redis's idle time restarts
-  // then). Nested maps of numbers: no key string nor object to allocate per entry on the hot path.
-  private held = new Map<string, Map<string, number>>();
+  private readonly slab: Array<StreamEntry | undefined> = [];
+  private readonly free: number[] = [];
   private count = 0;
 
   constructor(
@@ -30,76 +33,80 @@ export class Leases {
     return `${stream}\u0000${id}`;
   }
 
-  add(stream: string, id: string, now = Date.now()): void {
-    let ids = this.held.get(stream);
-    if (!ids) this.held.set(stream, (ids = new Map()));
-    if (!ids.has(id)) this.count++;
-    ids.set(id, now);
+  /** Holds the entry (or touches it again if held). */
+  add(entry: StreamEntry, now = Date.now()): void {
+    entry.touchedAt = now;
+    if (entry.leaseSlot >= 0) return;
+    const slot = this.free.length > 0 ? this.free.pop()! : this.slab.length;
+    this.slab[slot] = entry;
+    entry.leaseSlot = slot;
+    this.count++;
   }
 
-  has(stream: string, id: string): boolean {
-    return this.held.get(stream)?.has(id) ?? false;
+  delete(entry: StreamEntry): void {
+    const slot = entry.leaseSlot;
+    if (slot < 0 || this.slab[slot] !== entry) return;
+    this.slab[slot] = undefined;
+    this.free.push(slot);
+    entry.leaseSlot = -1;
+    this.count--;
   }
 
-  delete(stream: string, id: string): void {
-    if (this.held.get(stream)?.delete(id)) this.count--;
+  /** The ids of `stream` held now. */
+  heldIds(stream: string): Set<string> {
+    const ids = new Set<string>();
+    for (const e of this.slab) if (e && e.stream === stream) ids.add(e.id);
+    return ids;
   }
 
   get size(): number {
     return this.count;
   }
 
-  private touchedAt(stream: string, id: string): number | undefined {
-    return this.held.get(stream)?.get(id);
-  }
-
   /** min-idle for an XCLAIM that must only succeed if nobody touched the entry since we did. */
-  private minIdleFor(stream: string, id: string, now = Date.now()): number {
-    const touchedAt = this.touchedAt(stream, id);
-    return touchedAt !== undefined ? Math.max(0, now - touchedAt - CLOCK_MARGIN_MS) : 0;
+  private minIdleFor(entry: StreamEntry, now = Date.now()): number {
+    return entry.leaseSlot >= 0 ? Math.max(0, now - entry.touchedAt - CLOCK_MARGIN_MS) : 0;
   }
 
   /**
    * Takes the entry again (XCLAIM, counting a delivery) for a retry. Returns its fields, or undefined
    * if it is gone: acked, trimmed, or claimed by another consumer meanwhile.
    */
-  async reclaim(stream: string, id: string): Promise<string[] | undefined> {
-    const minIdle = this.minIdleFor(stream, id);
-    const reply = (await this.redis.xclaim(stream, this.group, this.consumer, minIdle, id)) as [string, string[] | null][];
-    const entry = reply?.[0];
-    if (!entry || !entry[1]) {
-      this.delete(stream, id);
+  async reclaim(entry: StreamEntry): Promise<string[] | undefined> {
+    const minIdle = this.minIdleFor(entry);
+    const reply = (await this.redis.xclaim(entry.stream, this.group, this.consumer, minIdle, entry.id)) as [string, string[] | null][];
+    const claimed = reply?.[0];
+    if (!claimed || !claimed[1]) {
+      this.delete(entry);
       return undefined;
     }
-    this.add(stream, id);
-    return entry[1];
+    this.add(entry);
+    return claimed[1];
   }
 
   /**
-   * Renews every lease older than `olderThanMs`. Returns the leases found lost (another consumer has the
-   * entry now, or it no longer exists); they are forgotten.
+   * Renews every lease older than `olderThanMs`. Returns the entries found lost (another consumer has
+   * them now, or they no longer exist); they are forgotten.
    */
-  async renew(olderThanMs: number): Promise<Array<{ stream: string; id: string }>> {
+  async renew(olderThanMs: number): Promise<StreamEntry[]> {
     const now = Date.now();
-    const due: Array<{ stream: string; id: string; touchedAt: number }> = [];
-    for (const [stream, ids] of this.held) {
-      for (const [id, touchedAt] of ids) if (now - touchedAt >= olderThanMs) due.push({ stream, id, touchedAt });
-    }
+    const due: Array<{ entry: StreamEntry; touchedAt: number }> = [];
+    for (const entry of this.slab) if (entry && now - entry.touchedAt >= olderThanMs) due.push({ entry, touchedAt: entry.touchedAt });
     if (due.length === 0) return [];
     const pipeline = this.redis.pipeline();
-    for (const l of due) {
-      pipeline.xclaim(l.stream, this.group, this.consumer, Math.max(0, now - l.touchedAt - CLOCK_MARGIN_MS), l.id, 'JUSTID');
+    for (const { entry, touchedAt } of due) {
+      pipeline.xclaim(entry.stream, this.group, this.consumer, Math.max(0, now - touchedAt - CLOCK_MARGIN_MS), entry.id, 'JUSTID');
     }
     const results = (await pipeline.exec()) ?? [];
-    const lost: Array<{ stream: string; id: string }> = [];
-    due.forEach((lease, i) => {
+    const lost: StreamEntry[] = [];
+    due.forEach(({ entry, touchedAt }, i) => {
       const [err, ids] = results[i] ?? [new Error('no reply')];
       if (err) return; // try again next round
-      if (this.touchedAt(lease.stream, lease.id) !== lease.touchedAt) return; // settled or touched meanwhile
-      if (Array.isArray(ids) && ids.length > 0) this.held.get(lease.stream)!.set(lease.id, now);
+      if (entry.leaseSlot < 0 || entry.touchedAt !== touchedAt) return; // settled or touched meanwhile
+      if (Array.isArray(ids) && ids.length > 0) entry.touchedAt = now;
       else {
-        this.delete(lease.stream, lease.id);
-        lost.push({ stream: lease.stream, id: lease.id });
+        this.delete(entry);
+        lost.push(entry);
       }
     });
     return lost;

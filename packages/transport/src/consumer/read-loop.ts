@@ -2,7 +2,7 @@ import { Command, type Redis } from 'ioredis';
 import type { LoggerService } from '@nestjs/common';
 import type { ResolvedServerOptions } from '../options.js';
 import type { Dispatcher } from './dispatcher.js';
-import type { StreamEntry } from './entry-processor.js';
+import { streamEntry, type StreamEntry } from './stream-entry.js';
 import type { Leases } from './leases.js';
 import type { Slots } from './slots.js';
 import { isNoGroup, type XPendingRow } from '../redis/replies.js';
@@ -79,7 +79,7 @@ export class ReadLoop {
     this.deps.blocking.disconnect();
     await this.loop;
     // Read but never started: they stay pending for whoever comes next.
-    for (const e of this.overflow.splice(0)) this.deps.leases.delete(e.stream, e.id);
+    for (const e of this.overflow.splice(0)) this.deps.leases.delete(e);
   }
 
   private async run(): Promise<void> {
@@ -168,8 +168,9 @@ export class ReadLoop {
     for (let i = 0; i < reply.length; i++) {
       const [stream, list] = reply[(start + i) % reply.length];
       for (const [id, fields] of list) {
-        this.deps.leases.add(stream, id, now);
-        entries.push({ stream, id, fields, deliveryCount: 1 });
+        const entry = streamEntry(stream, id, fields, 1);
+        this.deps.leases.add(entry, now);
+        entries.push(entry);
       }
     }
     return entries;
@@ -203,16 +204,18 @@ export class ReadLoop {
           const rows = (await redis.xpending(stream, options.group, start, '+', reserved, options.consumer)) as XPendingRow[];
           if (rows.length === 0) break;
           start = `(${rows[rows.length - 1][0]}`;
-          const mine = rows.filter(([id]) => !leases.has(stream, id));
+          const held = leases.heldIds(stream);
+          const mine = rows.filter(([id]) => !held.has(id));
           if (mine.length === 0) continue;
           const counts = new Map(mine.map(([id, , , n]) => [id, Number(n)]));
           const claimed = (await redis.xclaim(stream, options.group, options.consumer, 0, ...counts.keys())) as Array<[string, string[] | null]>;
           const now = Date.now();
           for (const [id, fields] of claimed) {
             if (!fields) continue;
-            leases.add(stream, id, now);
+            const entry = streamEntry(stream, id, fields, (counts.get(id) ?? 0) + 1);
+            leases.add(entry, now);
             used++;
-            dispatcher.dispatch({ stream, id, fields, deliveryCount: (counts.get(id) ?? 0) + 1 });
+            dispatcher.dispatch(entry);
           }
         } finally {
           slots.release(reserved - used);
