@@ -35,12 +35,13 @@ export function resultsTable(results) {
   return [line(head), sep, ...rows.map(line)].join('\n');
 }
 
-/** How far the repeats of a run spread: "3: 41,000-45,000" (p99 ms for a latency run). */
+/** How far the repeats of a run spread: "3: 41,000-45,000" (ev/s), or the p99 range of a latency run. */
 function spread(r) {
   const ok = (r.repeats ?? []).filter(x => !x.error);
   if (ok.length < 2) return '-';
-  const vals = ok.map(x => (r.latency ? x.p99Ms : x.evPerSec));
-  const fmt = r.latency ? v => `${f2(v)} ms` : fmtInt;
+  const latency = r.mode === 'rate';
+  const vals = ok.map(x => (latency ? x.p99Ms : x.evPerSec));
+  const fmt = latency ? v => `p99 ${f2(v)} ms` : fmtInt;
   return `${ok.length}: ${fmt(Math.min(...vals))}-${fmt(Math.max(...vals))}${r.failedRepeats ? ` (${r.failedRepeats} failed)` : ''}`;
 }
 

@@ -623,7 +623,7 @@ export async function runBench(options, log = defaultProgress()) {
 function median(runs) {
   const ok = runs.filter(r => !r.error);
   if (ok.length === 0) return runs[0];
-  const key = r => (r.latency ? -(r.p99Ms ?? Infinity) : r.evPerSec);
+  const key = r => (r.mode === 'rate' ? -(r.p99Ms ?? Infinity) : r.evPerSec);
   const sorted = [...ok].sort((a, b) => key(a) - key(b));
   const pick = { ...sorted[Math.floor((sorted.length - 1) / 2)] };
   pick.repeats = runs.map(r => ({ evPerSec: r.evPerSec, p99Ms: r.p99Ms, peakRssMB: r.peakRssMB, lost: r.lost, duplicated: r.duplicated, pending: r.pending, error: r.error }));
