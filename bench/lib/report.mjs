@@ -41,8 +41,10 @@ function spread(r) {
   if (ok.length < 2) return '-';
   const latency = r.mode === 'rate';
   const vals = ok.map(x => (latency ? x.p99Ms : x.evPerSec));
-  const fmt = latency ? v => `p99 ${f2(v)} ms` : fmtInt;
-  return `${ok.length}: ${fmt(Math.min(...vals))}-${fmt(Math.max(...vals))}${r.failedRepeats ? ` (${r.failedRepeats} failed)` : ''}`;
+  const range = latency
+    ? `p99 ${f2(Math.min(...vals))}-${f2(Math.max(...vals))} ms`
+    : `${fmtInt(Math.min(...vals))}-${fmtInt(Math.max(...vals))}`;
+  return `${ok.length}: ${range}${r.failedRepeats ? ` (${r.failedRepeats} failed)` : ''}`;
 }
 
 export function machineText(m) {
