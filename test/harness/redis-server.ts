@@ -88,11 +88,13 @@ export async function startRedis(opts: { appendonly?: boolean; port?: number } =
     async stop() {
       // quit() closes cleanly; disconnect() would leave ioredis's 2 s socket-close timer behind.
       await Promise.all(
-        clients.map(c =>
-          c.status === 'ready'
-            ? Promise.race([c.quit().catch(() => c.disconnect()), new Promise(r => setTimeout(r, 500))])
-            : c.disconnect(),
-        ),
+        clients.map(async c => {
+          if (c.status !== 'ready') return c.disconnect();
+          let timer: NodeJS.Timeout | undefined;
+          const late = new Promise<void>(resolve => (timer = setTimeout(() => (c.disconnect(), resolve()), 500)));
+          await Promise.race([c.quit().catch(() => c.disconnect()), late]);
+          clearTimeout(timer);
+        }),
       );
       await kill();
       rmSync(dir, { recursive: true, force: true });
