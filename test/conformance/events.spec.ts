@@ -55,6 +55,28 @@ describe('event delivery', () => {
     await waitFor(async () => (await r.xpending(pattern, 'g1'))[0] === 0, 'the entry to be acked');
   });
 
+  it('writes the documented wire format: data and cid, h only with headers, the emit time in the id', async () => {
+    const pattern = uniqueName('wire');
+    const client = new RedisStreamsClient({ connection: redis.url });
+    clients.push(client);
+    const before = Date.now();
+    const plain = await lastValueFrom(client.emit(pattern, { id: 1 }));
+    const [bulk, withHeaders] = await client.emitMany(pattern, [
+      { id: 2 },
+      new RedisStreamRecordBuilder({ id: 3 }).setHeaders({ tenant: 'acme' }).build(),
+    ]);
+    const entries = new Map((await redis.client().xrange(pattern, '-', '+')) as Array<[string, string[]]>);
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    for (const [id, data] of [[plain, '{"id":1}'], [bulk, '{"id":2}']]) {
+      const fields = entries.get(id)!;
+      expect(fields).toEqual(['data', data, 'cid', expect.stringMatching(uuid)]);
+      const ms = Number(id.split('-')[0]);
+      expect(ms).toBeGreaterThanOrEqual(before - 5);
+      expect(ms).toBeLessThanOrEqual(Date.now() + 5);
+    }
+    expect(entries.get(withHeaders)).toEqual(['data', '{"id":3}', 'cid', expect.stringMatching(uuid), 'h', '{"tenant":"acme"}']);
+  });
+
   it('handles an entry written by a plain XADD with only a data field', async () => {
     const pattern = uniqueName('raw');
     const seen: unknown[] = [];
