@@ -26,7 +26,7 @@ export class Dispatcher {
     private readonly leases: Leases,
     private readonly logger: LoggerService,
   ) {
-    this.retries = new RetryQueue(entry => void this.retry(entry));
+    this.retries = new RetryQueue(entries => this.retryDue(entries));
   }
 
   /** The entry must already hold a slot; it is released when the entry is settled or scheduled for retry. */
@@ -140,6 +140,49 @@ export class Dispatcher {
     this.ordered.delete(stream);
   }
 
+  /**
+   * Retries now due: those that find a free slot are taken back together (one XCLAIM per stream and lease,
+   * not one per entry), then run one by one; the others wait for a slot each.
+   */
+  private retryDue(entries: StreamEntry[]): void {
+    if (this.stopping.signal.aborted) return;
+    const n = this.slots.take(entries.length);
+    const groups = new Map<string, StreamEntry[]>();
+    for (let i = 0; i < n; i++) {
+      const key = Leases.reclaimGroup(entries[i]);
+      const group = groups.get(key);
+      if (group) group.push(entries[i]);
+      else groups.set(key, [entries[i]]);
+    }
+    for (const group of groups.values()) void this.takeBackGroup(group);
+    for (let i = n; i < entries.length; i++) void this.retry(entries[i]);
+  }
+
+  /** Each entry holds a slot: dispatched if taken back, released if gone. */
+  private async takeBackGroup(entries: StreamEntry[]): Promise<void> {
+    let taken: Map<string, string[]>;
+    try {
+      taken = await this.leases.reclaimMany(entries);
+    } catch (err) {
+      this.slots.release(entries.length);
+      this.logger.warn?.(`Could not take back ${entries.length} entries of ${entries[0].stream} for their retry: ${(err as Error).message}`);
+      for (const e of entries) this.retries.schedule(Leases.key(e.stream, e.id), RECLAIM_ERROR_DELAY_MS, e);
+      return;
+    }
+    for (const e of entries) {
+      const fields = taken.get(e.id);
+      if (!fields) {
+        this.slots.release();
+        continue;
+      }
+      e.fields = fields;
+      e.deliveryCount++;
+      // One by one, also for a batch handler: a poison entry retried with others would fail them again.
+      this.dispatch(e);
+    }
+  }
+
+  /** One due retry that found no free slot: waits for one, then takes the entry back alone. */
   private async retry(entry: StreamEntry): Promise<void> {
     if (this.stopping.signal.aborted) return;
     while (this.slots.take(1) === 0) {

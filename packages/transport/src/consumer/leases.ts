@@ -73,15 +73,31 @@ export class Leases {
    * if it is gone: acked, trimmed, or claimed by another consumer meanwhile.
    */
   async reclaim(entry: StreamEntry): Promise<string[] | undefined> {
-    const minIdle = this.minIdleFor(entry);
-    const reply = (await this.redis.xclaim(entry.stream, this.group, this.consumer, minIdle, entry.id)) as [string, string[] | null][];
-    const claimed = reply?.[0];
-    if (!claimed || !claimed[1]) {
-      this.delete(entry);
-      return undefined;
+    return (await this.reclaimMany([entry])).get(entry.id);
+  }
+
+  /**
+   * reclaim() for entries of one stream with the same lease (same touch time, held or not): one XCLAIM,
+   * whose min-idle fits them all. Returns the fields of those taken back; the others are forgotten.
+   */
+  async reclaimMany(entries: StreamEntry[]): Promise<Map<string, string[]>> {
+    const first = entries[0];
+    const minIdle = this.minIdleFor(first);
+    const ids = entries.map(e => e.id);
+    const reply = (await this.redis.xclaim(first.stream, this.group, this.consumer, minIdle, ...ids)) as [string, string[] | null][];
+    const taken = new Map<string, string[]>();
+    for (const [id, fields] of reply ?? []) if (fields) taken.set(id, fields);
+    const now = Date.now();
+    for (const e of entries) {
+      if (taken.has(e.id)) this.add(e, now);
+      else this.delete(e);
     }
-    this.add(entry);
-    return claimed[1];
+    return taken;
+  }
+
+  /** Entries that can share one reclaimMany(): same stream, same lease. */
+  static reclaimGroup(entry: StreamEntry): string {
+    return `${entry.stream}\u0000${entry.leaseSlot >= 0 ? entry.touchedAt : 'free'}`;
   }
 
   /**

@@ -15,7 +15,8 @@ export class RetryQueue<T> {
   private timerDueAt = Infinity;
   private stopped = false;
 
-  constructor(private readonly onDue: (item: T) => void) {}
+  /** `onDue` gets every item due at once, in due order: the caller can take them back together. */
+  constructor(private readonly onDue: (items: T[]) => void) {}
 
   get size(): number {
     return this.queue.length;
@@ -60,7 +61,10 @@ export class RetryQueue<T> {
     this.timer = undefined;
     this.timerDueAt = Infinity;
     const now = Date.now();
-    while (this.queue.length > 0 && this.queue[0].dueAt <= now) this.onDue(this.queue.shift()!.item);
+    let n = 0;
+    while (n < this.queue.length && this.queue[n].dueAt <= now) n++;
+    const due = this.queue.splice(0, n).map(s => s.item);
     this.arm();
+    if (due.length > 0) this.onDue(due);
   }
 }
