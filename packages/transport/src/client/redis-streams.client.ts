@@ -101,7 +101,7 @@ export class RedisStreamsClient extends ClientProxy {
     const redis = this.redis ?? (await this.connect());
     const pattern = this.normalizePattern(packet.pattern);
     const { data, headers } = unwrapRecord(packet.data);
-    const args = encode({ data, headers, correlationId: randomUUID() }, [this.keys.stream(pattern), ...this.trimArgs(pattern), '*']);
+    const args = encode({ data, headers, correlationId: randomUUID() }, this.xaddHead(pattern));
     return (await redis.call('xadd', args)) as T;
   }
 
@@ -123,7 +123,7 @@ export class RedisStreamsClient extends ClientProxy {
     });
     const args = encode(
       { data, headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
-      [this.keys.stream(pattern), ...this.trimArgs(pattern), '*'],
+      this.xaddHead(pattern),
     );
     this.connect()
       .then(redis => redis.call('xadd', args))
@@ -142,9 +142,10 @@ export class RedisStreamsClient extends ClientProxy {
     return this.options.maxLenByPattern[pattern] ?? this.options.maxLen;
   }
 
-  private trimArgs(pattern: string): (string | number)[] {
+  /** XADD's arguments before the fields: the stream, its trimming if any, and `*` for a new id. */
+  private xaddHead(pattern: string): (string | number)[] {
     const maxLen = this.maxLenOf(pattern);
-    return maxLen ? ['MAXLEN', '~', maxLen] : [];
+    return maxLen ? [this.keys.stream(pattern), 'MAXLEN', '~', maxLen, '*'] : [this.keys.stream(pattern), '*'];
   }
 }
 

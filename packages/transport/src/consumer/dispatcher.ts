@@ -158,14 +158,15 @@ export class Dispatcher {
     for (let i = n; i < entries.length; i++) void this.retry(entries[i]);
   }
 
-  /** Each entry holds a slot: dispatched if taken back, released if gone. */
+  /** Each entry holds a slot: dispatched if taken back, released if gone, rescheduled on a Redis error. */
   private async takeBackGroup(entries: StreamEntry[]): Promise<void> {
     let taken: Map<string, string[]>;
     try {
       taken = await this.leases.reclaimMany(entries);
     } catch (err) {
       this.slots.release(entries.length);
-      this.logger.warn?.(`Could not take back ${entries.length} entries of ${entries[0].stream} for their retry: ${(err as Error).message}`);
+      const what = entries.length === 1 ? `entry ${entries[0].id}` : `${entries.length} entries`;
+      this.logger.warn?.(`Could not take back ${what} of ${entries[0].stream} for a retry: ${(err as Error).message}`);
       for (const e of entries) this.retries.schedule(Leases.key(e.stream, e.id), RECLAIM_ERROR_DELAY_MS, e);
       return;
     }
@@ -189,19 +190,7 @@ export class Dispatcher {
       await this.slots.whenFree();
       if (this.stopping.signal.aborted) return;
     }
-    let next: StreamEntry | undefined;
-    try {
-      next = await this.takeBack(entry);
-    } catch (err) {
-      this.slots.release();
-      this.logger.warn?.(`Could not take back entry ${entry.id} of ${entry.stream} for its retry: ${(err as Error).message}`);
-      this.retries.schedule(Leases.key(entry.stream, entry.id), RECLAIM_ERROR_DELAY_MS, entry);
-      return;
-    }
-    if (next) {
-      this.active++;
-      void this.runOnce(this.routes.get(entry.stream)!, next);
-    } else this.slots.release();
+    await this.takeBackGroup([entry]);
   }
 
   /** XCLAIM the entry again (a new delivery), unless it is gone or another consumer has it now. */
