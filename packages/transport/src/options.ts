@@ -28,6 +28,12 @@ export interface DeadLetterOptions {
   key?: (stream: string) => string;
   /** Approximate cap of each dead-letter stream (XADD MAXLEN ~). @default undefined (no cap) */
   maxLen?: number;
+  /**
+   * The dead letter of an entry larger than `maxPayloadBytes` keeps this many bytes of each longer value
+   * (cut before a UTF-8 character, not through it) and records the value's full size in `dlq.<field>.bytes`.
+   * @default 1024
+   */
+  oversizedPrefixBytes?: number;
 }
 
 export interface ClaimOptions {
@@ -74,7 +80,13 @@ export interface RedisStreamsServerOptions {
   claim?: ClaimOptions;
   /** Opt-in removal of idle consumers that have no pending entries. @default false */
   consumerCleanup?: ConsumerCleanupOptions | false;
-  /** Entries whose encoded size exceeds this go to the dead-letter stream with reason `decode`. @default undefined (no limit) */
+  /**
+   * Entries larger than this (field names and values, in bytes) go to the dead-letter stream with reason `decode`,
+   * keeping a prefix of each long value (`deadLetter.oversizedPrefixBytes`). Also bounds what a read holds:
+   * entries waiting are read by a script that dead-letters oversized ones inside Redis, so a read holds at most
+   * max(readBatchSize, streams) x maxPayloadBytes, plus, after an idle wait, the one entry per stream that
+   * ended it. @default undefined (no limit)
+   */
   maxPayloadBytes?: number;
   /** `@EventPattern(p, transportId)` binds a handler to this transport only. @default REDIS_STREAMS_TRANSPORT */
   transportId?: symbol;
@@ -113,6 +125,9 @@ export const DEFAULT_SERVER_OPTIONS = {
   shutdownTimeoutMs: 10_000,
   ack: 'auto' as const,
   retry: { maxAttempts: 5, backoff: DEFAULT_BACKOFF },
+  // Enough to recognise an oversized payload (its type, the ids JSON usually starts with); small enough that
+  // a flood of oversized entries does not fill Redis with copies.
+  oversizedPrefixBytes: 1024,
   claim: { intervalMs: 5000, minIdleMs: 30_000, batchSize: 100 },
 };
 
@@ -134,7 +149,7 @@ export interface ResolvedServerOptions {
   shutdownTimeoutMs: number;
   ack: 'auto' | 'manual';
   retry: ResolvedRetry;
-  deadLetter: Required<Pick<DeadLetterOptions, 'key'>> & { maxLen?: number } | false;
+  deadLetter: Required<Pick<DeadLetterOptions, 'key' | 'oversizedPrefixBytes'>> & { maxLen?: number } | false;
   claim: Required<ClaimOptions>;
   consumerCleanup: ConsumerCleanupOptions | false;
   maxPayloadBytes?: number;
@@ -215,7 +230,11 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
     deadLetter:
       options.deadLetter === false
         ? false
-        : { key: options.deadLetter?.key ?? ((stream: string) => `${stream}:dlq`), maxLen: options.deadLetter?.maxLen },
+        : {
+            key: options.deadLetter?.key ?? ((stream: string) => `${stream}:dlq`),
+            maxLen: options.deadLetter?.maxLen,
+            oversizedPrefixBytes: options.deadLetter?.oversizedPrefixBytes ?? d.oversizedPrefixBytes,
+          },
     claim: { ...d.claim, ...(options.claim ?? {}) },
     consumerCleanup: options.consumerCleanup ?? false,
     maxPayloadBytes: options.maxPayloadBytes,
@@ -239,6 +258,10 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
   if (resolved.deadLetter !== false) {
     if (typeof resolved.deadLetter.key !== 'function') throw new InvalidOptionsError('deadLetter.key', 'must be a function (stream) => key');
     if (resolved.deadLetter.maxLen !== undefined) positiveInt('deadLetter.maxLen', resolved.deadLetter.maxLen);
+    const prefix = resolved.deadLetter.oversizedPrefixBytes;
+    if (!Number.isInteger(prefix) || prefix < 0) {
+      throw new InvalidOptionsError('deadLetter.oversizedPrefixBytes', `must be an integer >= 0, got ${String(prefix)}`);
+    }
   }
   if (resolved.consumerCleanup !== false) positiveInt('consumerCleanup.idleMs', resolved.consumerCleanup?.idleMs);
   if (resolved.maxPayloadBytes !== undefined) positiveInt('maxPayloadBytes', resolved.maxPayloadBytes);

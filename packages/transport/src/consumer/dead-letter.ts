@@ -1,6 +1,12 @@
 import type { Redis } from 'ioredis';
+import type { ResolvedServerOptions } from '../options.js';
+import { runScript } from '../redis/lua.js';
 
-/** Fields a dead-letter entry adds to the original entry's fields (which it keeps unchanged). */
+/**
+ * Fields a dead-letter entry adds to the original entry's fields (which it keeps byte for byte). An entry
+ * larger than maxPayloadBytes keeps only a prefix of each long value: then `dlq.<field>.bytes` (the value's
+ * full size) and `dlq.<field>.truncated` ('true') are added for each value cut, `data`'s named here.
+ */
 export const DEAD_LETTER_FIELDS = {
   stream: 'dlq.stream',
   id: 'dlq.id',
@@ -11,6 +17,8 @@ export const DEAD_LETTER_FIELDS = {
   errorName: 'dlq.error.name',
   errorMessage: 'dlq.error.message',
   failedAt: 'dlq.failedAt',
+  dataBytes: 'dlq.data.bytes',
+  dataTruncated: 'dlq.data.truncated',
 } as const;
 
 /** Why an entry was dead-lettered. */
@@ -19,7 +27,6 @@ export type DeadLetterReason = 'decode' | 'max-attempts' | 'unrecoverable' | 'ma
 export interface DeadLetterRecord {
   stream: string;
   id: string;
-  fields: string[];
   group: string;
   consumer: string;
   attempts: number;
@@ -27,40 +34,64 @@ export interface DeadLetterRecord {
   error: { name: string; message: string };
 }
 
+/** How dead letters are written, from the server options (see deadLetterLimits). */
+export interface DeadLetterLimits {
+  /** XADD MAXLEN ~ of the dead-letter stream. */
+  maxLen?: number;
+  /** An entry larger than this is copied as a prefix of each long value, not whole. */
+  maxPayloadBytes?: number;
+  /** Bytes of each long value such a copy keeps. */
+  oversizedPrefixBytes?: number;
+}
+
 /**
- * Copies the entry to the dead-letter stream and acks it in the source stream in one MULTI/EXEC,
- * so a crash between the two can neither lose the entry nor leave it in both places.
- * With `deadLetterKey` false the entry is only acked (the caller logs it).
+ * `moved`: copied to the dead-letter stream and acked. `gone`: the entry was trimmed or deleted meanwhile,
+ * so there was nothing to copy; its pending reference was acked. `acked`: deadLetter is false, only acked.
+ */
+export type DeadLetterResult = 'moved' | 'gone' | 'acked';
+
+export function deadLetterLimits(options: ResolvedServerOptions): DeadLetterLimits {
+  if (options.deadLetter === false) return {};
+  return {
+    maxLen: options.deadLetter.maxLen,
+    maxPayloadBytes: options.maxPayloadBytes,
+    oversizedPrefixBytes: options.deadLetter.oversizedPrefixBytes,
+  };
+}
+
+/**
+ * Copies the entry to the dead-letter stream and acks it in the source stream in one Lua script
+ * (dead-letter-2.lua), so a crash between the two can neither lose the entry nor leave it in both places.
+ * The copy is made inside Redis from the stored entry, byte for byte: the fields this process read as
+ * UTF-8 text are not used. With `deadLetterKey` false the entry is only acked (the caller logs it).
  * On a Redis Cluster both keys must share a slot: use a hash tag (`{orders}.created` -> `{orders}.created:dlq`).
  */
 export async function moveToDeadLetter(
   redis: Redis,
   record: DeadLetterRecord,
   deadLetterKey: string | false,
-  maxLen?: number,
-): Promise<void> {
-  const multi = redis.multi();
-  if (deadLetterKey !== false) {
-    const f = DEAD_LETTER_FIELDS;
-    const trim: (string | number)[] = maxLen ? ['MAXLEN', '~', maxLen] : [];
-    multi.xadd(
-      deadLetterKey,
-      ...trim,
-      '*',
-      ...record.fields,
-      f.stream, record.stream,
-      f.id, record.id,
-      f.group, record.group,
-      f.consumer, record.consumer,
-      f.attempts, String(record.attempts),
-      f.reason, record.reason,
-      f.errorName, record.error.name,
-      f.errorMessage, record.error.message,
-      f.failedAt, new Date().toISOString(),
-    );
+  limits: DeadLetterLimits = {},
+): Promise<DeadLetterResult> {
+  if (deadLetterKey === false) {
+    await redis.xack(record.stream, record.group, record.id);
+    return 'acked';
   }
-  multi.xack(record.stream, record.group, record.id);
-  const results = await multi.exec();
-  const failed = results?.find(([err]) => err);
-  if (!results || failed) throw failed?.[0] ?? new Error('MULTI for the dead-letter move was discarded');
+  const f = DEAD_LETTER_FIELDS;
+  const copied = await runScript<number>(redis, 'deadLetter', [record.stream, deadLetterKey], [
+    record.group,
+    record.id,
+    limits.maxLen ?? '',
+    limits.maxPayloadBytes ?? '',
+    limits.oversizedPrefixBytes ?? 0,
+    f.stream, record.stream,
+    f.id, record.id,
+    f.group, record.group,
+    f.consumer, record.consumer,
+    f.attempts, String(record.attempts),
+    f.reason, record.reason,
+    f.errorName, record.error.name,
+    f.errorMessage, record.error.message,
+    f.failedAt, new Date().toISOString(),
+  ]);
+  return copied === 1 ? 'moved' : 'gone';
 }

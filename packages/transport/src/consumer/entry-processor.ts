@@ -10,7 +10,7 @@ import type { ResolvedRetry, ResolvedServerOptions } from '../options.js';
 import { decode, type DecodedMessage } from '../wire/codec.js';
 import type { Acker } from './acker.js';
 import { backoffDelay } from './backoff.js';
-import { moveToDeadLetter, type DeadLetterReason } from './dead-letter.js';
+import { deadLetterLimits, moveToDeadLetter, type DeadLetterReason } from './dead-letter.js';
 import { describeError } from './describe-error.js';
 import type { Leases } from './leases.js';
 import type { ReplyWriter } from './reply-writer.js';
@@ -228,11 +228,11 @@ export class EntryProcessor {
     await moveToDeadLetter(
       redis,
       {
-        stream: entry.stream, id: entry.id, fields: entry.fields ?? [], group: options.group, consumer: options.consumer,
+        stream: entry.stream, id: entry.id, group: options.group, consumer: options.consumer,
         attempts: entry.deliveryCount, reason, error: described,
       },
       dlq,
-      options.deadLetter === false ? undefined : options.deadLetter.maxLen,
+      deadLetterLimits(options),
     );
     leases.delete(entry);
     if (dlq === false) {

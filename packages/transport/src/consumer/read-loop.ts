@@ -6,6 +6,8 @@ import { streamEntry, type StreamEntry } from './stream-entry.js';
 import type { Leases } from './leases.js';
 import type { Slots } from './slots.js';
 import { isNoGroup, type XPendingRow } from '../redis/replies.js';
+import type { SizeGuard } from './size-guard.js';
+import type { Utf8Guard } from './utf8-guard.js';
 
 type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
 
@@ -28,6 +30,10 @@ export interface ReadLoopDeps {
   /** Creates the group on every stream (MKSTREAM; BUSYGROUP is fine). */
   ensureGroups: () => Promise<void>;
   onError: (err: unknown) => void;
+  /** Dead-letters entries whose bytes are not valid UTF-8 instead of handing them over altered. */
+  utf8Guard: Utf8Guard;
+  /** With maxPayloadBytes: reads the entries waiting without taking oversized ones out of Redis. */
+  sizeGuard?: SizeGuard;
 }
 
 /**
@@ -107,7 +113,7 @@ export class ReadLoop {
         // and what the reply holds beyond the slots still free waits in the overflow.
         const entries = await this.read(Math.min(this.deps.slots.free, this.deps.options.readBatchSize));
         this.lastReadAt = Date.now();
-        this.dispatchWithinSlots(entries);
+        this.dispatchWithinSlots(await this.deps.utf8Guard.screen(entries));
         failures = 0;
       } catch (err) {
         this.lastReadAt = Date.now();
@@ -147,18 +153,21 @@ export class ReadLoop {
   private async read(slots: number): Promise<StreamEntry[]> {
     const { options, streams, blocking } = this.deps;
     const count = Math.max(1, Math.floor(slots / streams.length));
-    const command = new Command(
-      'xreadgroup',
-      ['GROUP', options.group, options.consumer, 'COUNT', count, 'BLOCK', options.blockMs, 'STREAMS', ...streams, ...this.newIds],
-      { replyEncoding: 'utf8' },
-    );
-    this.reading = command;
-    this.readSentAt = Date.now();
-    let reply: XReadGroupReply;
-    try {
-      reply = (await blocking.sendCommand(command)) as XReadGroupReply;
-    } finally {
-      this.reading = undefined;
+    const { sizeGuard } = this.deps;
+    let reply: XReadGroupReply = sizeGuard ? await sizeGuard.take(count) : null;
+    if (!reply) {
+      const command = new Command(
+        'xreadgroup',
+        ['GROUP', options.group, options.consumer, 'COUNT', sizeGuard?.blockingCount ?? count, 'BLOCK', options.blockMs, 'STREAMS', ...streams, ...this.newIds],
+        { replyEncoding: 'utf8' },
+      );
+      this.reading = command;
+      this.readSentAt = Date.now();
+      try {
+        reply = (await blocking.sendCommand(command)) as XReadGroupReply;
+      } finally {
+        this.reading = undefined;
+      }
     }
     const entries: StreamEntry[] = [];
     if (!reply) return entries;

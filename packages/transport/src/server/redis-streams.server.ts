@@ -10,6 +10,8 @@ import { EntryProcessor, type Route } from '../consumer/entry-processor.js';
 import { installErrorCapture } from '../consumer/error-capture.js';
 import { Leases } from '../consumer/leases.js';
 import { ReadLoop } from '../consumer/read-loop.js';
+import { SizeGuard, withPayloadLimit } from '../consumer/size-guard.js';
+import { Utf8Guard } from '../consumer/utf8-guard.js';
 import { ReplyWriter } from '../consumer/reply-writer.js';
 import { Slots } from '../consumer/slots.js';
 import { StreamKeys } from '../keys.js';
@@ -82,6 +84,8 @@ export class RedisStreamsServer
       const readLoop = new ReadLoop({
         blocking, options: o, streams, slots, leases, dispatcher, logger: this.logger, onError,
         ensureGroups: () => this.ensureGroups(redis, streams),
+        utf8Guard: new Utf8Guard(redis, leases, (entry, reason, err) => processor.deadLetter(entry, reason, err), this.logger),
+        sizeGuard: withPayloadLimit(o) ? new SizeGuard({ redis, options: o, streams, logger: this.logger, emit }) : undefined,
       });
       const claimLoop = new ClaimLoop({ redis, options: o, streams, slots, leases, dispatcher, logger: this.logger, emit, onError });
       this.running = { redis, blocking, acker, slots, dispatcher, readLoop, claimLoop };

@@ -1,0 +1,98 @@
+import type { Redis } from 'ioredis';
+import type { LoggerService } from '@nestjs/common';
+import type { ResolvedServerOptions } from '../options.js';
+import type { DeadLetteredEvent } from '../status.js';
+import { runScript } from '../redis/lua.js';
+import { DEAD_LETTER_FIELDS } from './dead-letter.js';
+
+/** XREADGROUP's reply shape: per stream, its entries. */
+export type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
+
+type ScriptReply = [entries: Array<[id: string, fields: string[]]>, oversized: Array<[id: string, message: string]>, full: number];
+
+/** Options with a payload limit: the size guard is needed. */
+export function withPayloadLimit(options: ResolvedServerOptions): options is ResolvedServerOptions & { maxPayloadBytes: number } {
+  return options.maxPayloadBytes !== undefined;
+}
+
+export interface SizeGuardDeps {
+  /** The commands connection (the script is short; the reader's connection is kept for blocking). */
+  redis: Redis;
+  options: ResolvedServerOptions & { maxPayloadBytes: number };
+  streams: string[];
+  logger: LoggerService;
+  emit: (event: string, payload: DeadLetteredEvent) => void;
+}
+
+/**
+ * Bounds what a read holds when `maxPayloadBytes` is set. A plain XREADGROUP takes COUNT whole entries,
+ * whatever their size (100 entries of 5 MB are 500 MB in the consumer before any check). Instead, entries
+ * waiting are read by a script (read-within-size-2.lua) that dead-letters the oversized ones inside Redis,
+ * keeping a prefix of each long value, so only entries within the limit reach this process: at most
+ * count x streams x maxPayloadBytes per read. When nothing is waiting, the reader blocks with COUNT 1 per
+ * stream (`blockingCount`): the entry that ends the wait is read whatever its size (an oversized one is
+ * dead-lettered by the processor, keeping a prefix too), and the next read goes through the script again.
+ * Costs one script call per read; with nothing waiting, one round trip more before the blocking read.
+ */
+export class SizeGuard {
+  /** COUNT of the blocking read that waits for new entries: the one entry per stream the bound allows. */
+  readonly blockingCount = 1;
+
+  constructor(private readonly deps: SizeGuardDeps) {}
+
+  /**
+   * Takes up to `count` waiting entries of each stream for this consumer, all within maxPayloadBytes.
+   * Returns null when no entry was waiting (then wait with a blocking read of `blockingCount`), an empty
+   * list when the ones waiting were all oversized (read again: more may wait).
+   */
+  async take(count: number): Promise<XReadGroupReply> {
+    const { streams } = this.deps;
+    const replies = await Promise.all(streams.map(stream => this.takeFrom(stream, count)));
+    const reply: NonNullable<XReadGroupReply> = [];
+    let full = false;
+    for (let i = 0; i < streams.length; i++) {
+      const [entries, oversized, more] = replies[i];
+      if (entries.length > 0) reply.push([streams[i], entries]);
+      if (oversized.length > 0) this.report(streams[i], oversized);
+      if (more === 1) full = true;
+    }
+    return reply.length > 0 || full ? reply : null;
+  }
+
+  private takeFrom(stream: string, count: number): Promise<ScriptReply> {
+    const { redis, options } = this.deps;
+    const f = DEAD_LETTER_FIELDS;
+    const dlq = options.deadLetter === false ? false : options.deadLetter.key(stream);
+    return runScript<ScriptReply>(redis, 'readWithinSize', [stream, dlq === false ? stream : dlq], [
+      options.group,
+      options.consumer,
+      count,
+      options.maxPayloadBytes,
+      options.deadLetter === false ? 0 : options.deadLetter.oversizedPrefixBytes,
+      (options.deadLetter !== false && options.deadLetter.maxLen) || '',
+      dlq === false ? '0' : '1',
+      f.id,
+      f.errorMessage,
+      f.stream, stream,
+      f.group, options.group,
+      f.consumer, options.consumer,
+      f.attempts, '1',
+      f.reason, 'decode',
+      f.errorName, 'DecodeError',
+      f.failedAt, new Date().toISOString(),
+    ]);
+  }
+
+  /** The script dead-lettered (or, with deadLetter false, acked) these: say so, as for any dead letter. */
+  private report(stream: string, oversized: Array<[id: string, message: string]>): void {
+    const { options, logger, emit } = this.deps;
+    const dlq = options.deadLetter === false ? false : options.deadLetter.key(stream);
+    for (const [id, message] of oversized) {
+      if (dlq === false) logger.error(`Dropped entry ${id} of ${stream} (decode: ${message}); deadLetter is false`);
+      else logger.warn?.(`Dead-lettered entry ${id} of ${stream} to ${dlq} (decode: DecodeError: ${message})`);
+      emit('deadLettered', {
+        stream, id, deadLetterStream: dlq, reason: 'decode', attempts: 1, error: { name: 'DecodeError', message },
+      });
+    }
+  }
+}

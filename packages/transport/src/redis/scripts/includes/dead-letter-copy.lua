@@ -1,0 +1,50 @@
+-- Shared by dead-letter-2.lua and read-within-size-2.lua (pasted in by scripts/build-lua.mjs).
+
+-- Bytes of an entry as maxPayloadBytes counts them: every field name and value.
+local function entryBytes(fields)
+  local n = 0
+  for i = 1, #fields do n = n + #fields[i] end
+  return n
+end
+
+-- The first `keep` bytes of s, cut before a UTF-8 character rather than through it (a byte 10xxxxxx
+-- continues a character, which has at most 4 bytes), so a text prefix stays valid text.
+local function prefix(s, keep)
+  local cut = keep
+  for _ = 1, 3 do
+    local b = string.byte(s, cut + 1)
+    if cut == 0 or not b or b < 128 or b >= 192 then break end
+    cut = cut - 1
+  end
+  return string.sub(s, 1, cut)
+end
+
+-- XADDs a copy of an entry's fields to the dead-letter stream `dlq`, byte for byte, followed by the `extra`
+-- field/value pairs (dlq.*). With `keep` (an oversized entry), each value longer than keep bytes is cut to a
+-- prefix, and dlq.<field>.bytes (its full size) and dlq.<field>.truncated ('true') record the cut.
+local function addDeadLetter(dlq, maxlen, fields, keep, extra)
+  local args = { 'XADD', dlq }
+  if maxlen ~= '' then
+    args[3] = 'MAXLEN'; args[4] = '~'; args[5] = maxlen
+  end
+  args[#args + 1] = '*'
+  local cuts = {}
+  for i = 1, #fields, 2 do
+    local name, value = fields[i], fields[i + 1]
+    if keep and #value > keep then
+      cuts[#cuts + 1] = name
+      cuts[#cuts + 1] = #value
+      value = prefix(value, keep)
+    end
+    args[#args + 1] = name
+    args[#args + 1] = value
+  end
+  for i = 1, #extra do args[#args + 1] = extra[i] end
+  for i = 1, #cuts, 2 do
+    args[#args + 1] = 'dlq.' .. cuts[i] .. '.bytes'
+    args[#args + 1] = tostring(cuts[i + 1])
+    args[#args + 1] = 'dlq.' .. cuts[i] .. '.truncated'
+    args[#args + 1] = 'true'
+  end
+  return redis.call(unpack(args))
+end
