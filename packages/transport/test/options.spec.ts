@@ -11,6 +11,7 @@ describe('RedisStreamsServer options', () => {
     });
     expect(options.consumer).toMatch(/^.+-\d+-[0-9a-f]{6}$/);
     expect(options.deadLetter !== false && options.deadLetter.key('orders')).toBe('orders:dlq');
+    expect(options.deadLetter !== false && options.deadLetter.oversizedPrefixBytes).toBe(1024);
     expect(DEFAULT_SERVER_OPTIONS.concurrency).toBe(256);
   });
 
@@ -27,6 +28,7 @@ describe('RedisStreamsServer options', () => {
     [{ group: 'g', claim: { minIdleMs: 0 } }, 'claim.minIdleMs'],
     [{ group: 'g', retry: { backoff: { jitter: 2 } } }, 'retry.backoff.jitter'],
     [{ group: 'g', deadLetter: { maxLen: 0 } }, 'deadLetter.maxLen'],
+    [{ group: 'g', deadLetter: { oversizedPrefixBytes: -1 } }, 'deadLetter.oversizedPrefixBytes'],
     [{ group: 'g', consumerCleanup: { idleMs: 0 } }, 'consumerCleanup.idleMs'],
     [{ group: 'g', maxPayloadBytes: 0 }, 'maxPayloadBytes'],
   ])('should reject %j naming "%s"', (options, name) => {
