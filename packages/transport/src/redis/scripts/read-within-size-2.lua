@@ -30,13 +30,16 @@ local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count,
 if not reply then return { {}, {}, 0 } end
 local read = reply[1][2]
 local n = #read
-local entries, oversized = {}, {}
+-- `entries` stays `read` itself until an oversized entry shows up (the common case builds no new table).
+local entries, oversized = read, {}
 for i = 1, n do
   local entry = read[i]
   local bytes = entryBytes(entry[2])
-  if bytes <= maxBytes then
-    entries[#entries + 1] = entry
-  else
+  if bytes > maxBytes then
+    if entries == read then
+      entries = {}
+      for j = 1, i - 1 do entries[j] = read[j] end
+    end
     local message = 'entry is ' .. bytes .. ' bytes, larger than maxPayloadBytes (' .. maxBytes .. ')'
     if ARGV[7] == '1' then
       local extra = { ARGV[8], entry[1], ARGV[9], message }
@@ -45,7 +48,9 @@ for i = 1, n do
     end
     redis.call('XACK', KEYS[1], group, entry[1])
     oversized[#oversized + 1] = { entry[1], message }
+    read[i] = nil -- collectable before the next oversized value is copied
+  elseif entries ~= read then
+    entries[#entries + 1] = entry
   end
-  read[i] = nil -- an oversized value can be collected before the next one is copied
 end
 return { entries, oversized, n == count and 1 or 0 }
