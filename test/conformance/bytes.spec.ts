@@ -266,10 +266,16 @@ describe('dead-letter move', () => {
         throw new UnrecoverableEventError('and gives up');
       }
     }
-    fx.apps.push(await startApp([DeletesThenFails], { connection: fx.redis.url, group: 'g' }));
+    const app = await startApp([DeletesThenFails], { connection: fx.redis.url, group: 'g' });
+    fx.apps.push(app);
+    const events: string[] = [];
+    app.server.on('deleted', () => events.push('deleted'));
+    app.server.on('deadLettered', () => events.push('deadLettered'));
     await fx.client().emitMany(pattern, [{ n: 1 }]);
-    await waitFor(async () => (await r.xlen(pattern)) === 0, 'the entry deleted');
+    await waitFor(() => events.length === 1, 'the outcome reported');
     await waitFor(async () => (await fx.pending(pattern)) === 0, 'its pending reference acked');
+    expect(events).toEqual(['deleted']);
+    expect(await r.xlen(pattern)).toBe(0);
     expect(await r.exists(`${pattern}:dlq`)).toBe(0);
   });
 });

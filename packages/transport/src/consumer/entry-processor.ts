@@ -225,7 +225,7 @@ export class EntryProcessor {
     const { redis, options, leases } = this.deps;
     const dlq = options.deadLetter === false ? false : options.deadLetter.key(entry.stream);
     const described = describeError(error);
-    await moveToDeadLetter(
+    const moved = await moveToDeadLetter(
       redis,
       {
         stream: entry.stream, id: entry.id, group: options.group, consumer: options.consumer,
@@ -235,6 +235,12 @@ export class EntryProcessor {
       deadLetterLimits(options),
     );
     leases.delete(entry);
+    if (moved === 'gone') {
+      // Trimmed or deleted meanwhile: nothing was copied, only its pending reference acked.
+      this.deps.logger.warn?.(`Entry ${entry.id} of ${entry.stream} was gone before its dead-letter move (${reason}); acked`);
+      this.deps.emit('deleted', { stream: entry.stream, ids: [entry.id] });
+      return;
+    }
     if (dlq === false) {
       this.deps.logger.error(`Dropped entry ${entry.id} of ${entry.stream} (${reason}: ${described.message}); deadLetter is false`);
     } else {
