@@ -9,6 +9,8 @@ import { decodeReply } from '../wire/reply.js';
 const BLOCK_MS = 2000;
 const WATCHDOG_MS = BLOCK_MS + 5000;
 const READ_ERROR_PAUSE_MS = 200;
+// Replies per read at most: a burst of replies is routed in a few reads, not one round trip each.
+const READ_COUNT = 1000;
 // Replies already routed are trimmed away every so often; the server also sets a TTL on the stream.
 const TRIM_EVERY = 100;
 
@@ -52,7 +54,7 @@ export class ReplyReader {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const command = new Command('xread', ['COUNT', 1000, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastId], { replyEncoding: 'utf8' });
+        const command = new Command('xread', ['COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastId], { replyEncoding: 'utf8' });
         const reply = await this.watchdog.watch<XReadReply>(command, c => this.redis.sendCommand(c));
         if (!reply) continue;
         for (const [, entries] of reply) {

@@ -7,6 +7,7 @@ import type { Dispatcher } from './dispatcher.js';
 import type { Leases } from './leases.js';
 import type { PendingIntake } from './pending-intake.js';
 import { streamEntry, type StreamEntry } from './stream-entry.js';
+import { doublingDelay } from './backoff.js';
 
 type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
 
@@ -112,7 +113,7 @@ export class ReadLoop {
           this.deps.onError(err);
         }
         failures++;
-        await this.pause(Math.min(ERROR_BACKOFF_MAX_MS, ERROR_BACKOFF_MIN_MS * 2 ** Math.min(failures, 10)));
+        await this.pause(doublingDelay(ERROR_BACKOFF_MIN_MS, ERROR_BACKOFF_MAX_MS, failures));
       }
     }
   }
