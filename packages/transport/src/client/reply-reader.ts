@@ -53,7 +53,9 @@ export class ReplyReader {
             this.lastId = id;
             this.sinceTrim++;
             const decoded = decodeReply(fields);
-            if (decoded) this.waiting.get(decoded.correlationId)?.(decoded.packet as WritePacket);
+            const waiter = decoded.correlationId === undefined ? undefined : this.waiting.get(decoded.correlationId);
+            // A reply that cannot be used fails its caller at once instead of leaving it to time out.
+            waiter?.(decoded.error ? { err: decoded.error, isDisposed: true } : (decoded.packet as WritePacket));
           }
         }
         if (this.sinceTrim >= TRIM_EVERY) {

@@ -136,7 +136,7 @@ export class EntryProcessor {
     }
     let message: DecodedMessage;
     try {
-      message = decode(entry.fields, options.maxPayloadBytes);
+      message = decode(entry.fields, options.decodeLimits);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       return this.deadLetter(entry, 'decode', err);
