@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Controller } from '@nestjs/common';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { RedisCommandError, type DeadLetteredEvent, type HandlerFailedEvent } from '@nestream/transport';
+import { RedisCommandError, type DeadLetteredEvent } from '@nestream/transport';
 import { firstValueFrom } from 'rxjs';
 import { useRedis } from '../harness/fixture.js';
 import { startApp } from '../harness/nest-app.js';
@@ -21,7 +21,7 @@ async function startEcho(options: { keyPrefix?: string } = {}) {
   const pattern = uniqueName('echo');
   const calls: unknown[] = [];
   const dead: DeadLetteredEvent[] = [];
-  const failed: HandlerFailedEvent[] = [];
+  const errors: unknown[] = [];
   @Controller()
   class Echo {
     @MessagePattern(pattern, { retry: { maxAttempts: 1 } })
@@ -32,9 +32,9 @@ async function startEcho(options: { keyPrefix?: string } = {}) {
   }
   const app = await startApp([Echo], { connection: fx.redis.url, group: 'g', ...options });
   app.server.on('deadLettered', e => dead.push(e));
-  app.server.on('failed', e => failed.push(e));
+  app.server.on('error', e => errors.push(e));
   fx.apps.push(app);
-  return { pattern, stream: (options.keyPrefix ?? '') + pattern, calls, dead, failed };
+  return { pattern, stream: (options.keyPrefix ?? '') + pattern, calls, dead, errors };
 }
 
 async function deadLetterOf(stream: string): Promise<Record<string, string>> {
@@ -119,15 +119,16 @@ describe('request fields (rt, cid, dl)', () => {
 
   it('surfaces a reply write Redis refused (a non-stream key in the reply namespace), naming XADD and the key', async () => {
     const redis = fx.redis.client();
-    const { stream, failed } = await startEcho();
+    const { stream, calls, errors } = await startEcho();
     const replyTo = `nestream:replies:${uniqueName('squatted')}`;
     await redis.hset(replyTo, 'not', 'a stream');
     await redis.xadd(stream, '*', 'data', '1', 'cid', 'c1', 'rt', replyTo, 'dl', later());
-    await waitFor(() => failed.length > 0, 'the failed reply write reported');
-    const error = failed[0].error as RedisCommandError;
-    expect(error).toBeInstanceOf(RedisCommandError);
-    expect(error).toMatchObject({ command: 'XADD', key: replyTo });
-    expect(error.message).toMatch(/WRONGTYPE/);
+    await waitFor(() => errors.length > 0, 'the failed reply write reported');
+    const cause = (errors[0] as Error).cause as RedisCommandError;
+    expect(cause).toBeInstanceOf(RedisCommandError);
+    expect(cause).toMatchObject({ command: 'XADD', key: replyTo });
+    expect((errors[0] as Error).message).toMatch(new RegExp(`XADD on "${replyTo}" failed: WRONGTYPE`));
+    expect(calls).toHaveLength(1);
     expect(await redis.type(replyTo)).toBe('hash');
   });
 });

@@ -50,7 +50,7 @@ const embedded = (inner: fc.Arbitrary<string>) =>
 describe('wire codec properties', () => {
   it('should round-trip any JSON value, or refuse it exactly when it holds a polluting key or is too deep', () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 8 }), id, data => {
+      fc.property(fc.jsonValue({ maxDepth: 8 }), data => {
         const fields = encode({ data, correlationId: 'c' }).map(String);
         const normalised = JSON.parse(fields[1]) as unknown;
         if (pollutes(normalised) || depth(normalised) > DEFAULT_DECODE_LIMITS.maxDepth) {

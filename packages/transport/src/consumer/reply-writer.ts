@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { isObservable, Observable } from 'rxjs';
 import { execChecked } from '../redis/command-errors.js';
 import type { DecodedMessage } from '../wire/codec.js';
+import { ReplyWriteError } from '../errors/reply-write.error.js';
 import { encodeReply, type ReplyPacket } from '../wire/reply.js';
 
 // Reply streams belong to clients that may vanish: cap them and let Redis drop them when unused.
@@ -40,17 +41,24 @@ export class ReplyWriter {
     await this.write(message, { err: wireError, isDisposed: true });
   }
 
-  /** Rejects with a RedisCommandError (PermissionError for NOPERM) naming XADD or EXPIRE and the reply stream. */
+  /**
+   * Rejects with a ReplyWriteError whose cause names the command (XADD or EXPIRE) and the reply stream: a
+   * RedisCommandError, or a PermissionError for NOPERM.
+   */
   private async write(message: DecodedMessage, packet: ReplyPacket): Promise<void> {
     if (!message.replyTo || !message.correlationId) return; // emitted, not sent: nobody waits for a reply
     const key = message.replyTo;
-    await execChecked(
-      this.redis
-        .multi()
-        .xadd(key, 'MAXLEN', '~', REPLY_STREAM_MAXLEN, '*', ...encodeReply(message.correlationId, packet))
-        .expire(key, REPLY_STREAM_TTL_S)
-        .exec(),
-      [{ command: 'XADD', key }, { command: 'EXPIRE', key }],
-    );
+    try {
+      await execChecked(
+        this.redis
+          .multi()
+          .xadd(key, 'MAXLEN', '~', REPLY_STREAM_MAXLEN, '*', ...encodeReply(message.correlationId, packet))
+          .expire(key, REPLY_STREAM_TTL_S)
+          .exec(),
+        [{ command: 'XADD', key }, { command: 'EXPIRE', key }],
+      );
+    } catch (err) {
+      throw new ReplyWriteError(key, err);
+    }
   }
 }
