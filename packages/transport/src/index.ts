@@ -51,3 +51,10 @@ export {
   type OutgoingMessage,
 } from './wire/codec.js';
 export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './wire/decode-limits.js';
+export {
+  checkConsumerPermissions,
+  checkProducerPermissions,
+  consumerPermissionScope,
+  type ConsumerPermissionScope,
+  type ProducerPermissionScope,
+} from './redis/permissions.js';

@@ -5,8 +5,12 @@ import { InvalidOptionsError } from './errors/invalid-options.error.js';
 import { StreamKeys } from './keys.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './wire/decode-limits.js';
 
-/** How the connection to Redis is made: an ioredis options object or a `redis://` URL. */
-export type ConnectionOptions = RedisOptions | string;
+/**
+ * How the connection to Redis is made: a `redis://` or `rediss://` (TLS) URL, an ioredis options object, or
+ * both: `{ url, ...ioredis options }`, e.g. a URL from the environment with `tls: { ca }` for a private CA
+ * (what the URL says wins over the same setting in the object).
+ */
+export type ConnectionOptions = string | (RedisOptions & { url?: string });
 
 export interface BackoffOptions {
   /** `exponential`: delayMs * 2^(attempt-1); `fixed`: delayMs every time. @default 'exponential' */

@@ -1,13 +1,19 @@
 import type { Redis } from 'ioredis';
 import type { WritePacket } from '@nestjs/microservices';
 import type { ConnectionOptions } from '../options.js';
+import { PermissionError } from '../errors/permission.error.js';
+import { commandError } from '../redis/command-errors.js';
 import { createRedis } from '../redis/create-redis.js';
+import { checkProducerPermissions } from '../redis/permissions.js';
 import { decodeReply } from '../wire/reply.js';
 
 const BLOCK_MS = 2000;
 const WATCHDOG_MS = BLOCK_MS + 5000;
 // Replies already routed are trimmed away every so often; the server also sets a TTL on the stream.
 const TRIM_EVERY = 100;
+// After an error the loop waits this long; after a permission error (an operator must act) longer.
+const ERROR_PAUSE_MS = 200;
+const PERMISSION_PAUSE_MS = 2000;
 
 type XReadReply = Array<[stream: string, entries: Array<[id: string, fields: string[]]>]> | null;
 
@@ -22,11 +28,29 @@ export class ReplyReader {
   private sinceTrim = 0;
   private running = true;
   private readonly loop: Promise<void>;
+  private permissions?: Promise<void>;
+  /** Ends the pause after an error early, on close(). */
+  private wake?: () => void;
 
   constructor(connection: ConnectionOptions, readonly stream: string) {
     this.redis = createRedis(connection, 'replies');
     this.redis.on('error', () => undefined); // the loop reports and retries
     this.loop = this.run();
+  }
+
+  /**
+   * Resolves once the user may read and trim the reply stream; rejects with a PermissionError naming XREAD or
+   * XTRIM and the stream otherwise, so a request is not sent when its reply could never be read. Checked once;
+   * again after a refusal (an operator may have granted it since). Probed on `redis` (the client's producer
+   * connection, same user): this reader's own connection is held by its blocking XREAD.
+   */
+  allowed(redis: Redis): Promise<void> {
+    this.permissions ??= checkProducerPermissions(redis, { streams: [], replyStream: this.stream }).catch(err => {
+      this.permissions = undefined;
+      if (err instanceof PermissionError) throw err;
+      // Anything else (a connection error) is for the request itself to meet.
+    });
+    return this.permissions;
   }
 
   expect(correlationId: string, onReply: (packet: WritePacket) => void): void {
@@ -40,6 +64,7 @@ export class ReplyReader {
   async close(): Promise<void> {
     this.running = false;
     this.redis.disconnect();
+    this.wake?.();
     await this.loop;
   }
 
@@ -60,13 +85,34 @@ export class ReplyReader {
         }
         if (this.sinceTrim >= TRIM_EVERY) {
           this.sinceTrim = 0;
-          await this.redis.xtrim(this.stream, 'MINID', this.lastId);
+          await this.redis.xtrim(this.stream, 'MINID', this.lastId).catch(err => {
+            throw commandError(err, 'XTRIM', this.stream);
+          });
         }
-      } catch {
+      } catch (err) {
         if (!this.running) return;
-        await new Promise(r => setTimeout(r, 200));
+        const failure = commandError(err, 'XREAD', this.stream);
+        // Permission revoked while requests wait: they fail now, naming the command, instead of timing out.
+        if (failure instanceof PermissionError) this.failAll(failure);
+        await this.pause(failure instanceof PermissionError ? PERMISSION_PAUSE_MS : ERROR_PAUSE_MS);
       }
     }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise(resolve => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private failAll(err: Error): void {
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const onReply of waiting) onReply({ err, isDisposed: true });
   }
 
   private readWithWatchdog(): Promise<XReadReply> {

@@ -23,7 +23,7 @@ export class PermissionError extends RedisCommandError {
       missing[0].command,
       missing[0].key,
       cause,
-      `The Redis user may not run ${list} (NOPERM). Grant it in the user's ACL (${rules}, or a key pattern that covers it); ` +
+      `NOPERM: the Redis user may not run ${list}. Grant it in the user's ACL (${rules}, or a key pattern that covers it); ` +
         'the README lists the rules the transport needs',
     );
     this.missing = missing;

@@ -18,7 +18,8 @@ export function isPermissionDenied(err: unknown): boolean {
  */
 export function commandError(err: unknown, command: string, key: string): unknown {
   if (err instanceof RedisCommandError) return err;
-  if (isPermissionDenied(err)) return new PermissionError([{ command, key }], err);
+  // A NOPERM names the command Redis refused (EVALSHA rather than the XADD a script would run).
+  if (isPermissionDenied(err)) return new PermissionError([{ command: deniedCommand((err as Error).message) ?? command, key }], err);
   if ((err as { name?: string })?.name === 'ReplyError') return new RedisCommandError(command, key, err);
   return err;
 }

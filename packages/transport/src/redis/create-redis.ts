@@ -16,7 +16,9 @@ export function createRedis(connection: ConnectionOptions, role: 'commands' | 'r
     ...(role === 'reader' || role === 'replies' ? { maxRetriesPerRequest: null } : {}),
     ...extra,
   };
-  return typeof connection === 'string' ? new Redis(connection, base) : new Redis({ ...base, ...connection });
+  if (typeof connection === 'string') return new Redis(connection, base);
+  const { url, ...options } = connection;
+  return url === undefined ? new Redis({ ...base, ...options }) : new Redis(url, { ...base, ...options });
 }
 
 // How long quit() may take before the connection is simply dropped (an unreachable Redis never answers).
@@ -25,4 +27,24 @@ const QUIT_TIMEOUT_MS = 1000;
 /** Closes a connection: QUIT lets queued commands finish; an unreachable Redis gets a plain disconnect. */
 export async function quitOrDisconnect(redis: Redis): Promise<void> {
   if (!(await settleWithin(redis.quit().catch(() => undefined), QUIT_TIMEOUT_MS))) redis.disconnect();
+}
+
+/**
+ * Waits for the connection's first outcome: undefined once it is ready, or the first connection error (ioredis
+ * goes on retrying after it). Lets a caller tell a refused certificate, which no retry fixes, from an outage.
+ */
+export function firstContact(redis: Redis): Promise<unknown> {
+  if (redis.status === 'ready') return Promise.resolve(undefined);
+  if (redis.status === 'wait') redis.connect().catch(() => undefined); // lazyConnect: the outcome comes as events
+  return new Promise(resolve => {
+    const onReady = () => done(undefined);
+    const onError = (err: unknown) => done(err);
+    const done = (outcome: unknown) => {
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      resolve(outcome);
+    };
+    redis.once('ready', onReady);
+    redis.once('error', onError);
+  });
 }
