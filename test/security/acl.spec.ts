@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
-import { PermissionError, RedisStreamsClient, RedisStreamsServer, type RedisStreamsServerOptions } from '@nestream/transport';
+import {
+  checkConsumerPermissions,
+  checkProducerPermissions,
+  PermissionError,
+  RedisStreamsServer,
+  type RedisStreamsServerOptions,
+} from '@nestream/transport';
 import type { Redis } from 'ioredis';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { useRedis } from '../harness/fixture.js';
@@ -85,6 +91,28 @@ describe('least-privilege ACL users', () => {
       const [, , name, ...rules] = line.split(' ');
       await expect(admin.call('ACL', 'SETUSER', `readme-${name}`, ...rules)).resolves.toBe('OK');
     }
+  });
+
+  it('are checked without side effects: streams, groups, consumers, pending entries and the script cache stay as they were', async () => {
+    const base = uniqueName('acl');
+    const stream = `${base}.s`;
+    await admin.xadd(stream, '*', 'data', '1');
+    await admin.xadd(stream, '*', 'data', '2');
+    await admin.xgroup('CREATE', stream, 'g', '0');
+    await admin.xreadgroup('GROUP', 'g', 'c1', 'COUNT', 1, 'STREAMS', stream, '>');
+    const snapshot = async () => ({
+      stream: await admin.call('XINFO', 'STREAM', stream, 'FULL'),
+      keys: (await admin.keys('*')).sort(),
+      scripts: /number_of_cached_scripts:(\d+)/.exec((await admin.info('memory')) as string)?.[1],
+    });
+    const before = await snapshot();
+    await checkConsumerPermissions(admin, {
+      streams: [stream, `${base}.absent`], group: 'g', consumer: 'c1', deadLetterKeys: [`${stream}:dlq`, `${base}.absent:dlq`],
+      replyPrefix: REPLIES, consumerCleanup: true, startsAtEnd: true,
+    });
+    await checkProducerPermissions(admin, { streams: [stream, `${base}.other`], emitMany: true, replyStream: `${REPLIES}${base}` });
+    expect(await snapshot()).toEqual(before);
+    expect(before.scripts).toMatch(/^\d+$/);
   });
 
   describe('consumer', () => {

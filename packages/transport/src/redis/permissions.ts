@@ -9,8 +9,8 @@ import { deniedCommand, isPermissionDenied } from './command-errors.js';
  *
  * Without side effects, and without the `acl` permission ACL DRYRUN would need: Redis checks a command's ACL
  * before running it, so each probe is a real command built to fail right after that check (an invalid
- * stream id, `0-0` for XADD, a non-number for EXPIRE, an unknown script sha) or to change nothing (XPENDING,
- * XLEN, an empty MULTI/EXEC). NOPERM means denied; any other answer, error or not, means allowed. Each probe
+ * stream id, `0-0` for XADD, a non-number for EXPIRE, an unknown script sha, a script that does not compile)
+ * or to change nothing (XPENDING, XLEN, XINFO, an empty MULTI/EXEC). NOPERM means denied; any other answer, error or not, means allowed. Each probe
  * below was checked against redis-server 7.0 (test/security/acl.spec.ts runs them under users lacking each
  * permission in turn). A command the transport starts to send needs its probe here.
  */
@@ -28,6 +28,8 @@ interface Probe {
 const BAD_ID = 'nestream-permission-probe';
 /** A sha no script has: EVALSHA answers NOSCRIPT after the ACL check. */
 const NO_SCRIPT = '0'.repeat(40);
+/** A script that does not compile: EVAL fails after the ACL check, and Redis caches nothing. */
+const BAD_SCRIPT = 'nestream permission probe (';
 /** The consumer name the probes use where a command needs one (never created: every probe fails first). */
 const PROBE_CONSUMER = 'nestream-permission-probe';
 
@@ -82,7 +84,7 @@ export async function checkConsumerPermissions(redis: Redis, scope: ConsumerPerm
       on('XINFO CONSUMERS', 'XINFO', 'CONSUMERS', stream, group);
       on('XGROUP DELCONSUMER', 'XGROUP', 'DELCONSUMER', stream, group, PROBE_CONSUMER);
       on('EVALSHA', 'EVALSHA', NO_SCRIPT, 1, stream);
-      on('EVAL', 'EVAL', 'return 0', 1, stream);
+      on('EVAL', 'EVAL', BAD_SCRIPT, 1, stream);
     }
   }
   for (const key of scope.deadLetterKeys) probes.push(xaddProbe(key));
@@ -114,7 +116,7 @@ export async function checkProducerPermissions(redis: Redis, scope: ProducerPerm
     probes.push(xaddProbe(stream));
     if (scope.emitMany) {
       probes.push({ command: 'EVALSHA', key: stream, args: ['EVALSHA', NO_SCRIPT, 1, stream] });
-      probes.push({ command: 'EVAL', key: stream, args: ['EVAL', 'return 0', 1, stream] });
+      probes.push({ command: 'EVAL', key: stream, args: ['EVAL', BAD_SCRIPT, 1, stream] });
     }
   }
   const reply = scope.replyStream;
