@@ -85,6 +85,17 @@ describe('TLS', () => {
     await roundTrip({ host: '127.0.0.1', port: redis.port, tls: { ca: redis.ca } });
   });
 
+  it('fails many starts in a row without an uncaught error from the refused sockets', async () => {
+    // A refused handshake can make a TLS socket emit a second error after ioredis stopped listening (ioredis
+    // #961); uncaught, it would crash the process. Jest fails the test on an uncaught error.
+    for (let i = 0; i < 25; i++) {
+      expect((await failingListen(redis.url)).message).toMatch(/certificate was refused/);
+      const c = new RedisStreamsClient({ connection: redis.url });
+      await expect(c.connect()).rejects.toThrow(/certificate was refused/);
+      await c.close();
+    }
+  });
+
   describe.each([
     ['a server certificate from an unknown CA', () => redis.url, /TLS: the Redis server's certificate was refused \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_GET_ISSUER_CERT_LOCALLY)/],
     ['a certificate for another host name', () => ({ host: '127.0.0.1', port: redis.port, tls: { ca: redis.ca, servername: 'redis.example.com' } }), /TLS: the Redis server's certificate was refused \(ERR_TLS_CERT_ALTNAME_INVALID/],

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 import { settleWithin } from '../settle-within.js';
 import type { ConnectionOptions } from '../options.js';
@@ -16,9 +17,32 @@ export function createRedis(connection: ConnectionOptions, role: 'commands' | 'r
     ...(role === 'reader' || role === 'replies' ? { maxRetriesPerRequest: null } : {}),
     ...extra,
   };
-  if (typeof connection === 'string') return new Redis(connection, base);
-  const { url, ...options } = connection;
-  return url === undefined ? new Redis({ ...base, ...options }) : new Redis(url, { ...base, ...options });
+  const redis =
+    typeof connection === 'string'
+      ? new Redis(connection, base)
+      : connection.url === undefined
+        ? new Redis({ ...base, ...withoutUrl(connection) })
+        : new Redis(connection.url, { ...base, ...withoutUrl(connection) });
+  quietSecondSocketErrors(redis);
+  return redis;
+}
+
+function withoutUrl(connection: RedisOptions & { url?: string }): RedisOptions {
+  const { url: _url, ...options } = connection;
+  return options;
+}
+
+/**
+ * ioredis listens for its socket's 'error' only once (ioredis #961), but a TLS socket whose server certificate
+ * was refused can emit a second error (the server's alert arriving after ours): with no listener left, that
+ * is an uncaught exception, which would crash the process instead of failing listen() or connect(). A socket
+ * that errored keeps a listener; ioredis has already reported the first error and drops the socket.
+ */
+function quietSecondSocketErrors(redis: Redis): void {
+  redis.on('error', () => {
+    const socket = redis.stream as EventEmitter | undefined;
+    if (socket && socket.listenerCount('error') === 0) socket.on('error', () => undefined);
+  });
 }
 
 // How long quit() may take before the connection is simply dropped (an unreachable Redis never answers).
