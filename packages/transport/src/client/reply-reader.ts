@@ -1,19 +1,21 @@
-import type { Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 import type { WritePacket } from '@nestjs/microservices';
 import type { ConnectionOptions } from '../options.js';
 import { PermissionError } from '../errors/permission.error.js';
 import { commandError } from '../redis/command-errors.js';
 import { createRedis } from '../redis/create-redis.js';
 import { checkProducerPermissions } from '../redis/permissions.js';
+import { ReadTimeoutError, ReadWatchdog } from '../redis/read-watchdog.js';
 import { decodeReply } from '../wire/reply.js';
 
+// The same read timing as the server's reader (blockMs, blockMs + watchdogMs).
 const BLOCK_MS = 2000;
 const WATCHDOG_MS = BLOCK_MS + 5000;
+const READ_ERROR_PAUSE_MS = 200;
+// After a permission error (an operator must act) the loop waits longer.
+const PERMISSION_PAUSE_MS = 2000;
 // Replies already routed are trimmed away every so often; the server also sets a TTL on the stream.
 const TRIM_EVERY = 100;
-// After an error the loop waits this long; after a permission error (an operator must act) longer.
-const ERROR_PAUSE_MS = 200;
-const PERMISSION_PAUSE_MS = 2000;
 
 type XReadReply = Array<[stream: string, entries: Array<[id: string, fields: string[]]>]> | null;
 
@@ -28,6 +30,7 @@ export class ReplyReader {
   private sinceTrim = 0;
   private running = true;
   private readonly loop: Promise<void>;
+  private readonly watchdog = new ReadWatchdog(WATCHDOG_MS, 'reply XREAD');
   private permissions?: Promise<void>;
   /** Ends the pause after an error early, on close(). */
   private wake?: () => void;
@@ -35,6 +38,7 @@ export class ReplyReader {
   constructor(connection: ConnectionOptions, readonly stream: string) {
     this.redis = createRedis(connection, 'replies');
     this.redis.on('error', () => undefined); // the loop reports and retries
+    this.watchdog.start();
     this.loop = this.run();
   }
 
@@ -63,6 +67,7 @@ export class ReplyReader {
 
   async close(): Promise<void> {
     this.running = false;
+    this.watchdog.stop();
     this.redis.disconnect();
     this.wake?.();
     await this.loop;
@@ -71,7 +76,8 @@ export class ReplyReader {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const reply = await this.readWithWatchdog();
+        const command = new Command('xread', ['COUNT', 1000, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastId], { replyEncoding: 'utf8' });
+        const reply = await this.watchdog.watch<XReadReply>(command, c => this.redis.sendCommand(c));
         if (!reply) continue;
         for (const [, entries] of reply) {
           for (const [id, fields] of entries) {
@@ -91,10 +97,11 @@ export class ReplyReader {
         }
       } catch (err) {
         if (!this.running) return;
+        if (err instanceof ReadTimeoutError) this.redis.disconnect(true);
         const failure = commandError(err, 'XREAD', this.stream);
         // Permission revoked while requests wait: they fail now, naming the command, instead of timing out.
         if (failure instanceof PermissionError) this.failAll(failure);
-        await this.pause(failure instanceof PermissionError ? PERMISSION_PAUSE_MS : ERROR_PAUSE_MS);
+        await this.pause(failure instanceof PermissionError ? PERMISSION_PAUSE_MS : READ_ERROR_PAUSE_MS);
       }
     }
   }
@@ -113,18 +120,5 @@ export class ReplyReader {
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
     for (const onReply of waiting) onReply({ err, isDisposed: true });
-  }
-
-  private readWithWatchdog(): Promise<XReadReply> {
-    let timer: NodeJS.Timeout;
-    const read = this.redis.xread('COUNT', 1000, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastId) as Promise<XReadReply>;
-    read.catch(() => undefined);
-    const watchdog = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.redis.disconnect(true);
-        reject(new Error('reply read hung; connection recycled'));
-      }, WATCHDOG_MS);
-    });
-    return Promise.race([read, watchdog]).finally(() => clearTimeout(timer));
   }
 }

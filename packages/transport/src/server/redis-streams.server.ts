@@ -35,6 +35,7 @@ import { RedisStreamsStatus, type RedisStreamsEvents } from '../status.js';
 interface Running {
   commands: Redis;
   reader: Redis;
+  leases: Leases;
   acker: Acker;
   slots: Slots;
   dispatcher: Dispatcher;
@@ -137,10 +138,19 @@ export class RedisStreamsServer
     return { commands: this.running.commands, reader: this.running.reader } as T;
   }
 
-  /** Handlers in flight and retries waiting, for health checks and metrics. */
-  get stats(): { inFlight: number; scheduledRetries: number; lastReadAt: number } {
+  /**
+   * For health checks and metrics: entries holding a slot (`inFlight`), waiting for a retry
+   * (`scheduledRetries`), held in memory in all (`held`: those plus entries waiting for a slot), and when
+   * the reader last came back from a read.
+   */
+  get stats(): { inFlight: number; scheduledRetries: number; held: number; lastReadAt: number } {
     const r = this.running;
-    return { inFlight: r?.dispatcher.inFlight ?? 0, scheduledRetries: r?.redelivery.waiting ?? 0, lastReadAt: r?.readLoop.lastReadAt ?? 0 };
+    return {
+      inFlight: r?.dispatcher.inFlight ?? 0,
+      scheduledRetries: r?.redelivery.waiting ?? 0,
+      held: r?.leases.size ?? 0,
+      lastReadAt: r?.readLoop.lastReadAt ?? 0,
+    };
   }
 
   /** The stream keys this server reads (one per handler). */
@@ -213,7 +223,7 @@ export class RedisStreamsServer
       ensureGroups: () => this.ensureGroups(commands, streams),
     });
     const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError });
-    return { commands, reader, acker, slots, dispatcher, redelivery, settler, readLoop, claimLoop };
+    return { commands, reader, leases, acker, slots, dispatcher, redelivery, settler, readLoop, claimLoop };
   }
 
   /**
