@@ -2,9 +2,15 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { RedisOptions } from 'ioredis';
 import { InvalidOptionsError } from './errors/invalid-options.error.js';
+import { StreamKeys } from './keys.js';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './wire/decode-limits.js';
 
-/** How the connection to Redis is made: an ioredis options object or a `redis://` URL. */
-export type ConnectionOptions = RedisOptions | string;
+/**
+ * How the connection to Redis is made: a `redis://` or `rediss://` (TLS) URL, an ioredis options object, or
+ * both: `{ url, ...ioredis options }`, e.g. a URL from the environment with `tls: { ca }` for a private CA
+ * (what the URL says wins over the same setting in the object).
+ */
+export type ConnectionOptions = string | (RedisOptions & { url?: string });
 
 export interface BackoffOptions {
   /** `exponential`: delayMs * 2^(attempt-1); `fixed`: delayMs every time. @default 'exponential' */
@@ -74,8 +80,10 @@ export interface RedisStreamsServerOptions {
   claim?: ClaimOptions;
   /** Opt-in removal of idle consumers that have no pending entries. @default false */
   consumerCleanup?: ConsumerCleanupOptions | false;
-  /** Entries whose encoded size exceeds this go to the dead-letter stream with reason `decode`. @default undefined (no limit) */
+  /** Entries larger than this (all fields, UTF-8 bytes) go to the dead-letter stream with reason `decode`. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
+  /** Entries whose `data` (or headers) nest deeper than this go to the dead-letter stream with reason `decode`. @default 64 */
+  maxPayloadDepth?: number;
   /** `@EventPattern(p, transportId)` binds a handler to this transport only. @default REDIS_STREAMS_TRANSPORT */
   transportId?: symbol;
   /**
@@ -137,6 +145,9 @@ export const DEFAULT_SERVER_OPTIONS = {
   // Retries waiting in memory per concurrency slot before reading stops (see maxWaitingRetries).
   waitingRetriesPerSlot: 4,
   failureLogs: 'brief' as const,
+  // The codec's bounds (wire/decode-limits.ts says why these numbers).
+  maxPayloadBytes: DEFAULT_DECODE_LIMITS.maxBytes,
+  maxPayloadDepth: DEFAULT_DECODE_LIMITS.maxDepth,
 };
 
 export interface ResolvedRetry {
@@ -160,7 +171,10 @@ export interface ResolvedServerOptions {
   deadLetter: Required<Pick<DeadLetterOptions, 'key'>> & { maxLen?: number } | false;
   claim: Required<ClaimOptions>;
   consumerCleanup: ConsumerCleanupOptions | false;
-  maxPayloadBytes?: number;
+  maxPayloadBytes: number;
+  maxPayloadDepth: number;
+  /** What decode() enforces, from maxPayloadBytes, maxPayloadDepth and keyPrefix. */
+  decodeLimits: DecodeLimits;
   transportId: symbol;
   handlerTimeoutMs?: number;
   commandTimeoutMs: number;
@@ -245,7 +259,9 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
         : { key: options.deadLetter?.key ?? ((stream: string) => `${stream}:dlq`), maxLen: options.deadLetter?.maxLen },
     claim: { ...d.claim, ...(options.claim ?? {}) },
     consumerCleanup: options.consumerCleanup ?? false,
-    maxPayloadBytes: options.maxPayloadBytes,
+    maxPayloadBytes: options.maxPayloadBytes ?? d.maxPayloadBytes,
+    maxPayloadDepth: options.maxPayloadDepth ?? d.maxPayloadDepth,
+    decodeLimits: DEFAULT_DECODE_LIMITS,
     transportId: options.transportId ?? REDIS_STREAMS_TRANSPORT,
     handlerTimeoutMs: options.handlerTimeoutMs,
     commandTimeoutMs: options.commandTimeoutMs ?? d.commandTimeoutMs,
@@ -272,7 +288,14 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
     if (resolved.deadLetter.maxLen !== undefined) positiveInt('deadLetter.maxLen', resolved.deadLetter.maxLen);
   }
   if (resolved.consumerCleanup !== false) positiveInt('consumerCleanup.idleMs', resolved.consumerCleanup?.idleMs);
-  if (resolved.maxPayloadBytes !== undefined) positiveInt('maxPayloadBytes', resolved.maxPayloadBytes);
+  positiveInt('maxPayloadBytes', resolved.maxPayloadBytes);
+  positiveInt('maxPayloadDepth', resolved.maxPayloadDepth);
+  resolved.decodeLimits = {
+    ...DEFAULT_DECODE_LIMITS,
+    maxBytes: resolved.maxPayloadBytes,
+    maxDepth: resolved.maxPayloadDepth,
+    replyPrefix: new StreamKeys(resolved.keyPrefix).replyPrefix(),
+  };
   if (typeof resolved.transportId !== 'symbol') throw new InvalidOptionsError('transportId', 'must be a symbol');
   if (resolved.handlerTimeoutMs !== undefined) positiveInt('handlerTimeoutMs', resolved.handlerTimeoutMs);
   positiveInt('commandTimeoutMs', resolved.commandTimeoutMs);

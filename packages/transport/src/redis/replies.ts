@@ -31,6 +31,10 @@ function errorMessage(err: unknown): string {
  */
 export function redisErrorMessage(err: unknown): string {
   const message = errorMessage(err);
+  if (isCertificateError(err)) {
+    const code = (err as { code: string }).code;
+    return `TLS: the Redis server's certificate was refused (${code}: ${message}); check connection.tls (ca, servername) and the host name`;
+  }
   const previous = (err as { previousErrors?: unknown[] })?.previousErrors;
   if (!Array.isArray(previous) || previous.length === 0) return message;
   return `${message} (${previous.map(errorMessage).join('; ')})`;
