@@ -238,7 +238,10 @@ export class RedisStreamsServer
     const unreachable = new Promise<unknown>(resolve => commands.once('error', (onError = resolve)));
     const failure = await Promise.race([groups.then(() => undefined), unreachable]).catch(err => err);
     commands.off('error', onError);
-    groups.catch(() => undefined);
+    // Redis was unreachable and the check goes on in the background: a refusal once it answers is reported.
+    groups.catch(err => {
+      if (err !== failure && isFatalRedisError(err)) this.reportError('Redis refused the consumer once it could be reached', err);
+    });
     return failure;
   }
 
