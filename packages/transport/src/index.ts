@@ -58,3 +58,4 @@ export {
   type ConsumerPermissionScope,
   type ProducerPermissionScope,
 } from './redis/permissions.js';
+export type { RedisStreamsSerializer, RedisStreamsDeserializer } from './wire/serializer.js';

@@ -4,6 +4,7 @@ import type { RedisOptions } from 'ioredis';
 import { InvalidOptionsError } from './errors/invalid-options.error.js';
 import { StreamKeys } from './keys.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './wire/decode-limits.js';
+import type { RedisStreamsDeserializer, RedisStreamsSerializer } from './wire/serializer.js';
 
 /**
  * How the connection to Redis is made: a `redis://` or `rediss://` (TLS) URL, an ioredis options object, or
@@ -104,6 +105,8 @@ export interface RedisStreamsServerOptions {
   maxWaitingRetries?: number;
   /** `brief`: one line per failed attempt, the stack trace only when the entry is dead-lettered. `full`: the stack every time. @default 'brief' */
   failureLogs?: 'brief' | 'full';
+  /** Reads an entry's payload (`data`); must match the producers' serializer. @default JSON, with the maxPayloadDepth bound and the prototype checks */
+  deserializer?: RedisStreamsDeserializer;
 }
 
 /** Default transportId of RedisStreamsServer: `@EventPattern('x', REDIS_STREAMS_TRANSPORT)` binds to it only. */
@@ -180,6 +183,7 @@ export interface ResolvedServerOptions {
   commandTimeoutMs: number;
   maxWaitingRetries: number;
   failureLogs: 'brief' | 'full';
+  deserializer?: RedisStreamsDeserializer;
 }
 
 export function defaultConsumerName(): string {
@@ -267,6 +271,7 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
     commandTimeoutMs: options.commandTimeoutMs ?? d.commandTimeoutMs,
     maxWaitingRetries: options.maxWaitingRetries ?? d.waitingRetriesPerSlot * (options.concurrency ?? d.concurrency),
     failureLogs: options.failureLogs ?? d.failureLogs,
+    deserializer: options.deserializer,
   };
   if (typeof resolved.keyPrefix !== 'string') throw new InvalidOptionsError('keyPrefix', 'must be a string');
   nonEmptyString('consumer', resolved.consumer);
@@ -303,6 +308,9 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
   if (resolved.failureLogs !== 'brief' && resolved.failureLogs !== 'full') {
     throw new InvalidOptionsError('failureLogs', `must be 'brief' or 'full', got ${JSON.stringify(resolved.failureLogs)}`);
   }
+  if (resolved.deserializer !== undefined && typeof resolved.deserializer?.deserialize !== 'function') {
+    throw new InvalidOptionsError('deserializer', 'must be an object with a deserialize(text) method');
+  }
   return resolved;
 }
 
@@ -318,6 +326,8 @@ export interface RedisStreamsClientOptions {
   maxLenByPattern?: Record<string, number>;
   /** Default request-reply timeout of client.send(). @default 30000 */
   requestTimeoutMs?: number;
+  /** Writes an event's or request's payload (`data`); the consumers' deserializer must read it. @default JSON.stringify */
+  serializer?: RedisStreamsSerializer;
 }
 
 export interface ResolvedClientOptions {
@@ -326,6 +336,7 @@ export interface ResolvedClientOptions {
   maxLen?: number;
   maxLenByPattern: Record<string, number>;
   requestTimeoutMs: number;
+  serializer?: RedisStreamsSerializer;
 }
 
 export function resolveClientOptions(options: RedisStreamsClientOptions = {}): ResolvedClientOptions {
@@ -336,7 +347,11 @@ export function resolveClientOptions(options: RedisStreamsClientOptions = {}): R
     maxLen: options.maxLen,
     maxLenByPattern: options.maxLenByPattern ?? {},
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    serializer: options.serializer,
   };
+  if (resolved.serializer !== undefined && typeof resolved.serializer?.serialize !== 'function') {
+    throw new InvalidOptionsError('serializer', 'must be an object with a serialize(data) method');
+  }
   if (typeof resolved.keyPrefix !== 'string') throw new InvalidOptionsError('keyPrefix', 'must be a string');
   if (resolved.maxLen !== undefined) positiveInt('maxLen', resolved.maxLen);
   for (const [pattern, n] of Object.entries(resolved.maxLenByPattern)) positiveInt(`maxLenByPattern.${pattern}`, n);

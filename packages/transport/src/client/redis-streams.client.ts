@@ -91,7 +91,7 @@ export class RedisStreamsClient extends ClientProxy {
     const name = this.normalizePattern(pattern as string);
     const entries = events.map(event => {
       const { data, headers } = unwrapRecord(event);
-      return encode({ data, headers, correlationId: randomUUID() });
+      return encode({ data, headers, correlationId: randomUUID() }, [], this.options.serializer);
     });
     const stream = this.keys.stream(name);
     return xaddMany(redis, stream, this.maxLenOf(name), entries).catch(err => {
@@ -132,7 +132,7 @@ export class RedisStreamsClient extends ClientProxy {
     const redis = this.redis ?? (await this.connect());
     const pattern = this.normalizePattern(packet.pattern);
     const { data, headers } = unwrapRecord(packet.data);
-    const args = encode({ data, headers, correlationId: randomUUID() }, this.xaddHead(pattern));
+    const args = encode({ data, headers, correlationId: randomUUID() }, this.xaddHead(pattern), this.options.serializer);
     try {
       return (await redis.call('xadd', args)) as T;
     } catch (err) {
@@ -159,6 +159,7 @@ export class RedisStreamsClient extends ClientProxy {
     const args = encode(
       { data, headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
       this.xaddHead(pattern),
+      this.options.serializer,
     );
     // Not sent when the reply could never be read (no permission on the reply stream).
     this.connect()

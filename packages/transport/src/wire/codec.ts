@@ -2,6 +2,7 @@ import { DecodeError } from '../errors/decode.error.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
 import { correlationIdLengthProblem, correlationIdProblem, parseDeadline, replyToProblem, show } from './request-fields.js';
 import { parseJson } from './safe-json.js';
+import type { RedisStreamsDeserializer, RedisStreamsSerializer } from './serializer.js';
 
 /**
  * Wire format v1: one stream entry per event, flat string fields.
@@ -35,10 +36,16 @@ export interface DecodedMessage {
 }
 
 /** Encodes a message as XADD field/value arguments, appended to `args` (the XADD's key and id, say). */
-export function encode(message: OutgoingMessage, args: Array<string | number> = []): Array<string | number> {
-  const json = JSON.stringify(message.data);
-  if (json === undefined) throw new TypeError('Event data must be JSON-serialisable (got undefined or a function)');
-  args.push(FIELD_DATA, json, FIELD_CORRELATION_ID, message.correlationId);
+export function encode(
+  message: OutgoingMessage,
+  args: Array<string | number> = [],
+  serializer?: RedisStreamsSerializer,
+): Array<string | number> {
+  const text = serializer ? serializer.serialize(message.data) : JSON.stringify(message.data);
+  if (typeof text !== 'string') {
+    throw new TypeError(serializer ? 'serializer.serialize() must return a string' : 'Event data must be JSON-serialisable (got undefined or a function)');
+  }
+  args.push(FIELD_DATA, text, FIELD_CORRELATION_ID, message.correlationId);
   if (message.headers !== undefined) {
     const headers = encodeHeaders(message.headers);
     if (headers !== undefined) args.push(FIELD_HEADERS, headers);
@@ -79,7 +86,11 @@ function tooLarge(fields: string[], maxBytes: number): boolean {
  * formed (`rt` outside the reply namespace, `rt` without `cid`, a request's `cid` that is not a short id, an
  * event's `cid` over 128 characters, a `dl` that is not a positive integer).
  */
-export function decode(fields: string[] | null | undefined, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): DecodedMessage {
+export function decode(
+  fields: string[] | null | undefined,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+  deserializer?: RedisStreamsDeserializer,
+): DecodedMessage {
   if (!Array.isArray(fields) || fields.length === 0) throw new DecodeError('entry has no fields');
   if (tooLarge(fields, limits.maxBytes)) {
     throw new DecodeError(`entry is larger than maxPayloadBytes (${limits.maxBytes} bytes)`);
@@ -125,7 +136,7 @@ export function decode(fields: string[] | null | undefined, limits: DecodeLimits
     decoded.deadline = n;
   }
   if (headers !== undefined) decoded.headers = decodeHeaders(headers, limits);
-  decoded.data = parseJson(data, `"${FIELD_DATA}"`, limits.maxDepth);
+  decoded.data = deserializer ? deserializeWith(deserializer, data) : parseJson(data, `"${FIELD_DATA}"`, limits.maxDepth);
   return decoded;
 }
 
@@ -146,4 +157,13 @@ function decodeHeaders(text: string, limits: DecodeLimits): Record<string, strin
     }
   }
   return parsed as Record<string, string>;
+}
+
+/** A user's deserializer: whatever it throws refuses the entry (reason `decode`). */
+function deserializeWith(deserializer: RedisStreamsDeserializer, text: string): unknown {
+  try {
+    return deserializer.deserialize(text);
+  } catch (err) {
+    throw new DecodeError(`deserializer refused "${FIELD_DATA}": ${(err as Error)?.message ?? String(err)}`);
+  }
 }
