@@ -7,6 +7,7 @@ import { createRedis } from '../redis/create-redis.js';
 import { checkProducerPermissions } from '../redis/permissions.js';
 import { ReadTimeoutError, ReadWatchdog } from '../redis/read-watchdog.js';
 import { decodeReply } from '../wire/reply.js';
+import { WakeablePause } from '../wakeable-pause.js';
 
 // The same read timing as the server's reader (blockMs, blockMs + watchdogMs).
 const BLOCK_MS = 2000;
@@ -34,8 +35,8 @@ export class ReplyReader {
   private readonly loop: Promise<void>;
   private readonly watchdog = new ReadWatchdog(WATCHDOG_MS, 'reply XREAD');
   private permissions?: Promise<void>;
-  /** Ends the pause after an error early, on close(). */
-  private wake?: () => void;
+  /** The pause after an error, cut short by close(). */
+  private readonly pausing = new WakeablePause();
 
   constructor(connection: ConnectionOptions, readonly stream: string) {
     this.redis = createRedis(connection, 'replies');
@@ -71,7 +72,7 @@ export class ReplyReader {
     this.running = false;
     this.watchdog.stop();
     this.redis.disconnect();
-    this.wake?.();
+    this.pausing.wake();
     await this.loop;
   }
 
@@ -103,20 +104,11 @@ export class ReplyReader {
         const failure = commandError(err, 'XREAD', this.stream);
         // Permission revoked while requests wait: they fail now, naming the command, instead of timing out.
         if (failure instanceof PermissionError) this.failAll(failure);
-        await this.pause(failure instanceof PermissionError ? PERMISSION_PAUSE_MS : READ_ERROR_PAUSE_MS);
+        await this.pausing.sleep(failure instanceof PermissionError ? PERMISSION_PAUSE_MS : READ_ERROR_PAUSE_MS);
       }
     }
   }
 
-  private pause(ms: number): Promise<void> {
-    return new Promise(resolve => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
 
   private failAll(err: Error): void {
     const waiting = [...this.waiting.values()];
