@@ -139,7 +139,7 @@ describe('byte-exact entries', () => {
 });
 
 describe('memory bounded by maxPayloadBytes', () => {
-  it('keeps a consumer well under the size of what it is sent: 100 entries of 5 MB with a 1 MB limit, each dead-lettered as a 1 KB prefix', async () => {
+  it('keeps a consumer with boundedReads well under the size of what it is sent: 100 entries of 5 MB with a 1 MB limit, each dead-lettered as a 1 KB prefix', async () => {
     const pattern = uniqueName('huge');
     const r = fx.redis.client();
     const big = 5 * MB;
@@ -155,7 +155,7 @@ describe('memory bounded by maxPayloadBytes', () => {
     await r.xgroup('CREATE', pattern, 'g', '0', 'MKSTREAM');
     await add(50);
     for (let n = 0; n < 10; n++) await r.xadd(pattern, '*', 'data', JSON.stringify({ n }));
-    const child = await startChild('payload-consumer.mjs', [fx.redis.url, pattern, JSON.stringify({ group: 'g', maxPayloadBytes: MB })]);
+    const child = await startChild('payload-consumer.mjs', [fx.redis.url, pattern, JSON.stringify({ group: 'g', maxPayloadBytes: MB, boundedReads: true })]);
     let out = '';
     child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
     const exited = new Promise(resolve => child.once('exit', resolve));
@@ -183,7 +183,7 @@ describe('memory bounded by maxPayloadBytes', () => {
       expect(letter).toMatchObject({
         [f.dataBytes]: String(Buffer.byteLength(data)), [f.dataTruncated]: 'true', [f.reason]: 'decode', [f.errorName]: 'DecodeError',
       });
-      expect(letter[f.errorMessage]).toMatch(/larger than maxPayloadBytes \(1048576\)/);
+      expect(letter[f.errorMessage]).toMatch(/larger than maxPayloadBytes \(1048576 bytes\)/);
       expect(data.startsWith(letter.data)).toBe(true);
     }
     // Redis keeps the 500 MB stream, not a second copy of it.
@@ -229,7 +229,7 @@ describe('memory bounded by maxPayloadBytes', () => {
     expect(handled).toEqual([{ ok: true }]);
   });
 
-  it('only acks an oversized entry with deadLetter: false, and reports it', async () => {
+  it('only acks an oversized entry with boundedReads and deadLetter: false, and reports it', async () => {
     const pattern = uniqueName('dropbig');
     let calls = 0;
     @Controller()
@@ -242,7 +242,7 @@ describe('memory bounded by maxPayloadBytes', () => {
     const r = fx.redis.client();
     await r.xgroup('CREATE', pattern, 'g', '0', 'MKSTREAM');
     const id = (await r.xadd(pattern, '*', 'data', JSON.stringify('x'.repeat(2000))))!;
-    const app = await startApp([Never], { connection: fx.redis.url, group: 'g', maxPayloadBytes: 1000, deadLetter: false });
+    const app = await startApp([Never], { connection: fx.redis.url, group: 'g', maxPayloadBytes: 1000, boundedReads: true, deadLetter: false });
     fx.apps.push(app);
     const dropped: DeadLetteredEvent[] = [];
     app.server.on('deadLettered', e => dropped.push(e));

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ResolvedServerOptions } from '../options.js';
-import { runScript } from '../redis/lua.js';
+import { runScript, scriptPermissionError } from '../redis/lua.js';
 
 /**
  * Fields a dead-letter entry adds to the original entry's fields (which it keeps byte for byte). An entry
@@ -21,8 +21,8 @@ export const DEAD_LETTER_FIELDS = {
   dataTruncated: 'dlq.data.truncated',
 } as const;
 
-/** Why an entry was dead-lettered. */
-export type DeadLetterReason = 'decode' | 'max-attempts' | 'unrecoverable' | 'manual' | 'validation';
+/** Why an entry was dead-lettered (`deadline`: a request's retry would come after its caller stopped waiting). */
+export type DeadLetterReason = 'decode' | 'max-attempts' | 'unrecoverable' | 'manual' | 'validation' | 'deadline';
 
 export interface DeadLetterRecord {
   stream: string;
@@ -92,6 +92,6 @@ export async function moveToDeadLetter(
     f.errorName, record.error.name,
     f.errorMessage, record.error.message,
     f.failedAt, new Date().toISOString(),
-  ]);
+  ]).catch(err => Promise.reject(scriptPermissionError(err)));
   return copied === 1 ? 'moved' : 'gone';
 }

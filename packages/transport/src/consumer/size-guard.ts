@@ -1,27 +1,22 @@
 import type { Redis } from 'ioredis';
 import type { LoggerService } from '@nestjs/common';
 import type { ResolvedServerOptions } from '../options.js';
-import type { DeadLetteredEvent } from '../status.js';
-import { runScript } from '../redis/lua.js';
+import { runScript, scriptPermissionError } from '../redis/lua.js';
 import { DEAD_LETTER_FIELDS } from './dead-letter.js';
+import type { EmitEvent } from './settler.js';
 
 /** XREADGROUP's reply shape: per stream, its entries. */
 export type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
 
 type ScriptReply = [entries: Array<[id: string, fields: string[]]>, oversized: Array<[id: string, message: string]>, full: number];
 
-/** Options with a payload limit: the size guard is needed. */
-export function withPayloadLimit(options: ResolvedServerOptions): options is ResolvedServerOptions & { maxPayloadBytes: number } {
-  return options.maxPayloadBytes !== undefined;
-}
-
 export interface SizeGuardDeps {
   /** The commands connection (the script is short; the reader's connection is kept for blocking). */
   redis: Redis;
-  options: ResolvedServerOptions & { maxPayloadBytes: number };
+  options: ResolvedServerOptions;
   streams: string[];
   logger: LoggerService;
-  emit: (event: string, payload: DeadLetteredEvent) => void;
+  emit: EmitEvent;
 }
 
 /**
@@ -80,7 +75,7 @@ export class SizeGuard {
       f.reason, 'decode',
       f.errorName, 'DecodeError',
       f.failedAt, new Date().toISOString(),
-    ]);
+    ]).catch(err => Promise.reject(scriptPermissionError(err)));
   }
 
   /** The script dead-lettered (or, with deadLetter false, acked) these: say so, as for any dead letter. */

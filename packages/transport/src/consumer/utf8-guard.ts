@@ -2,10 +2,10 @@ import { isUtf8 } from 'node:buffer';
 import type { Redis } from 'ioredis';
 import type { LoggerService } from '@nestjs/common';
 import { DecodeError } from '../errors/decode.error.js';
+import { redisErrorMessage } from '../redis/replies.js';
 import {
   FIELD_CORRELATION_ID, FIELD_DATA, FIELD_DEADLINE, FIELD_HEADERS, FIELD_REPLY_TO, FIELD_VERSION,
 } from '../wire/codec.js';
-import type { DeadLetterReason } from './dead-letter.js';
 import type { Leases } from './leases.js';
 import type { StreamEntry } from './stream-entry.js';
 
@@ -32,7 +32,8 @@ export class Utf8Guard {
   constructor(
     private readonly redis: Redis,
     private readonly leases: Leases,
-    private readonly deadLetter: (entry: StreamEntry, reason: DeadLetterReason, error: Error) => Promise<void>,
+    /** Dead-letters a refused entry (reason `decode`); never rejects (the settler retries a failed move itself). */
+    private readonly refuse: (entry: StreamEntry, error: DecodeError) => Promise<unknown>,
     private readonly logger: LoggerService,
   ) {}
 
@@ -57,17 +58,17 @@ export class Utf8Guard {
     let invalid: string | undefined;
     try {
       const found = (await this.redis.xrangeBuffer(entry.stream, entry.id, entry.id)) as unknown as XRangeBufferReply;
-      // Gone since it was read: the processor acks what is left of it, as for any trimmed entry.
+      // Gone since it was read: the attempt acks what is left of it, as for any trimmed entry.
       if (found.length === 0) entry.fields = null;
       else invalid = firstInvalidField(found[0][1]);
       if (invalid === undefined) return true;
-      await this.deadLetter(entry, 'decode', new DecodeError(`"${invalid}" is not valid UTF-8`));
     } catch (err) {
-      // Redis failed us: the entry stays pending, unhandled, and the claim loop brings it back later.
-      this.leases.delete(entry);
-      const what = invalid === undefined ? 'check the bytes of' : 'dead-letter (not valid UTF-8)';
-      this.logger.error(`Could not ${what} entry ${entry.id} of ${entry.stream}, it stays pending: ${(err as Error)?.message ?? err}`);
+      // Redis failed us: the entry stays pending, unhandled, and is claimed again later.
+      this.leases.release(entry);
+      this.logger.error(`Could not check the bytes of entry ${entry.id} of ${entry.stream}, it stays pending: ${redisErrorMessage(err)}`);
+      return false;
     }
+    await this.refuse(entry, new DecodeError(`"${invalid}" is not valid UTF-8`));
     return false;
   }
 }

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { PermissionError } from '../errors/permission.error.js';
+import { isPermissionDenied } from './command-errors.js';
 import { SCRIPTS, type ScriptName } from './scripts/scripts.generated.js';
 
 type WithScripts = Redis & Record<string, (...args: Array<string | number>) => Promise<unknown>>;
@@ -12,4 +14,15 @@ export function runScript<T>(redis: Redis, name: ScriptName, keys: string[], arg
   const r = redis as WithScripts;
   if (typeof r[command] !== 'function') redis.defineCommand(command, SCRIPTS[name]);
   return r[command](...keys, ...args) as Promise<T>;
+}
+
+/**
+ * A script's ACL refusal as a PermissionError naming the command and key, as for a command sent directly.
+ * Scripts using dead-letter-copy.lua's call() name them in their NOPERM ("'xadd' command on key \"k\"");
+ * other errors are returned as they are.
+ */
+export function scriptPermissionError(err: unknown): unknown {
+  if (!isPermissionDenied(err)) return err;
+  const named = /'([^']+)' command on key "([^"]*)"/.exec((err as Error).message);
+  return named ? new PermissionError([{ command: named[1].toUpperCase().replace('|', ' '), key: named[2] }], err) : err;
 }

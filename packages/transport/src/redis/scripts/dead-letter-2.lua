@@ -20,9 +20,9 @@
 --- @include "dead-letter-copy"
 
 local group, id = ARGV[1], ARGV[2]
-local found = redis.call('XRANGE', KEYS[1], id, id)
+local found = call(KEYS[1], 'XRANGE', KEYS[1], id, id)
 if #found == 0 then
-  redis.call('XACK', KEYS[1], group, id)
+  call(KEYS[1], 'XACK', KEYS[1], group, id)
   return 0
 end
 local fields = found[1][2]
@@ -32,5 +32,5 @@ if maxBytes and entryBytes(fields) > maxBytes then keep = tonumber(ARGV[5]) end
 local extra = {}
 for i = 6, #ARGV do extra[#extra + 1] = ARGV[i] end
 addDeadLetter(KEYS[2], ARGV[3], fields, keep, extra)
-redis.call('XACK', KEYS[1], group, id)
+call(KEYS[1], 'XACK', KEYS[1], group, id)
 return 1

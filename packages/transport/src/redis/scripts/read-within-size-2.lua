@@ -26,7 +26,7 @@
 
 local group, consumer, count = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local maxBytes, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
-local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', KEYS[1], '>')
+local reply = call(KEYS[1], 'XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', KEYS[1], '>')
 if not reply then return { {}, {}, 0 } end
 local read = reply[1][2]
 local n = #read
@@ -40,13 +40,13 @@ for i = 1, n do
       entries = {}
       for j = 1, i - 1 do entries[j] = read[j] end
     end
-    local message = 'entry is ' .. bytes .. ' bytes, larger than maxPayloadBytes (' .. maxBytes .. ')'
+    local message = 'entry is ' .. bytes .. ' bytes, larger than maxPayloadBytes (' .. maxBytes .. ' bytes)'
     if ARGV[7] == '1' then
       local extra = { ARGV[8], entry[1], ARGV[9], message }
       for j = 10, #ARGV do extra[#extra + 1] = ARGV[j] end
       addDeadLetter(KEYS[2], ARGV[6], entry[2], keep, extra)
     end
-    redis.call('XACK', KEYS[1], group, entry[1])
+    call(KEYS[1], 'XACK', KEYS[1], group, entry[1])
     oversized[#oversized + 1] = { entry[1], message }
     read[i] = nil -- collectable before the next oversized value is copied
   elseif entries ~= read then

@@ -1,5 +1,20 @@
 -- Shared by dead-letter-2.lua and read-within-size-2.lua (pasted in by scripts/build-lua.mjs).
 
+-- redis.call(command, ...) whose error names the command and `key`: inside a script, Redis refuses a command
+-- the user may not run with only "The user executing the script can't run this command"; that becomes a
+-- NOPERM naming both, as for a command sent directly (the consumer's logs and PermissionError need them).
+local function call(key, command, ...)
+  local reply = redis.pcall(command, ...)
+  if type(reply) == 'table' and reply.err then
+    if string.find(reply.err, "can't run this command", 1, true) then
+      error({ err = "NOPERM this user has no permissions to run the '" .. string.lower(command) ..
+        "' command on key \"" .. key .. "\" (in a script of the transport)" })
+    end
+    error({ err = reply.err .. ' (' .. command .. ' on "' .. key .. '")' })
+  end
+  return reply
+end
+
 -- Bytes of an entry as maxPayloadBytes counts them: every field name and value.
 local function entryBytes(fields)
   local n = 0
@@ -23,9 +38,9 @@ end
 -- field/value pairs (dlq.*). With `keep` (an oversized entry), each value longer than keep bytes is cut to a
 -- prefix, and dlq.<field>.bytes (its full size) and dlq.<field>.truncated ('true') record the cut.
 local function addDeadLetter(dlq, maxlen, fields, keep, extra)
-  local args = { 'XADD', dlq }
+  local args = { dlq, 'XADD', dlq }
   if maxlen ~= '' then
-    args[3] = 'MAXLEN'; args[4] = '~'; args[5] = maxlen
+    args[4] = 'MAXLEN'; args[5] = '~'; args[6] = maxlen
   end
   args[#args + 1] = '*'
   local cuts = {}
@@ -46,5 +61,5 @@ local function addDeadLetter(dlq, maxlen, fields, keep, extra)
     args[#args + 1] = 'dlq.' .. cuts[i] .. '.truncated'
     args[#args + 1] = 'true'
   end
-  return redis.call(unpack(args))
+  return call(unpack(args))
 end
