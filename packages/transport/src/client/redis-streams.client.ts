@@ -6,13 +6,14 @@ import { from, throwError, type Observable } from 'rxjs';
 import { RequestTimeoutError } from '../errors/request-timeout.error.js';
 import { StreamKeys } from '../keys.js';
 import { resolveClientOptions, type RedisStreamsClientOptions, type ResolvedClientOptions } from '../options.js';
-import { createRedis } from '../redis/create-redis.js';
 import { settleWithin } from '../settle-within.js';
 import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
+import { ProducerConnection } from './producer-connection.js';
 import { ReplyReader } from './reply-reader.js';
 import { xaddMany } from './xadd-many.js';
 import { RedisStreamRecord } from './redis-stream-record.js';
+import { brand } from '../brand.js';
 
 /**
  * Nest ClientProxy over Redis Streams: `emit()` XADDs one entry to the pattern's stream and yields its id;
@@ -21,10 +22,14 @@ import { RedisStreamRecord } from './redis-stream-record.js';
  */
 // Default generics, so `ClientsModule.register({ customClass: RedisStreamsClient })` type-checks.
 export class RedisStreamsClient extends ClientProxy {
+  static {
+    brand(this, 'RedisStreamsClient');
+  }
+
   readonly options: ResolvedClientOptions;
   private readonly keys: StreamKeys;
   private readonly clientId = randomUUID();
-  private redis?: Redis;
+  private producer?: ProducerConnection;
   private replies?: ReplyReader;
 
   constructor(options: RedisStreamsClientOptions = {}) {
@@ -33,33 +38,32 @@ export class RedisStreamsClient extends ClientProxy {
     this.keys = new StreamKeys(this.options.keyPrefix);
   }
 
-  /** Connects lazily; commands issued before the connection is up are queued by ioredis. */
+  /**
+   * Resolves once Redis is ready (Nest calls it before send(); call it at start-up to fail early). Rejects
+   * with RedisUnavailableError after connectTimeoutMs, or at once with FatalConnectionError on a wrong
+   * password or a refused TLS certificate. The connection keeps trying in the background either way.
+   */
   async connect(): Promise<Redis> {
-    if (this.redis) return this.redis;
-    // Auto-pipelining: concurrent emits share one round trip instead of waiting for each other.
-    const redis = createRedis(this.options.connection, 'producer', { enableAutoPipelining: true });
-    redis.on('error', () => undefined); // reported through status and failed emits; must not crash the process
-    redis.on('ready', () => this._status$.next(RedisStreamsStatus.CONNECTED));
-    redis.on('close', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
-    redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
-    this.redis = redis;
-    return redis;
+    const connection = this.connection();
+    await connection.ready();
+    return connection.redis;
   }
 
   async close(): Promise<void> {
-    const { redis, replies } = this;
-    this.redis = undefined;
+    const { producer, replies } = this;
+    this.producer = undefined;
     this.replies = undefined;
     await replies?.close();
-    if (redis) {
+    if (producer) {
+      producer.abort('the client was closed');
       // An unreachable Redis gets a plain disconnect after 1 s, so close() never hangs.
-      if (!(await settleWithin(redis.quit().catch(() => undefined), 1000))) redis.disconnect();
+      if (!(await settleWithin(producer.redis.quit().catch(() => undefined), 1000))) producer.redis.disconnect();
     }
   }
 
   unwrap<T = Redis>(): T {
-    if (!this.redis) throw new Error('Not initialized. Call connect() (or emit/send once) before unwrap().');
-    return this.redis as T;
+    if (!this.producer) throw new Error('Not initialized. Call connect() (or emit/send once) before unwrap().');
+    return this.producer.redis as T;
   }
 
   /** The stream key a pattern's entries go to. */
@@ -72,13 +76,12 @@ export class RedisStreamsClient extends ClientProxy {
    * with their entry ids, in order. Same delivery guarantees as emit().
    */
   async emitMany(pattern: unknown, events: unknown[]): Promise<string[]> {
-    const redis = await this.connect();
     const name = this.normalizePattern(pattern as string);
     const entries = events.map(event => {
       const { data, headers } = unwrapRecord(event);
       return encode({ data, headers, correlationId: randomUUID() });
     });
-    return xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries);
+    return this.connection().write(`emitMany("${name}")`, redis => xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries));
   }
 
   /**
@@ -97,12 +100,11 @@ export class RedisStreamsClient extends ClientProxy {
     return from(sent);
   }
 
-  protected async dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
-    const redis = this.redis ?? (await this.connect());
+  protected dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
     const { data, headers } = unwrapRecord(packet.data);
     const args = encode({ data, headers, correlationId: randomUUID() }, this.xaddHead(pattern));
-    return (await redis.call('xadd', args)) as T;
+    return this.connection().write(`emit("${pattern}")`, redis => redis.call('xadd', args) as Promise<T>);
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
@@ -110,14 +112,17 @@ export class RedisStreamsClient extends ClientProxy {
     const { data, headers, timeoutMs = this.options.requestTimeoutMs } = unwrapRecord(packet.data);
     const correlationId = randomUUID();
     const replies = (this.replies ??= new ReplyReader(this.options.connection, this.keys.replies(this.clientId)));
+    let received = 0;
     const timer = setTimeout(() => {
       replies.forget(correlationId);
-      callback({ err: new RequestTimeoutError(pattern, timeoutMs), isDisposed: true });
+      callback({ err: new RequestTimeoutError(pattern, timeoutMs, received), isDisposed: true });
     }, timeoutMs);
     replies.expect(correlationId, reply => {
       if (reply.isDisposed || reply.err) {
         clearTimeout(timer);
         replies.forget(correlationId);
+      } else {
+        received++;
       }
       callback(reply);
     });
@@ -125,8 +130,8 @@ export class RedisStreamsClient extends ClientProxy {
       { data, headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
       this.xaddHead(pattern),
     );
-    this.connect()
-      .then(redis => redis.call('xadd', args))
+    this.connection()
+      .write(`send("${pattern}")`, redis => redis.call('xadd', args))
       .catch(err => {
         clearTimeout(timer);
         replies.forget(correlationId);
@@ -136,6 +141,17 @@ export class RedisStreamsClient extends ClientProxy {
       clearTimeout(timer);
       replies.forget(correlationId);
     };
+  }
+
+  /** The producer connection, opened on first use. */
+  private connection(): ProducerConnection {
+    if (this.producer) return this.producer;
+    const producer = new ProducerConnection(this.options);
+    producer.redis.on('ready', () => this._status$.next(RedisStreamsStatus.CONNECTED));
+    producer.redis.on('close', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
+    producer.redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
+    this.producer = producer;
+    return producer;
   }
 
   private maxLenOf(pattern: string): number | undefined {

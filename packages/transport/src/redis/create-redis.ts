@@ -1,5 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { ConnectionOptions } from '../options.js';
+import { redactRedisUrl, redisUrlProblem } from './redis-url.js';
 
 /**
  * One ioredis connection per role. The name shows in CLIENT LIST (`nestream:reader`, ...), which lets
@@ -15,5 +17,15 @@ export function createRedis(connection: ConnectionOptions, role: 'commands' | 'r
     ...(role === 'reader' || role === 'replies' ? { maxRetriesPerRequest: null } : {}),
     ...extra,
   };
-  return typeof connection === 'string' ? new Redis(connection, base) : new Redis({ ...base, ...connection });
+  if (typeof connection !== 'string') return new Redis({ ...base, ...connection });
+  // Checked before ioredis sees it: its URL parser prints a bad URL, password included, in a warning.
+  const problem = redisUrlProblem(connection);
+  if (problem) throw new InvalidOptionsError('connection', problem);
+  try {
+    return new Redis(connection, base);
+  } catch (err) {
+    // Node's URL errors carry their input (the password with it): never pass them on as they are.
+    const message = (err as Error)?.message ?? String(err);
+    throw new InvalidOptionsError('connection', `could not be used (${message.split(connection).join(redactRedisUrl(connection))}): ${redactRedisUrl(connection)}`);
+  }
 }

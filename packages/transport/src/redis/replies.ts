@@ -24,3 +24,15 @@ function errorMessage(err: unknown): string {
   const message = (err as Error)?.message;
   return typeof message === 'string' ? message : String(err);
 }
+
+/** An authentication or permission error: retrying will not help until an operator acts. */
+export function isFatalRedisError(err: unknown): boolean {
+  return /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(errorMessage(err)) ||
+    ((err as { previousErrors?: unknown[] })?.previousErrors ?? []).some(isFatalRedisError);
+}
+
+/** A TLS certificate the client refuses (unknown CA, wrong host name, expired): a configuration error. */
+export function isCertificateError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
+}

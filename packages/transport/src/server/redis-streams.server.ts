@@ -8,6 +8,8 @@ import { ClaimLoop } from '../consumer/claim-loop.js';
 import { Dispatcher } from '../consumer/dispatcher.js';
 import { EntryProcessor, type Route } from '../consumer/entry-processor.js';
 import { installErrorCapture } from '../consumer/error-capture.js';
+import { checkRoute } from './check-route.js';
+import { brand } from '../brand.js';
 import { Leases } from '../consumer/leases.js';
 import { ReadLoop } from '../consumer/read-loop.js';
 import { ReplyWriter } from '../consumer/reply-writer.js';
@@ -16,7 +18,6 @@ import { StreamKeys } from '../keys.js';
 import {
   resolveRetry,
   resolveServerOptions,
-  type RedisStreamsHandlerExtras,
   type RedisStreamsServerOptions,
   type ResolvedServerOptions,
 } from '../options.js';
@@ -44,6 +45,10 @@ export class RedisStreamsServer
   extends Server<{ [K in keyof RedisStreamsEvents]: RedisStreamsEvents[K] }, RedisStreamsStatus>
   implements CustomTransportStrategy
 {
+  static {
+    brand(this, 'RedisStreamsServer');
+  }
+
   readonly options: ResolvedServerOptions;
   protected override readonly logger = new Logger(RedisStreamsServer.name);
   private readonly keys: StreamKeys;
@@ -144,7 +149,7 @@ export class RedisStreamsServer
   private buildRoutes(): Map<string, Route> {
     const routes = new Map<string, Route>();
     for (const [pattern, handler] of this.messageHandlers) {
-      const extras = (handler.extras ?? {}) as RedisStreamsHandlerExtras;
+      const extras = checkRoute(pattern, handler);
       const stream = this.keys.stream(pattern);
       routes.set(stream, {
         stream,
