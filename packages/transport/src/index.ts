@@ -29,7 +29,15 @@ export {
   type ConnectionOptions,
 } from './options.js';
 export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type HandlerFailedEvent } from './status.js';
-export { InvalidOptionsError, UnrecoverableEventError, DecodeError, SettlementError, RequestTimeoutError } from './errors/index.js';
+export {
+  InvalidOptionsError,
+  UnrecoverableEventError,
+  DecodeError,
+  SettlementError,
+  RequestTimeoutError,
+  RedisUnavailableError,
+  FatalConnectionError,
+} from './errors/index.js';
 export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './consumer/dead-letter.js';
 export { backoffDelay } from './consumer/backoff.js';
 export {

@@ -54,7 +54,7 @@ export class ProducerConnection {
 
   /** Resolves once Redis is ready; rejects after connectTimeoutMs, or at once on a fatal error. */
   ready(): Promise<void> {
-    return this.run('connect()', () => Promise.resolve(), this.options.connectTimeoutMs, 'connectTimeoutMs', false);
+    return this.run('connect()', () => Promise.resolve(), this.options.connectTimeoutMs, 'connectTimeoutMs', 'connect');
   }
 
   /**
@@ -62,7 +62,7 @@ export class ProducerConnection {
    * completed within writeTimeoutMs (waiting for the connection included). `what` names the call in errors.
    */
   write<T>(what: string, command: (redis: Redis) => Promise<T>): Promise<T> {
-    return this.run(what, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true);
+    return this.run(what, command, this.options.writeTimeoutMs, 'writeTimeoutMs', 'write');
   }
 
   /** Fails the writes still waiting for a connection (close()). */
@@ -70,10 +70,10 @@ export class ProducerConnection {
     for (const waiter of this.takeWaiting()) waiter.fail(new RedisUnavailableError(`${reason}: not written`));
   }
 
-  private run<T>(what: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, queued: boolean): Promise<T> {
+  private run<T>(what: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, kind: 'connect' | 'write'): Promise<T> {
     if (this.redis.status !== 'ready') {
       if (this.fatal) return Promise.reject(this.fatal);
-      if (queued && this.waiting.size >= this.options.offlineQueueLimit) {
+      if (kind === 'write' && this.waiting.size >= this.options.offlineQueueLimit) {
         return Promise.reject(
           new RedisUnavailableError(
             `${what} failed: ${this.waiting.size} writes are already waiting for Redis (${this.where}) to be reachable (option offlineQueueLimit); not written`,
@@ -102,17 +102,18 @@ export class ProducerConnection {
         },
         fail: err => finish(() => reject(err)),
       };
-      const timer = setTimeout(() => finish(() => reject(this.timedOut(what, sent, limitMs, option))), limitMs);
+      const timer = setTimeout(() => finish(() => reject(this.timedOut(what, sent, limitMs, option, kind))), limitMs);
       if (this.redis.status === 'ready') waiter.go();
       else this.waiting.add(waiter);
     });
   }
 
-  private timedOut(what: string, sent: boolean, limitMs: number, option: string): RedisUnavailableError {
+  private timedOut(what: string, sent: boolean, limitMs: number, option: string, kind: 'connect' | 'write'): RedisUnavailableError {
     const cause = this.lastError;
     const last = cause ? `; last error: ${(cause as Error).message ?? String(cause)}` : '';
     if (!sent) {
-      return new RedisUnavailableError(`${what} failed: Redis (${this.where}) not reachable within ${limitMs} ms (option ${option})${last}; nothing was written`, { cause });
+      const written = kind === 'write' ? '; nothing was written' : '';
+      return new RedisUnavailableError(`${what} failed: Redis (${this.where}) not reachable within ${limitMs} ms (option ${option})${last}${written}`, { cause });
     }
     // Sent on a connection that looked ready and no answer: a frozen socket or a partition. A new connection
     // is the only way out (TCP may take many minutes to notice); one reconnect per stuck connection.

@@ -56,8 +56,11 @@ export class RedisStreamsClient extends ClientProxy {
     await replies?.close();
     if (producer) {
       producer.abort('the client was closed');
-      // An unreachable Redis gets a plain disconnect after 1 s, so close() never hangs.
-      if (!(await settleWithin(producer.redis.quit().catch(() => undefined), 1000))) producer.redis.disconnect();
+      const { redis } = producer;
+      // QUIT lets writes in flight finish; a connection that is not up has none and is simply dropped (its
+      // reconnect timer stopped), and an unreachable Redis gets a plain disconnect after 1 s.
+      if (redis.status !== 'ready') redis.disconnect();
+      else if (!(await settleWithin(redis.quit().catch(() => undefined), 1000))) redis.disconnect();
     }
   }
 

@@ -13,7 +13,11 @@ export class RequestTimeoutError extends Error {
   override readonly name = 'RequestTimeoutError';
 
   constructor(pattern: string, timeoutMs: number, readonly replies = 0) {
-    const what = replies === 0 ? 'No reply' : `No complete reply (${replies} ${replies === 1 ? 'value' : 'values'} came, then no end of the stream)`;
-    super(`${what} to "${pattern}" within ${timeoutMs} ms (option requestTimeoutMs, or RedisStreamRecordBuilder.setTimeout())`);
+    const option = '(option requestTimeoutMs, or RedisStreamRecordBuilder.setTimeout())';
+    super(
+      replies === 0
+        ? `No reply to "${pattern}" within ${timeoutMs} ms ${option}`
+        : `No complete reply to "${pattern}" within ${timeoutMs} ms: ${replies} ${replies === 1 ? 'value' : 'values'} came, then the reply stream did not end ${option}`,
+    );
   }
 }
