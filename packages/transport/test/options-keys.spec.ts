@@ -7,16 +7,16 @@ const client = (options: unknown) => () => new RedisStreamsClient(options as nev
 
 describe('unknown option keys', () => {
   it.each([
-    ['server', server({ group: 'g', conection: 'redis://127.0.0.1:6390' }), 'conection', 'connection'],
-    ['client', client({ conection: 'redis://127.0.0.1:6390' }), 'conection', 'connection'],
-    ['client', client({ requestTimeout: 100 }), 'requestTimeout', 'requestTimeoutMs'],
-    ['server', server({ group: 'g', keyprefix: 'a.' }), 'keyprefix', 'keyPrefix'],
-    ['server', server({ group: 'g', retry: { maxAttempt: 3 } }), 'retry.maxAttempt', 'maxAttempts'],
-    ['server', server({ group: 'g', retry: { backoff: { delay: 5 } } }), 'retry.backoff.delay', 'delayMs'],
-    ['server', server({ group: 'g', claim: { minIdle: 1000 } }), 'claim.minIdle', 'minIdleMs'],
-    ['server', server({ group: 'g', deadLetter: { maxlen: 10 } }), 'deadLetter.maxlen', 'maxLen'],
-    ['server', server({ group: 'g', consumerCleanup: { idleMS: 10 } }), 'consumerCleanup.idleMS', 'idleMs'],
-  ])('%s: rejects "%s" naming it and the closest known key', (_, make, key, closest) => {
+    ['server', 'conection', 'connection', server({ group: 'g', conection: 'redis://127.0.0.1:6390' })],
+    ['client', 'conection', 'connection', client({ conection: 'redis://127.0.0.1:6390' })],
+    ['client', 'requestTimeout', 'requestTimeoutMs', client({ requestTimeout: 100 })],
+    ['server', 'keyprefix', 'keyPrefix', server({ group: 'g', keyprefix: 'a.' })],
+    ['server', 'retry.maxAttempt', 'maxAttempts', server({ group: 'g', retry: { maxAttempt: 3 } })],
+    ['server', 'retry.backoff.delay', 'delayMs', server({ group: 'g', retry: { backoff: { delay: 5 } } })],
+    ['server', 'claim.minIdle', 'minIdleMs', server({ group: 'g', claim: { minIdle: 1000 } })],
+    ['server', 'deadLetter.maxlen', 'maxLen', server({ group: 'g', deadLetter: { maxlen: 10 } })],
+    ['server', 'consumerCleanup.idleMS', 'idleMs', server({ group: 'g', consumerCleanup: { idleMS: 10 } })],
+  ])('%s: rejects "%s" naming it and suggesting "%s"', (_, key, closest, make) => {
     expect(make).toThrow(InvalidOptionsError);
     expect(make).toThrow(`"${key}": unknown option; did you mean "${closest}"?`);
   });
