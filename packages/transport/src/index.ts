@@ -37,6 +37,9 @@ export {
   RequestTimeoutError,
   RedisUnavailableError,
   FatalConnectionError,
+  RedisCommandError,
+  PermissionError,
+  type MissingPermission,
 } from './errors/index.js';
 export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './consumer/dead-letter.js';
 export { backoffDelay } from './consumer/backoff.js';
@@ -53,3 +56,12 @@ export {
   type DecodedMessage,
   type OutgoingMessage,
 } from './wire/codec.js';
+export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './wire/decode-limits.js';
+export {
+  checkConsumerPermissions,
+  checkProducerPermissions,
+  consumerPermissionScope,
+  type ConsumerPermissionScope,
+  type ProducerPermissionScope,
+} from './redis/permissions.js';
+export type { RedisStreamsSerializer, RedisStreamsDeserializer } from './wire/serializer.js';

@@ -1,9 +1,12 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { InvalidOptionsError } from './errors/invalid-options.error.js';
+import { StreamKeys } from './keys.js';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './wire/decode-limits.js';
+import type { RedisStreamsDeserializer, RedisStreamsSerializer } from './wire/serializer.js';
 import {
   boolean, checkOptions, falseOr, func, nested, nonEmptyString, nonNegative, oneOf, positiveInt, recordOf, string, symbol,
-  type OptionTable,
+  type Check, type OptionTable,
 } from './options/checks.js';
 import {
   connection, FOREIGN_KEY_HINTS, INLINE_CONNECTION_OPTIONS, resolveConnection,
@@ -78,10 +81,32 @@ export interface RedisStreamsServerSettings {
   claim?: ClaimOptions;
   /** Opt-in removal of idle consumers that have no pending entries. @default false */
   consumerCleanup?: ConsumerCleanupOptions | false;
-  /** Entries whose encoded size exceeds this go to the dead-letter stream with reason `decode`. @default undefined (no limit) */
+  /** Entries larger than this (all fields, UTF-8 bytes) go to the dead-letter stream with reason `decode`. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
+  /** Entries whose `data` (or headers) nest deeper than this go to the dead-letter stream with reason `decode`. @default 64 */
+  maxPayloadDepth?: number;
   /** `@EventPattern(p, transportId)` binds a handler to this transport only. @default REDIS_STREAMS_TRANSPORT */
   transportId?: symbol;
+  /**
+   * A handler call that has not settled after this long counts as a failed attempt (retried or
+   * dead-lettered as usual). Its promise cannot be cancelled: it runs on, and its result is ignored.
+   * @default undefined (no limit)
+   */
+  handlerTimeoutMs?: number;
+  /**
+   * The commands connection (acks, claims, dead-letter moves) is replaced when a command gets no reply for
+   * this long: a frozen socket must not stop the consumer. @default 5000
+   */
+  commandTimeoutMs?: number;
+  /**
+   * Entries waiting for a retry, at most, before the reader stops reading new entries: during a downstream
+   * outage the backlog stays in Redis instead of in memory. @default 4 * concurrency
+   */
+  maxWaitingRetries?: number;
+  /** `brief`: one line per failed attempt, the stack trace only when the entry is dead-lettered. `full`: the stack every time. @default 'brief' */
+  failureLogs?: 'brief' | 'full';
+  /** Reads an entry's payload (`data`); must match the producers' serializer. @default JSON, with the maxPayloadDepth bound and the prototype checks */
+  deserializer?: RedisStreamsDeserializer;
 }
 
 /**
@@ -124,6 +149,14 @@ export const DEFAULT_SERVER_OPTIONS = {
   ack: 'auto' as const,
   retry: { maxAttempts: 5, backoff: DEFAULT_BACKOFF },
   claim: { intervalMs: 5000, minIdleMs: 30_000, batchSize: 100 },
+  // Redis answers a healthy command in well under a millisecond; 5 s tells a frozen socket from a busy server.
+  commandTimeoutMs: 5000,
+  // Retries waiting in memory per concurrency slot before reading stops (see maxWaitingRetries).
+  waitingRetriesPerSlot: 4,
+  failureLogs: 'brief' as const,
+  // The codec's bounds (wire/decode-limits.ts says why these numbers).
+  maxPayloadBytes: DEFAULT_DECODE_LIMITS.maxBytes,
+  maxPayloadDepth: DEFAULT_DECODE_LIMITS.maxDepth,
 };
 
 export interface ResolvedRetry {
@@ -147,8 +180,16 @@ export interface ResolvedServerOptions {
   deadLetter: Required<Pick<DeadLetterOptions, 'key'>> & { maxLen?: number } | false;
   claim: Required<ClaimOptions>;
   consumerCleanup: ConsumerCleanupOptions | false;
-  maxPayloadBytes?: number;
+  maxPayloadBytes: number;
+  maxPayloadDepth: number;
+  /** What decode() enforces, from maxPayloadBytes, maxPayloadDepth and keyPrefix. */
+  decodeLimits: DecodeLimits;
   transportId: symbol;
+  handlerTimeoutMs?: number;
+  commandTimeoutMs: number;
+  maxWaitingRetries: number;
+  failureLogs: 'brief' | 'full';
+  deserializer?: RedisStreamsDeserializer;
 }
 
 // The option tables: every accepted key and the check of its value. A key not in its table is an error.
@@ -174,6 +215,15 @@ const CLAIM_OPTIONS: OptionTable<ClaimOptions> = { intervalMs: positiveInt, minI
 
 const CONSUMER_CLEANUP_OPTIONS: OptionTable<ConsumerCleanupOptions> = { idleMs: positiveInt };
 
+/** An object with the named method (serializer, deserializer). */
+function withMethod(method: string): Check {
+  return (value, path) => {
+    if (typeof (value as Record<string, unknown>)?.[method] !== 'function') {
+      throw new InvalidOptionsError(path, `must be an object with a ${method}() method`);
+    }
+  };
+}
+
 const SERVER_OPTIONS: OptionTable<RedisStreamsServerSettings & ConnectionField> = {
   connection,
   keyPrefix: string,
@@ -192,7 +242,13 @@ const SERVER_OPTIONS: OptionTable<RedisStreamsServerSettings & ConnectionField> 
   claim: nested(CLAIM_OPTIONS),
   consumerCleanup: falseOr(nested(CONSUMER_CLEANUP_OPTIONS)),
   maxPayloadBytes: positiveInt,
+  maxPayloadDepth: positiveInt,
   transportId: symbol,
+  handlerTimeoutMs: positiveInt,
+  commandTimeoutMs: positiveInt,
+  maxWaitingRetries: positiveInt,
+  failureLogs: oneOf('brief', 'full'),
+  deserializer: withMethod('deserialize'),
 };
 
 const HANDLER_EXTRAS: OptionTable<RedisStreamsHandlerExtras> = {
@@ -241,9 +297,12 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
   if (options.group === undefined) throw new InvalidOptionsError('group', 'is required: the consumer group to read with');
   const d = DEFAULT_SERVER_OPTIONS;
   const o = options as RedisStreamsServerSettings & ConnectionField;
+  const keyPrefix = o.keyPrefix ?? d.keyPrefix;
+  const maxPayloadBytes = o.maxPayloadBytes ?? d.maxPayloadBytes;
+  const maxPayloadDepth = o.maxPayloadDepth ?? d.maxPayloadDepth;
   return {
     connection: resolveConnection(options, d.connection),
-    keyPrefix: o.keyPrefix ?? d.keyPrefix,
+    keyPrefix,
     group: o.group,
     consumer: o.consumer ?? defaultConsumerName(),
     startId: o.startId ?? d.startId,
@@ -260,8 +319,15 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
         : { key: o.deadLetter?.key ?? ((stream: string) => `${stream}:dlq`), maxLen: o.deadLetter?.maxLen },
     claim: { ...d.claim, ...definedOnly(o.claim) },
     consumerCleanup: o.consumerCleanup ?? false,
-    maxPayloadBytes: o.maxPayloadBytes,
+    maxPayloadBytes,
+    maxPayloadDepth,
+    decodeLimits: { ...DEFAULT_DECODE_LIMITS, maxBytes: maxPayloadBytes, maxDepth: maxPayloadDepth, replyPrefix: new StreamKeys(keyPrefix).replyPrefix() },
     transportId: o.transportId ?? REDIS_STREAMS_TRANSPORT,
+    handlerTimeoutMs: o.handlerTimeoutMs,
+    commandTimeoutMs: o.commandTimeoutMs ?? d.commandTimeoutMs,
+    maxWaitingRetries: o.maxWaitingRetries ?? d.waitingRetriesPerSlot * (o.concurrency ?? d.concurrency),
+    failureLogs: o.failureLogs ?? d.failureLogs,
+    deserializer: o.deserializer,
   };
 }
 
@@ -284,6 +350,8 @@ export interface RedisStreamsClientSettings {
   writeTimeoutMs?: number;
   /** Writes waiting for a connection at most; more reject at once. @default 100000 */
   offlineQueueLimit?: number;
+  /** Writes an event's or request's payload (`data`); the consumers' deserializer must read it. @default JSON.stringify */
+  serializer?: RedisStreamsSerializer;
 }
 
 /**
@@ -313,6 +381,7 @@ export interface ResolvedClientOptions {
   connectTimeoutMs: number;
   writeTimeoutMs: number;
   offlineQueueLimit: number;
+  serializer?: RedisStreamsSerializer;
 }
 
 const CLIENT_OPTIONS: OptionTable<RedisStreamsClientSettings & ConnectionField> = {
@@ -324,6 +393,7 @@ const CLIENT_OPTIONS: OptionTable<RedisStreamsClientSettings & ConnectionField> 
   connectTimeoutMs: positiveInt,
   writeTimeoutMs: positiveInt,
   offlineQueueLimit: positiveInt,
+  serializer: withMethod('serialize'),
 };
 
 export function resolveClientOptions(options: RedisStreamsClientOptions = {}): ResolvedClientOptions {
@@ -339,6 +409,7 @@ export function resolveClientOptions(options: RedisStreamsClientOptions = {}): R
     connectTimeoutMs: o.connectTimeoutMs ?? d.connectTimeoutMs,
     writeTimeoutMs: o.writeTimeoutMs ?? d.writeTimeoutMs,
     offlineQueueLimit: o.offlineQueueLimit ?? d.offlineQueueLimit,
+    serializer: o.serializer,
   };
 }
 

@@ -3,7 +3,8 @@ import { FatalConnectionError } from '../errors/fatal-connection.error.js';
 import { RedisUnavailableError } from '../errors/redis-unavailable.error.js';
 import type { ResolvedClientOptions } from '../options.js';
 import { createRedis } from '../redis/create-redis.js';
-import { isCertificateError, isFatalRedisError } from '../redis/replies.js';
+import { commandError } from '../redis/command-errors.js';
+import { isCertificateError, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
 import { describeConnection } from '../redis/redis-url.js';
 
 /** A write or a connect() waiting for the connection to be ready. */
@@ -51,8 +52,9 @@ export class ProducerConnection {
     this.redis.on('error', err => {
       this.lastError = err;
       if (!isFatalRedisError(err) && !isCertificateError(err)) return;
+      const hint = isCertificateError(err) ? '' : "; check the connection's username, password and ACL rules";
       this.fatal = new FatalConnectionError(
-        `Redis (${this.where}) refused this client: ${(err as Error).message}. Check the connection's user, password and TLS settings; retrying will not help`,
+        `RedisStreamsClient could not connect: ${redisErrorMessage(err)} (${this.where})${hint}; retrying will not help`,
         { cause: err },
       );
       for (const waiter of this.takeWaiting()) waiter.fail(this.fatal);
@@ -62,15 +64,16 @@ export class ProducerConnection {
   /** Resolves once Redis is ready; rejects after connectTimeoutMs, or at once on a fatal error. */
   ready(): Promise<void> {
     if (this.redis.status === 'ready') return Promise.resolve();
-    return this.wait('connect()', () => Promise.resolve(), this.options.connectTimeoutMs, 'connectTimeoutMs', false);
+    return this.wait('connect()', '', () => Promise.resolve(), this.options.connectTimeoutMs, 'connectTimeoutMs', false);
   }
 
   /**
-   * Runs `command` once the connection is ready; rejects with RedisUnavailableError if it has not
-   * completed within writeTimeoutMs (waiting for the connection included). `what` names the call in errors.
+   * Runs `command` (an XADD to `stream`, or a script that adds to it) once the connection is ready; rejects
+   * with RedisUnavailableError if it has not completed within writeTimeoutMs (waiting for the connection
+   * included). `what` names the call in errors; a refusal by Redis names the command and the stream.
    */
-  write<T>(what: string, command: (redis: Redis) => Promise<T>): Promise<T> {
-    if (this.redis.status === 'ready') return command(this.redis).catch(err => Promise.reject(this.explain(what, err)));
+  write<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>): Promise<T> {
+    if (this.redis.status === 'ready') return command(this.redis).catch(err => Promise.reject(this.explain(what, stream, err)));
     if (this.waitingWrites >= this.options.offlineQueueLimit && !this.fatal) {
       return Promise.reject(
         new RedisUnavailableError(
@@ -79,7 +82,7 @@ export class ProducerConnection {
         ),
       );
     }
-    return this.wait(what, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true);
+    return this.wait(what, stream, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true);
   }
 
   /** Fails the writes and connects still waiting for a connection (close()). */
@@ -88,7 +91,7 @@ export class ProducerConnection {
   }
 
   /** Waits for the connection (up to limitMs in all, the command included), then runs `command`. */
-  private wait<T>(what: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, isWrite: boolean): Promise<T> {
+  private wait<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, isWrite: boolean): Promise<T> {
     if (this.fatal) return Promise.reject(this.fatal);
     return new Promise<T>((resolve, reject) => {
       let sent = false;
@@ -105,7 +108,7 @@ export class ProducerConnection {
           sent = true;
           command(this.redis).then(
             value => finish(() => resolve(value)),
-            err => finish(() => reject(this.explain(what, err))),
+            err => finish(() => reject(this.explain(what, stream, err))),
           );
         },
         fail: err => finish(() => reject(err)),
@@ -140,11 +143,14 @@ export class ProducerConnection {
     );
   }
 
-  /** ioredis's own errors name ioredis options or nothing at all: say what happened instead. */
-  private explain(what: string, err: unknown): unknown {
+  /**
+   * ioredis's own errors name ioredis options or nothing at all: say what happened instead. Redis's refusals
+   * (NOPERM, WRONGTYPE, OOM) name the command and the stream.
+   */
+  private explain(what: string, stream: string, err: unknown): unknown {
     const e = err as Error;
     if (e?.message === 'Command timed out') return this.noAnswer(what);
-    if (e?.name !== 'MaxRetriesPerRequestError') return err;
+    if (e?.name !== 'MaxRetriesPerRequestError') return commandError(err, 'XADD', stream);
     return new RedisUnavailableError(
       `${what} failed: the connection to Redis (${this.where}) was lost while writing; the entry may or may not have been added${this.lastErrorText()}`,
       { cause: this.lastError ?? err },

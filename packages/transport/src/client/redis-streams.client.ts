@@ -6,7 +6,8 @@ import { from, throwError, type Observable } from 'rxjs';
 import { RequestTimeoutError } from '../errors/request-timeout.error.js';
 import { StreamKeys } from '../keys.js';
 import { resolveClientOptions, type RedisStreamsClientOptions, type ResolvedClientOptions } from '../options.js';
-import { settleWithin } from '../settle-within.js';
+import { quitOrDisconnect } from '../redis/create-redis.js';
+import { checkProducerPermissions } from '../redis/permissions.js';
 import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
 import { ProducerConnection } from './producer-connection.js';
@@ -56,11 +57,10 @@ export class RedisStreamsClient extends ClientProxy {
     await replies?.close();
     if (producer) {
       producer.abort('the client was closed');
-      const { redis } = producer;
       // QUIT lets writes in flight finish; a connection that is not up has none and is simply dropped (its
-      // reconnect timer stopped), and an unreachable Redis gets a plain disconnect after 1 s.
-      if (redis.status !== 'ready') redis.disconnect();
-      else if (!(await settleWithin(redis.quit().catch(() => undefined), 1000))) redis.disconnect();
+      // reconnect timer stopped).
+      if (producer.redis.status === 'ready') await quitOrDisconnect(producer.redis);
+      else producer.redis.disconnect();
     }
   }
 
@@ -82,9 +82,23 @@ export class RedisStreamsClient extends ClientProxy {
     const name = this.normalizePattern(pattern as string);
     const entries = events.map(event => {
       const { data, headers } = unwrapRecord(event);
-      return encode({ data, headers, correlationId: randomUUID() });
+      return encode({ data, headers, correlationId: randomUUID() }, [], this.options.serializer);
     });
-    return this.connection().write(`emitMany("${name}")`, redis => xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries));
+    const stream = this.keys.stream(name);
+    return this.connection().write(`emitMany("${name}")`, stream, redis => xaddMany(redis, stream, this.maxLenOf(name), entries));
+  }
+
+  /**
+   * Checks, without side effects, that the Redis user may write these patterns' streams (and, with `send`,
+   * read this client's reply stream); rejects with a PermissionError naming each missing command and key.
+   * For a fail-fast start-up (`onApplicationBootstrap`); without it the first emit or send fails the same way.
+   */
+  async checkPermissions(patterns: string[], use: { emitMany?: boolean; send?: boolean } = {}): Promise<void> {
+    await checkProducerPermissions(await this.connect(), {
+      streams: patterns.map(p => this.streamOf(p)),
+      emitMany: use.emitMany,
+      replyStream: use.send ? this.keys.replies(this.clientId) : undefined,
+    });
   }
 
   /**
@@ -106,8 +120,8 @@ export class RedisStreamsClient extends ClientProxy {
   protected dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
     const { data, headers } = unwrapRecord(packet.data);
-    const args = encode({ data, headers, correlationId: randomUUID() }, this.xaddHead(pattern));
-    return this.connection().write(`emit("${pattern}")`, redis => redis.call('xadd', args) as Promise<T>);
+    const args = encode({ data, headers, correlationId: randomUUID() }, this.xaddHead(pattern), this.options.serializer);
+    return this.connection().write(`emit("${pattern}")`, args[0] as string, redis => redis.call('xadd', args) as Promise<T>);
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
@@ -132,9 +146,14 @@ export class RedisStreamsClient extends ClientProxy {
     const args = encode(
       { data, headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
       this.xaddHead(pattern),
+      this.options.serializer,
     );
     this.connection()
-      .write(`send("${pattern}")`, redis => redis.call('xadd', args))
+      .write(`send("${pattern}")`, args[0] as string, async redis => {
+        // Not sent when the reply could never be read (no permission on the reply stream).
+        await replies.allowed(redis);
+        return redis.call('xadd', args);
+      })
       .catch(err => {
         clearTimeout(timer);
         replies.forget(correlationId);

@@ -3,8 +3,12 @@ import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { redisUrlProblem } from '../redis/redis-url.js';
 import { isObject, nonEmptyString, nonNegative, oneOf, secret, string, type Check, type KeyHints, type OptionTable } from './checks.js';
 
-/** How the connection to Redis is made: an ioredis options object or a `redis://` URL. */
-export type ConnectionOptions = RedisOptions | string;
+/**
+ * How the connection to Redis is made: a `redis://` or `rediss://` (TLS) URL, an ioredis options object, or
+ * both: `{ url, ...ioredis options }`, e.g. a URL from the environment with `tls: { ca }` for a private CA
+ * (what the URL says wins over the same setting in the object).
+ */
+export type ConnectionOptions = string | (RedisOptions & { url?: string });
 
 /**
  * The connection keys of Nest's built-in Redis transport (`{ host, port, password }`), accepted at the top
@@ -58,6 +62,10 @@ export const connection: Check = (value, path) => {
     return;
   }
   if (!isObject(value)) throw new InvalidOptionsError(path, 'must be a redis:// URL or an ioredis options object');
+  if (value.url !== undefined) {
+    const problem = typeof value.url === 'string' ? redisUrlProblem(value.url) : 'must be a string';
+    if (problem) throw new InvalidOptionsError(`${path}.url`, problem);
+  }
   // ioredis's keyPrefix is not applied to every stream command alike (XREADGROUP's keys, Lua keys).
   if (value.keyPrefix !== undefined) {
     throw new InvalidOptionsError(`${path}.keyPrefix`, "ioredis's keyPrefix does not cover every stream command: use the transport's keyPrefix option");

@@ -51,6 +51,7 @@ export function redisUrlProblem(url: string): string | undefined {
 /** Where a connection goes, for messages: `redis://127.0.0.1:6390`, `rediss://user:***@host:6380/2`, a socket path. */
 export function describeConnection(connection: ConnectionOptions): string {
   if (typeof connection === 'string') return redactRedisUrl(connection);
+  if (connection.url) return redactRedisUrl(connection.url);
   if (connection.path) return connection.path;
   const scheme = connection.tls ? 'rediss' : 'redis';
   const user = connection.username || connection.password ? `${connection.username ?? ''}${connection.password ? ':***' : ''}@` : '';
