@@ -105,6 +105,23 @@ describe('several handlers for one pattern', () => {
     await waitFor(async () => (await fx.pending(pattern)) === 0, 'the entry acked');
     expect(calls.sort()).toEqual(['billing 1 attempt 1', 'billing 1 attempt 2', 'mailer 1 attempt 1', 'mailer 1 attempt 2']);
   });
+
+  it('rejects handlers of one pattern whose extras differ (only one retry policy can apply)', async () => {
+    const pattern = uniqueName('two-extras');
+    @Controller()
+    class A {
+      @EventPattern(pattern, { retry: { maxAttempts: 2 } })
+      a() {}
+    }
+    @Controller()
+    class B {
+      @EventPattern(pattern, { retry: { maxAttempts: 9 } })
+      b() {}
+    }
+    const err = await listen([A, B]);
+    expect(err).toBeInstanceOf(InvalidOptionsError);
+    expect((err as Error).message).toContain('several handlers with different extras');
+  });
 });
 
 describe('request timeouts', () => {

@@ -16,9 +16,23 @@ export function assertConcretePattern(pattern: string, where: string): void {
   }
 }
 
-/** Checks a handler's pattern and extras before listen() reads anything; returns its extras. */
+/**
+ * Checks a handler's pattern and extras before listen() reads anything; returns its extras. Nest chains the
+ * `@EventPattern` handlers of one pattern (`handler.next`) and keeps only the first one's extras: handlers
+ * whose extras differ are an error rather than settings silently dropped.
+ */
 export function checkRoute(pattern: string, handler: MessageHandler): RedisStreamsHandlerExtras {
   const where = `${handler.isEventHandler ? '@EventPattern' : '@MessagePattern'}('${pattern}')`;
   assertConcretePattern(pattern, where);
-  return checkHandlerExtras(handler.extras, where);
+  const extras = checkHandlerExtras(handler.extras, where);
+  for (let next = handler.next as MessageHandler | undefined; next; next = next.next as MessageHandler | undefined) {
+    const other = checkHandlerExtras(next.extras, where);
+    if (JSON.stringify(other) !== JSON.stringify(extras)) {
+      throw new InvalidOptionsError(
+        `${where} extras`,
+        `the pattern has several handlers with different extras (${JSON.stringify(extras)} and ${JSON.stringify(other)}); they share one stream and one retry policy: give them the same extras`,
+      );
+    }
+  }
+  return extras;
 }
