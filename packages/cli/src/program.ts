@@ -33,6 +33,8 @@ export function createProgram(): Command {
     .option('--prefix <keyPrefix>', "the transport's keyPrefix (default: the config file's, else none)")
     .exitOverride()
     .showSuggestionAfterError()
+    // One line per error: commander puts its "(Did you mean ...?)" on a line of its own.
+    .configureOutput({ outputError: (text, write) => write(`${text.trimEnd().replace(/\n/g, ' ')}\n`) })
     .addHelpText('after', EXAMPLES);
 
   registerStatus(program);

@@ -24,13 +24,14 @@ export function registerConsumersPrune(consumers: Command): void {
         }
         const rows = [
           ...result.removed.map(c => [result.dryRun ? 'would remove' : 'removed', ...cells(c)]),
-          ...result.keptWithPending.map(c => ['kept', ...cells(c), 'has pending entries: they would be lost']),
+          ...result.keptWithPending.map(c => ['kept', ...cells(c)]),
         ];
-        const lines = rows.length > 0 ? renderTable([{ header: '' }, { header: 'CONSUMER' }, { header: 'PENDING', right: true }, { header: 'IDLE' }, { header: '' }], rows) : [];
+        const lines = rows.length > 0 ? renderTable([{ header: '' }, { header: 'CONSUMER' }, { header: 'PENDING', right: true }, { header: 'IDLE' }], rows) : [];
         const verb = result.dryRun ? 'would be removed' : 'removed';
-        lines.push(
-          `${result.removed.length} ${verb}, ${result.keptWithPending.length} kept (pending entries), ${result.active} idle less than ${formatDuration(opts.idle)}: group ${group} of ${stream}.`,
-        );
+        lines.push(`Group ${group} of ${stream}: ${result.removed.length} ${verb}, ${result.keptWithPending.length} kept, ${result.active} idle less than ${formatDuration(opts.idle)}.`);
+        if (result.keptWithPending.length > 0) {
+          lines.push('Consumers with pending entries are never removed (their entries would be lost): let them be claimed or acked first.');
+        }
         printLines(lines);
       });
     });

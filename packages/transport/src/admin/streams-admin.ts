@@ -70,9 +70,9 @@ export class StreamsAdmin {
     return this.options.deadLetterKey(this.key(stream));
   }
 
-  /** Closes the connection. */
+  /** Closes the connection: QUIT when it is up, else at once (a server that never answered gets no QUIT to ignore). */
   async close(): Promise<void> {
-    if (this.redis.status === 'end' || this.redis.status === 'wait') {
+    if (this.redis.status !== 'ready') {
       this.redis.disconnect();
       return;
     }

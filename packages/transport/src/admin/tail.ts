@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { DecodeError } from '../errors/decode.error.js';
 import { decode, type DecodedMessage } from '../wire/codec.js';
 import type { ResolvedAdminOptions } from './admin-options.js';
+import { compareEntryIds } from './entry-id.js';
 import { parseStreamInfo, requireStream } from './stream-info.js';
 
 export interface TailOptions {
@@ -57,13 +58,14 @@ export async function* tail(redis: Redis, options: ResolvedAdminOptions, streams
         if (opts.signal?.aborted) return;
         throw err;
       }
+      // XREAD groups entries by stream; an operator reads them in the order they were added.
+      const batch: TailEntry[] = [];
       for (const [key, entries] of reply ?? []) {
         const index = keys.indexOf(key);
-        for (const [id, flat] of entries) {
-          ids[index] = id;
-          yield toTailEntry(names[index], key, id, flat);
-        }
+        for (const [id, flat] of entries) batch.push(toTailEntry(names[index], key, id, flat));
+        if (entries.length > 0) ids[index] = entries[entries.length - 1][0];
       }
+      yield* batch.sort((a, b) => compareEntryIds(a.id, b.id));
     }
   } finally {
     opts.signal?.removeEventListener('abort', stop);
