@@ -1,11 +1,16 @@
-import type { Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 import type { WritePacket } from '@nestjs/microservices';
 import type { ConnectionOptions } from '../options.js';
 import { createRedis } from '../redis/create-redis.js';
+import { ReadTimeoutError, ReadWatchdog } from '../redis/read-watchdog.js';
 import { decodeReply } from '../wire/reply.js';
 
+// The same read timing as the server's reader (blockMs, blockMs + watchdogMs).
 const BLOCK_MS = 2000;
 const WATCHDOG_MS = BLOCK_MS + 5000;
+const READ_ERROR_PAUSE_MS = 200;
+// Replies per read at most: a burst of replies is routed in a few reads, not one round trip each.
+const READ_COUNT = 1000;
 // Replies already routed are trimmed away every so often; the server also sets a TTL on the stream.
 const TRIM_EVERY = 100;
 
@@ -22,10 +27,12 @@ export class ReplyReader {
   private sinceTrim = 0;
   private running = true;
   private readonly loop: Promise<void>;
+  private readonly watchdog = new ReadWatchdog(WATCHDOG_MS, 'reply XREAD');
 
   constructor(connection: ConnectionOptions, readonly stream: string) {
     this.redis = createRedis(connection, 'replies');
     this.redis.on('error', () => undefined); // the loop reports and retries
+    this.watchdog.start();
     this.loop = this.run();
   }
 
@@ -39,6 +46,7 @@ export class ReplyReader {
 
   async close(): Promise<void> {
     this.running = false;
+    this.watchdog.stop();
     this.redis.disconnect();
     await this.loop;
   }
@@ -46,7 +54,8 @@ export class ReplyReader {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const reply = await this.readWithWatchdog();
+        const command = new Command('xread', ['COUNT', READ_COUNT, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastId], { replyEncoding: 'utf8' });
+        const reply = await this.watchdog.watch<XReadReply>(command, c => this.redis.sendCommand(c));
         if (!reply) continue;
         for (const [, entries] of reply) {
           for (const [id, fields] of entries) {
@@ -60,23 +69,11 @@ export class ReplyReader {
           this.sinceTrim = 0;
           await this.redis.xtrim(this.stream, 'MINID', this.lastId);
         }
-      } catch {
+      } catch (err) {
         if (!this.running) return;
-        await new Promise(r => setTimeout(r, 200));
+        if (err instanceof ReadTimeoutError) this.redis.disconnect(true);
+        await new Promise(r => setTimeout(r, READ_ERROR_PAUSE_MS));
       }
     }
-  }
-
-  private readWithWatchdog(): Promise<XReadReply> {
-    let timer: NodeJS.Timeout;
-    const read = this.redis.xread('COUNT', 1000, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastId) as Promise<XReadReply>;
-    read.catch(() => undefined);
-    const watchdog = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.redis.disconnect(true);
-        reject(new Error('reply read hung; connection recycled'));
-      }, WATCHDOG_MS);
-    });
-    return Promise.race([read, watchdog]).finally(() => clearTimeout(timer));
   }
 }
