@@ -49,7 +49,7 @@ describe('nestream dlq redrive', () => {
         'Moved 2 dead letters from orders.created:dlq back to orders.created (groups audit, billing).',
         '  1700000100000-0 -> <new id>',
         '  1700000300000-0 -> <new id>',
-        '1 left alone: another reason than max-attempts, or from another stream',
+        '1 left in orders.created:dlq: another reason than max-attempts, or from another source stream',
         '',
       ].join('\n'),
     );

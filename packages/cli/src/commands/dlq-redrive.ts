@@ -75,7 +75,9 @@ function report(result: RedriveResult, opts: RedriveCliOptions): void {
   if (result.notFound.length > 0) {
     lines.push(`${result.notFound.length} not in ${result.deadLetterKey} (already redriven or purged): ${result.notFound.slice(0, LISTED_AT_MOST).join(' ')}`);
   }
-  if (result.skipped > 0) lines.push(`${result.skipped} left alone: ${opts.reason ? `another reason than ${opts.reason}, or ` : ''}from another stream`);
+  if (result.skipped > 0) {
+    lines.push(`${result.skipped} left in ${result.deadLetterKey}: ${opts.reason ? `another reason than ${opts.reason}, or ` : ''}from another source stream`);
+  }
   printLines(lines);
 }
 

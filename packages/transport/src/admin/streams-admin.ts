@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createRedis } from '../redis/create-redis.js';
+import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { resolveAdminOptions, type ResolvedAdminOptions, type StreamsAdminOptions } from './admin-options.js';
 import { DeadLetters } from './dead-letters.js';
 import { pruneConsumers, type PruneConsumersOptions, type PruneConsumersResult } from './prune-consumers.js';
@@ -76,6 +76,6 @@ export class StreamsAdmin {
       this.redis.disconnect();
       return;
     }
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await quitOrDisconnect(this.redis);
   }
 }
