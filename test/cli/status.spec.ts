@@ -151,4 +151,19 @@ describe('nestream status', () => {
       ].join('\n'),
     );
   });
+
+  it('keeps watching across a Redis restart, saying why a refresh failed', async () => {
+    const cli = startCli(['status', 'inventory.reserved', '--url', url(), '--watch', '--interval', '200ms', '--json']);
+    const refreshes = () => cli.stdout.split('\n').filter(Boolean).length;
+    await cli.waitForOutput(() => refreshes() >= 1, 'the first refresh');
+    await fx.redis.kill();
+    await cli.waitForOutput((_, err) => err.includes(`error: lost the connection to Redis at ${url()} (retrying)`), 'a failed refresh');
+    const before = refreshes();
+    await fx.redis.start();
+    await writeKnownState(fx.redis.client());
+    await cli.waitForOutput(() => refreshes() > before, 'a refresh after the restart');
+    cli.child.kill('SIGINT');
+    expect((await cli.exited).code).toBe(0);
+    expect(JSON.parse(cli.stdout.trim().split('\n').at(-1)!).streams[0].name).toBe('inventory.reserved');
+  });
 });

@@ -47,7 +47,10 @@ export function toCliError(err: unknown, target: Target): CliError {
   if (err instanceof StreamsAdminError) return new CliError(err.message, err.code === 'bad-id' || err.code === 'bad-option' ? EXIT_USAGE : undefined);
   const message = (err as Error)?.message ?? String(err);
   if (message === 'Command timed out') return new CliError(`Redis at ${target.description} did not answer in time`);
-  if (message === 'Connection is closed.') return new CliError(`lost the connection to Redis at ${target.description}`);
+  // Commands issued while ioredis is between connections (status --watch across a Redis restart).
+  if (message === 'Connection is closed.' || (err as Error)?.name === 'MaxRetriesPerRequestError') {
+    return new CliError(`lost the connection to Redis at ${target.description}`);
+  }
   if ((err as Error)?.name === 'ReplyError') return new CliError(`Redis refused: ${message}`);
   return new CliError(message);
 }
