@@ -14,7 +14,7 @@ beforeEach(async () => {
   await redis.xgroup('CREATE', 'orders.created', 'billing', '0');
   await redis.xreadgroup('GROUP', 'billing', 'busy', 'COUNT', 2, 'STREAMS', 'orders.created', '>');
   await redis.xreadgroup('GROUP', 'billing', 'gone-1', 'COUNT', 1, 'STREAMS', 'orders.created', '>');
-  await redis.xack('orders.created', 'billing', ((await redis.xrange('orders.created', '-', '+')) as Array<[string]>)[2][0]);
+  await redis.xack('orders.created', 'billing', ((await redis.xrange('orders.created', '-', '+')) as Array<[string, string[]]>)[2][0]);
   await redis.xgroup('CREATECONSUMER', 'orders.created', 'billing', 'gone-2');
 });
 

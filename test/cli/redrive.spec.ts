@@ -15,8 +15,10 @@ beforeEach(async () => {
 });
 
 type Entry = [id: string, fields: string[]];
-const fieldsOf = (flat: string[]) => Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]));
-const entries = async (key: string) => ((await redis.xrange(key, '-', '+')) as Entry[]).map(([id, f]) => ({ id, ...fieldsOf(f) }));
+const fieldsOf = (flat: string[]): Record<string, string> =>
+  Object.fromEntries(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i], flat[2 * i + 1]]));
+const entries = async (key: string): Promise<Array<Record<string, string>>> =>
+  ((await redis.xrange(key, '-', '+')) as Entry[]).map(([id, f]) => ({ id, ...fieldsOf(f) }));
 const NEW_ID = /\d{13}-\d+$/;
 
 describe('nestream dlq redrive', () => {
