@@ -76,8 +76,10 @@ export async function readStatus(redis: Redis, options: ResolvedAdminOptions, na
     replyStreams = all.length - keys.length;
   }
   const dlKeys = new Map(keys.map(k => [k, options.deadLetterKey(k)]));
-  const infos = await readStreamInfos(redis, [...new Set([...keys, ...dlKeys.values()])]);
-  const shown = keys.filter(k => infos.has(k) && !isShownAsDeadLetter(k, keys, dlKeys));
+  // A scan found every dead-letter stream there is already; named streams need theirs looked up.
+  const infos = await readStreamInfos(redis, names && names.length > 0 ? [...new Set([...keys, ...dlKeys.values()])] : keys);
+  const isDeadLetter = deadLetterTest(dlKeys);
+  const shown = keys.filter(k => infos.has(k) && !isDeadLetter(k));
   const groups = await readAllConsumers(redis, shown.map(key => ({ key, groups: infos.get(key)!.groups })));
 
   const streams = shown.sort().map((key): StreamStatus => {
@@ -98,13 +100,16 @@ export async function readStatus(redis: Redis, options: ResolvedAdminOptions, na
 }
 
 /**
- * A dead-letter stream is shown in its source stream's row, not on its own: `k` is one when it is the
- * dead-letter stream of another listed stream that is not a dead-letter stream itself (so `a:dlq:dlq`,
- * the dead letters of `a:dlq`, still shows).
+ * A dead-letter stream is shown in its source stream's row, not on its own: a key is one when it is the
+ * dead-letter stream of a listed stream that is not a dead-letter stream itself (so `a:dlq:dlq`, the dead
+ * letters of `a:dlq`, still shows).
  */
-function isShownAsDeadLetter(key: string, keys: string[], dlKeys: Map<string, string>, depth = 0): boolean {
-  if (depth > 8) return false;
-  return keys.some(s => s !== key && dlKeys.get(s) === key && !isShownAsDeadLetter(s, keys, dlKeys, depth + 1));
+function deadLetterTest(dlKeys: Map<string, string>): (key: string) => boolean {
+  const sourcesOf = new Map<string, string[]>();
+  for (const [key, dl] of dlKeys) if (dl !== key) sourcesOf.set(dl, [...(sourcesOf.get(dl) ?? []), key]);
+  const test = (key: string, depth: number): boolean =>
+    depth < 8 && (sourcesOf.get(key) ?? []).some(source => !test(source, depth + 1));
+  return key => test(key, 0);
 }
 
 /** SCAN ... TYPE stream: every stream key under the prefix (SCAN may repeat a key; the Set drops repeats). */
