@@ -77,6 +77,7 @@ export function redactUrl(url: string): string {
 /** A connection as a password-free URL-like string. */
 export function describeConnection(connection: ConnectionOptions): string {
   if (typeof connection === 'string') return redactUrl(connection);
+  if (connection.url !== undefined) return redactUrl(connection.url);
   const scheme = connection.tls ? 'rediss' : 'redis';
   const user = connection.username ? `${connection.username}${connection.password ? ':***' : ''}@` : connection.password ? ':***@' : '';
   const where = connection.path ?? `${connection.host ?? '127.0.0.1'}:${connection.port ?? 6379}`;

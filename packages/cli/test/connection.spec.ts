@@ -17,6 +17,7 @@ describe('describeConnection', () => {
     expect(describeConnection({ host: 'r', port: 6380, username: 'ops', password: 'x', db: 2, tls: {} })).toBe('rediss://ops:***@r:6380/2');
     expect(describeConnection({ password: 'x' })).toBe('redis://:***@127.0.0.1:6379');
     expect(describeConnection({ path: '/run/redis.sock' })).toBe('redis:///run/redis.sock');
+    expect(describeConnection({ url: 'rediss://ops:x@r:6380', tls: { servername: 'r' } })).toBe('rediss://ops:***@r:6380');
   });
 });
 

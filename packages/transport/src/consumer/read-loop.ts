@@ -8,6 +8,7 @@ import type { Leases } from './leases.js';
 import type { PendingIntake } from './pending-intake.js';
 import { streamEntry, type StreamEntry } from './stream-entry.js';
 import { doublingDelay } from './backoff.js';
+import { WakeablePause } from '../wakeable-pause.js';
 
 type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
 
@@ -43,7 +44,8 @@ export class ReadLoop {
   private readonly newIds: string[];
   private groupsReady = false;
   private recovered = false;
-  private wake?: () => void;
+  /** The pause after an error, cut short by stop(). */
+  private readonly pausing = new WakeablePause();
   private readonly watchdog: ReadWatchdog;
   /** Last time a read returned (or failed): the health check's sign that the loop is alive. */
   lastReadAt = 0;
@@ -68,7 +70,7 @@ export class ReadLoop {
   async stop(): Promise<void> {
     this.running = false;
     this.watchdog.stop();
-    this.wake?.();
+    this.pausing.wake();
     this.deps.reader.disconnect();
     await this.loop;
   }
@@ -113,7 +115,7 @@ export class ReadLoop {
           this.deps.onError(err);
         }
         failures++;
-        await this.pause(doublingDelay(ERROR_BACKOFF_MIN_MS, ERROR_BACKOFF_MAX_MS, failures));
+        await this.pausing.sleep(doublingDelay(ERROR_BACKOFF_MIN_MS, ERROR_BACKOFF_MAX_MS, failures));
       }
     }
   }
@@ -147,15 +149,5 @@ export class ReadLoop {
       }
     }
     return entries;
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise(resolve => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

@@ -28,6 +28,7 @@ import {
 } from '../options.js';
 import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { isBusyGroup, isCertificateError, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
+import { checkConsumerPermissions, consumerPermissionScope } from '../redis/permissions.js';
 import { settleWithin } from '../settle-within.js';
 import { RedisStreamsStatus, type RedisStreamsEvents } from '../status.js';
 
@@ -226,16 +227,21 @@ export class RedisStreamsServer
   }
 
   /**
-   * Creates the groups before reporting "listening", so events emitted right after are not missed. Returns
-   * the first connection error instead of waiting: ioredis would retry each command for seconds.
+   * Checks the user's permissions (a PermissionError names what is missing), then creates the groups before
+   * reporting "listening", so events emitted right after are not missed. Returns the first connection error
+   * instead of waiting: ioredis would retry each command for seconds.
    */
   private async firstContact(commands: Redis, streams: string[]): Promise<unknown> {
-    const groups = this.ensureGroups(commands, streams);
+    const scope = consumerPermissionScope(this.options, streams, [...this.messageHandlers.values()].some(h => !h.isEventHandler));
+    const groups = checkConsumerPermissions(commands, scope).then(() => this.ensureGroups(commands, streams));
     let onError!: (err: unknown) => void;
     const unreachable = new Promise<unknown>(resolve => commands.once('error', (onError = resolve)));
     const failure = await Promise.race([groups.then(() => undefined), unreachable]).catch(err => err);
     commands.off('error', onError);
-    groups.catch(() => undefined);
+    // Redis was unreachable and the check goes on in the background: a refusal once it answers is reported.
+    groups.catch(err => {
+      if (err !== failure && isFatalRedisError(err)) this.reportError('Redis refused the consumer once it could be reached', err);
+    });
     return failure;
   }
 
