@@ -12,6 +12,8 @@ export interface DeadLetterStream {
   deadLetterKey: string;
   /** Whether the dead-letter stream exists (it is created by the first dead letter). */
   exists: boolean;
+  /** Whether the source stream exists. */
+  sourceExists: boolean;
 }
 
 /**
@@ -28,7 +30,7 @@ export async function findDeadLetterStream(redis: Redis, options: ResolvedAdminO
   if (sourceType === 'none' && dlType === 'none') {
     throw new StreamsAdminError('unknown-stream', `Stream "${name}" does not exist, nor its dead-letter stream ${deadLetterKey}`);
   }
-  return { name, key, deadLetterKey, exists: dlType === 'stream' };
+  return { name, key, deadLetterKey, exists: dlType === 'stream', sourceExists: sourceType === 'stream' };
 }
 
 /** The newest entry id of a stream, or null when it is empty or missing. */

@@ -68,7 +68,7 @@ export async function redrive(redis: Redis, options: ResolvedAdminOptions, name:
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new StreamsAdminError('bad-option', `chunkSize must be an integer >= 1, got ${chunkSize}`);
   const target = await findDeadLetterStream(redis, options, name);
-  const groups = (await redis.exists(target.key)) ? (await readGroups(redis, target.key)).map(g => g.name) : [];
+  const groups = target.sourceExists ? (await readGroups(redis, target.key)).map(g => g.name) : [];
   if (groups.length === 0 && !opts.force && !opts.dryRun) {
     throw new StreamsAdminError(
       'no-group',
