@@ -9,6 +9,7 @@ export default {
   moduleNameMapper: {
     '^@nestream/transport$': '<rootDir>/packages/transport/src/index.ts',
     '^@nestream/transport/health$': '<rootDir>/packages/transport/src/health/index.ts',
+    '^@nestream/transport/admin$': '<rootDir>/packages/transport/src/admin/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -13,7 +13,7 @@ import { redactRedisUrl, redisUrlProblem } from './redis-url.js';
  * Pipeline object per tick, more than the command it carries when traffic is light. The producer turns
  * it on: many concurrent emits are its common case.
  */
-export function createRedis(connection: ConnectionOptions, role: 'commands' | 'reader' | 'producer' | 'replies', extra: RedisOptions = {}): Redis {
+export function createRedis(connection: ConnectionOptions, role: 'commands' | 'reader' | 'producer' | 'replies' | 'admin', extra: RedisOptions = {}): Redis {
   const base: RedisOptions = {
     connectionName: `nestream:${role}`,
     ...(role === 'reader' || role === 'replies' ? { maxRetriesPerRequest: null } : {}),
