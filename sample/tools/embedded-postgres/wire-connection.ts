@@ -119,7 +119,8 @@ export class WireConnection {
   private async rollBackIfOwner(): Promise<void> {
     if (!this.lock.holds(this)) return;
     try {
-      if (this.db.isInTransaction()) await this.db.runExclusive(() => this.db.exec('ROLLBACK'));
+      // exec() takes PGlite's own lock itself (runExclusive around it would wait for itself forever).
+      if (this.db.isInTransaction()) await this.db.exec('ROLLBACK');
     } finally {
       this.lock.release(this);
     }

@@ -3,9 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import type { UserRegisteredEvent } from '@sample/contracts';
 import { Repository } from 'typeorm';
 import { Account } from './account.entity.js';
-
-/** What every new user gets on their account. */
-export const WELCOME_CREDIT_CENTS = 500;
+import { WELCOME_CREDIT_CENTS } from './welcome-credit.js';
 
 @Injectable()
 export class AccountsService {

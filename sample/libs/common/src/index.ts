@@ -1,4 +1,5 @@
 export { ServiceEnvironment, validateEnvironment } from './config/environment.js';
+export { describeValidationErrors } from './config/describe-validation-errors.js';
 export { postgresOptions, type ServiceDatabase } from './database/postgres-options.js';
 export { runMigrations, type ServiceMigrations } from './database/run-migrations.js';
 export { OutboxMessage } from './outbox/outbox-message.entity.js';
