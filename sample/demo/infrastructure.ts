@@ -1,10 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** sample/dist/ (this file is sample/dist/demo/infrastructure.js once built). */
-export const SAMPLE_DIST = join(dirname(fileURLToPath(import.meta.url)), '..');
+const here = dirname(fileURLToPath(import.meta.url));
+/** sample/dist/, the built services and tools (this file runs as sample/dist/demo/infrastructure.js, or from source in the tests). */
+export const SAMPLE_DIST = basename(dirname(here)) === 'dist' ? dirname(here) : join(dirname(here), 'dist');
 
 /** A process the demo started and stops at the end. */
 export interface Started {
