@@ -1,3 +1,4 @@
+import type { DeadLetter } from './observer.js';
 import type { RunReport } from './report.js';
 import { dim, out } from './terminal.js';
 
@@ -24,15 +25,16 @@ export function printSummary(r: RunReport): void {
   );
   out(`  orders           ${r.orders.length} placed: ${s.confirmed ?? 0} confirmed, ${s.rejected ?? 0} rejected (out of stock), ${s.failed ?? 0} failed (dead-lettered)`);
   out(`  redeliveries     inventory: ${r.reservations.onRedelivery} orders decided on a later delivery; mailer: ${r.sentMails.onRedelivery} mails sent on a later delivery`);
-  out(`  dead letters     ${r.deadLetters.length}`);
-  for (const d of r.deadLetters) {
-    const about = d.payload ? String(d.payload.email ?? d.payload.orderId ?? '?') : '(undecodable)';
-    out(`    ${d.stream.padEnd(20)} ${d.reason.padEnd(13)} attempts ${d.attempts}  ${about}`);
-    out(`      ${dim(d.error)}`);
+  out(`  dead letters     ${r.deadLetters.length}, by stream and reason (one example each):`);
+  const groups = new Map<string, DeadLetter[]>();
+  for (const d of r.deadLetters) groups.set(`${d.stream} ${d.reason}`, [...(groups.get(`${d.stream} ${d.reason}`) ?? []), d]);
+  for (const letters of groups.values()) {
+    const [first] = letters;
+    out(`    ${first!.stream.padEnd(20)} ${first!.reason.padEnd(13)} x${letters.length}  after ${first!.attempts} attempt(s)  ${dim(first!.error)}`);
   }
   out(
     `  throughput       ${r.eventsWritten} events in ${seconds.toFixed(1)} s: ${Math.round(r.eventsWritten / seconds)} events/s;` +
-      ` POST /orders to final state p50 ${Math.round(percentile(latencies, 50))} ms, p99 ${Math.round(percentile(latencies, 99))} ms`,
+      ` POST /orders to final state p50 ${Math.round(percentile(latencies, 50))} ms, p99 ${Math.round(percentile(latencies, 99))} ms (at full load)`,
   );
   out('  consumer groups  (XINFO GROUPS)');
   for (const g of r.groups) {
