@@ -165,10 +165,11 @@ async function placeOrders(
   const started = Date.now();
   let killing: Promise<number> | undefined;
   const legacyOrderId = `legacy-${plan.tag}`;
-  const ticker = setInterval(() => {
+  const showProgress = () => {
     const rate = placed.length / ((Date.now() - started) / 1000);
     progress(`placed ${placed.length}/${plan.orders.length}  ${Math.round(rate)} orders/s  mails received ${sink!.received.length}  ${elapsed()}`);
-  }, MODE === 'quiet' ? 2 ** 31 - 1 : process.stdout.isTTY ? 250 : 5000);
+  };
+  const ticker = MODE === 'quiet' ? undefined : setInterval(showProgress, process.stdout.isTTY ? 250 : 5000);
   try {
     await forEachConcurrently(plan.orders, CONCURRENCY, async (order, index) => {
       const sentAt = Date.now();
