@@ -25,7 +25,16 @@ export {
   type ConnectionOptions,
 } from './options.js';
 export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type HandlerFailedEvent } from './status.js';
-export { InvalidOptionsError, UnrecoverableEventError, DecodeError, SettlementError, RequestTimeoutError } from './errors/index.js';
+export {
+  InvalidOptionsError,
+  UnrecoverableEventError,
+  DecodeError,
+  SettlementError,
+  RequestTimeoutError,
+  RedisCommandError,
+  PermissionError,
+  type MissingPermission,
+} from './errors/index.js';
 export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './consumer/dead-letter.js';
 export { backoffDelay } from './consumer/backoff.js';
 export {
@@ -41,3 +50,12 @@ export {
   type DecodedMessage,
   type OutgoingMessage,
 } from './wire/codec.js';
+export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './wire/decode-limits.js';
+export {
+  checkConsumerPermissions,
+  checkProducerPermissions,
+  consumerPermissionScope,
+  type ConsumerPermissionScope,
+  type ProducerPermissionScope,
+} from './redis/permissions.js';
+export type { RedisStreamsSerializer, RedisStreamsDeserializer } from './wire/serializer.js';

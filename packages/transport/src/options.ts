@@ -2,9 +2,16 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { RedisOptions } from 'ioredis';
 import { InvalidOptionsError } from './errors/invalid-options.error.js';
+import { StreamKeys } from './keys.js';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './wire/decode-limits.js';
+import type { RedisStreamsDeserializer, RedisStreamsSerializer } from './wire/serializer.js';
 
-/** How the connection to Redis is made: an ioredis options object or a `redis://` URL. */
-export type ConnectionOptions = RedisOptions | string;
+/**
+ * How the connection to Redis is made: a `redis://` or `rediss://` (TLS) URL, an ioredis options object, or
+ * both: `{ url, ...ioredis options }`, e.g. a URL from the environment with `tls: { ca }` for a private CA
+ * (what the URL says wins over the same setting in the object).
+ */
+export type ConnectionOptions = string | (RedisOptions & { url?: string });
 
 export interface BackoffOptions {
   /** `exponential`: delayMs * 2^(attempt-1); `fixed`: delayMs every time. @default 'exponential' */
@@ -74,10 +81,32 @@ export interface RedisStreamsServerOptions {
   claim?: ClaimOptions;
   /** Opt-in removal of idle consumers that have no pending entries. @default false */
   consumerCleanup?: ConsumerCleanupOptions | false;
-  /** Entries whose encoded size exceeds this go to the dead-letter stream with reason `decode`. @default undefined (no limit) */
+  /** Entries larger than this (all fields, UTF-8 bytes) go to the dead-letter stream with reason `decode`. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
+  /** Entries whose `data` (or headers) nest deeper than this go to the dead-letter stream with reason `decode`. @default 64 */
+  maxPayloadDepth?: number;
   /** `@EventPattern(p, transportId)` binds a handler to this transport only. @default REDIS_STREAMS_TRANSPORT */
   transportId?: symbol;
+  /**
+   * A handler call that has not settled after this long counts as a failed attempt (retried or
+   * dead-lettered as usual). Its promise cannot be cancelled: it runs on, and its result is ignored.
+   * @default undefined (no limit)
+   */
+  handlerTimeoutMs?: number;
+  /**
+   * The commands connection (acks, claims, dead-letter moves) is replaced when a command gets no reply for
+   * this long: a frozen socket must not stop the consumer. @default 5000
+   */
+  commandTimeoutMs?: number;
+  /**
+   * Entries waiting for a retry, at most, before the reader stops reading new entries: during a downstream
+   * outage the backlog stays in Redis instead of in memory. @default 4 * concurrency
+   */
+  maxWaitingRetries?: number;
+  /** `brief`: one line per failed attempt, the stack trace only when the entry is dead-lettered. `full`: the stack every time. @default 'brief' */
+  failureLogs?: 'brief' | 'full';
+  /** Reads an entry's payload (`data`); must match the producers' serializer. @default JSON, with the maxPayloadDepth bound and the prototype checks */
+  deserializer?: RedisStreamsDeserializer;
 }
 
 /** Default transportId of RedisStreamsServer: `@EventPattern('x', REDIS_STREAMS_TRANSPORT)` binds to it only. */
@@ -114,6 +143,14 @@ export const DEFAULT_SERVER_OPTIONS = {
   ack: 'auto' as const,
   retry: { maxAttempts: 5, backoff: DEFAULT_BACKOFF },
   claim: { intervalMs: 5000, minIdleMs: 30_000, batchSize: 100 },
+  // Redis answers a healthy command in well under a millisecond; 5 s tells a frozen socket from a busy server.
+  commandTimeoutMs: 5000,
+  // Retries waiting in memory per concurrency slot before reading stops (see maxWaitingRetries).
+  waitingRetriesPerSlot: 4,
+  failureLogs: 'brief' as const,
+  // The codec's bounds (wire/decode-limits.ts says why these numbers).
+  maxPayloadBytes: DEFAULT_DECODE_LIMITS.maxBytes,
+  maxPayloadDepth: DEFAULT_DECODE_LIMITS.maxDepth,
 };
 
 export interface ResolvedRetry {
@@ -137,8 +174,16 @@ export interface ResolvedServerOptions {
   deadLetter: Required<Pick<DeadLetterOptions, 'key'>> & { maxLen?: number } | false;
   claim: Required<ClaimOptions>;
   consumerCleanup: ConsumerCleanupOptions | false;
-  maxPayloadBytes?: number;
+  maxPayloadBytes: number;
+  maxPayloadDepth: number;
+  /** What decode() enforces, from maxPayloadBytes, maxPayloadDepth and keyPrefix. */
+  decodeLimits: DecodeLimits;
   transportId: symbol;
+  handlerTimeoutMs?: number;
+  commandTimeoutMs: number;
+  maxWaitingRetries: number;
+  failureLogs: 'brief' | 'full';
+  deserializer?: RedisStreamsDeserializer;
 }
 
 export function defaultConsumerName(): string {
@@ -218,8 +263,15 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
         : { key: options.deadLetter?.key ?? ((stream: string) => `${stream}:dlq`), maxLen: options.deadLetter?.maxLen },
     claim: { ...d.claim, ...(options.claim ?? {}) },
     consumerCleanup: options.consumerCleanup ?? false,
-    maxPayloadBytes: options.maxPayloadBytes,
+    maxPayloadBytes: options.maxPayloadBytes ?? d.maxPayloadBytes,
+    maxPayloadDepth: options.maxPayloadDepth ?? d.maxPayloadDepth,
+    decodeLimits: DEFAULT_DECODE_LIMITS,
     transportId: options.transportId ?? REDIS_STREAMS_TRANSPORT,
+    handlerTimeoutMs: options.handlerTimeoutMs,
+    commandTimeoutMs: options.commandTimeoutMs ?? d.commandTimeoutMs,
+    maxWaitingRetries: options.maxWaitingRetries ?? d.waitingRetriesPerSlot * (options.concurrency ?? d.concurrency),
+    failureLogs: options.failureLogs ?? d.failureLogs,
+    deserializer: options.deserializer,
   };
   if (typeof resolved.keyPrefix !== 'string') throw new InvalidOptionsError('keyPrefix', 'must be a string');
   nonEmptyString('consumer', resolved.consumer);
@@ -241,8 +293,24 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
     if (resolved.deadLetter.maxLen !== undefined) positiveInt('deadLetter.maxLen', resolved.deadLetter.maxLen);
   }
   if (resolved.consumerCleanup !== false) positiveInt('consumerCleanup.idleMs', resolved.consumerCleanup?.idleMs);
-  if (resolved.maxPayloadBytes !== undefined) positiveInt('maxPayloadBytes', resolved.maxPayloadBytes);
+  positiveInt('maxPayloadBytes', resolved.maxPayloadBytes);
+  positiveInt('maxPayloadDepth', resolved.maxPayloadDepth);
+  resolved.decodeLimits = {
+    ...DEFAULT_DECODE_LIMITS,
+    maxBytes: resolved.maxPayloadBytes,
+    maxDepth: resolved.maxPayloadDepth,
+    replyPrefix: new StreamKeys(resolved.keyPrefix).replyPrefix(),
+  };
   if (typeof resolved.transportId !== 'symbol') throw new InvalidOptionsError('transportId', 'must be a symbol');
+  if (resolved.handlerTimeoutMs !== undefined) positiveInt('handlerTimeoutMs', resolved.handlerTimeoutMs);
+  positiveInt('commandTimeoutMs', resolved.commandTimeoutMs);
+  positiveInt('maxWaitingRetries', resolved.maxWaitingRetries);
+  if (resolved.failureLogs !== 'brief' && resolved.failureLogs !== 'full') {
+    throw new InvalidOptionsError('failureLogs', `must be 'brief' or 'full', got ${JSON.stringify(resolved.failureLogs)}`);
+  }
+  if (resolved.deserializer !== undefined && typeof resolved.deserializer?.deserialize !== 'function') {
+    throw new InvalidOptionsError('deserializer', 'must be an object with a deserialize(text) method');
+  }
   return resolved;
 }
 
@@ -258,6 +326,8 @@ export interface RedisStreamsClientOptions {
   maxLenByPattern?: Record<string, number>;
   /** Default request-reply timeout of client.send(). @default 30000 */
   requestTimeoutMs?: number;
+  /** Writes an event's or request's payload (`data`); the consumers' deserializer must read it. @default JSON.stringify */
+  serializer?: RedisStreamsSerializer;
 }
 
 export interface ResolvedClientOptions {
@@ -266,6 +336,7 @@ export interface ResolvedClientOptions {
   maxLen?: number;
   maxLenByPattern: Record<string, number>;
   requestTimeoutMs: number;
+  serializer?: RedisStreamsSerializer;
 }
 
 export function resolveClientOptions(options: RedisStreamsClientOptions = {}): ResolvedClientOptions {
@@ -276,7 +347,11 @@ export function resolveClientOptions(options: RedisStreamsClientOptions = {}): R
     maxLen: options.maxLen,
     maxLenByPattern: options.maxLenByPattern ?? {},
     requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    serializer: options.serializer,
   };
+  if (resolved.serializer !== undefined && typeof resolved.serializer?.serialize !== 'function') {
+    throw new InvalidOptionsError('serializer', 'must be an object with a serialize(data) method');
+  }
   if (typeof resolved.keyPrefix !== 'string') throw new InvalidOptionsError('keyPrefix', 'must be a string');
   if (resolved.maxLen !== undefined) positiveInt('maxLen', resolved.maxLen);
   for (const [pattern, n] of Object.entries(resolved.maxLenByPattern)) positiveInt(`maxLenByPattern.${pattern}`, n);

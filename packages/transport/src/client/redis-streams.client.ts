@@ -6,8 +6,10 @@ import { from, throwError, type Observable } from 'rxjs';
 import { RequestTimeoutError } from '../errors/request-timeout.error.js';
 import { StreamKeys } from '../keys.js';
 import { resolveClientOptions, type RedisStreamsClientOptions, type ResolvedClientOptions } from '../options.js';
-import { createRedis } from '../redis/create-redis.js';
-import { settleWithin } from '../settle-within.js';
+import { commandError } from '../redis/command-errors.js';
+import { createRedis, firstContact, quitOrDisconnect } from '../redis/create-redis.js';
+import { isCertificateError, redisErrorMessage } from '../redis/replies.js';
+import { checkProducerPermissions } from '../redis/permissions.js';
 import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
 import { ReplyReader } from './reply-reader.js';
@@ -25,6 +27,7 @@ export class RedisStreamsClient extends ClientProxy {
   private readonly keys: StreamKeys;
   private readonly clientId = randomUUID();
   private redis?: Redis;
+  private connecting?: Promise<Redis>;
   private replies?: ReplyReader;
 
   constructor(options: RedisStreamsClientOptions = {}) {
@@ -33,15 +36,29 @@ export class RedisStreamsClient extends ClientProxy {
     this.keys = new StreamKeys(this.options.keyPrefix);
   }
 
-  /** Connects lazily; commands issued before the connection is up are queued by ioredis. */
+  /**
+   * Connects; commands issued before the connection is up are queued by ioredis. Resolves once Redis answered
+   * or the first connection attempt failed (Redis down: emits queue and fail on their own). Rejects when the
+   * server's TLS certificate is refused (unknown CA, wrong host name): retrying cannot fix that.
+   */
   async connect(): Promise<Redis> {
-    if (this.redis) return this.redis;
+    this.connecting ??= this.open();
+    return this.connecting;
+  }
+
+  private async open(): Promise<Redis> {
     // Auto-pipelining: concurrent emits share one round trip instead of waiting for each other.
     const redis = createRedis(this.options.connection, 'producer', { enableAutoPipelining: true });
     redis.on('error', () => undefined); // reported through status and failed emits; must not crash the process
     redis.on('ready', () => this._status$.next(RedisStreamsStatus.CONNECTED));
     redis.on('close', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
     redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
+    const failure = await firstContact(redis);
+    if (isCertificateError(failure)) {
+      redis.disconnect();
+      this.connecting = undefined;
+      throw new Error(`RedisStreamsClient could not connect: ${redisErrorMessage(failure)}`, { cause: failure });
+    }
     this.redis = redis;
     return redis;
   }
@@ -49,12 +66,10 @@ export class RedisStreamsClient extends ClientProxy {
   async close(): Promise<void> {
     const { redis, replies } = this;
     this.redis = undefined;
+    this.connecting = undefined;
     this.replies = undefined;
     await replies?.close();
-    if (redis) {
-      // An unreachable Redis gets a plain disconnect after 1 s, so close() never hangs.
-      if (!(await settleWithin(redis.quit().catch(() => undefined), 1000))) redis.disconnect();
-    }
+    if (redis) await quitOrDisconnect(redis);
   }
 
   unwrap<T = Redis>(): T {
@@ -76,9 +91,25 @@ export class RedisStreamsClient extends ClientProxy {
     const name = this.normalizePattern(pattern as string);
     const entries = events.map(event => {
       const { data, headers } = unwrapRecord(event);
-      return encode({ data, headers, correlationId: randomUUID() });
+      return encode({ data, headers, correlationId: randomUUID() }, [], this.options.serializer);
     });
-    return xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries);
+    const stream = this.keys.stream(name);
+    return xaddMany(redis, stream, this.maxLenOf(name), entries).catch(err => {
+      throw commandError(err, 'XADD', stream);
+    });
+  }
+
+  /**
+   * Checks, without side effects, that the Redis user may write these patterns' streams (and, with `send`,
+   * read this client's reply stream); rejects with a PermissionError naming each missing command and key.
+   * For a fail-fast start-up (`onApplicationBootstrap`); without it the first emit or send fails the same way.
+   */
+  async checkPermissions(patterns: string[], use: { emitMany?: boolean; send?: boolean } = {}): Promise<void> {
+    await checkProducerPermissions(await this.connect(), {
+      streams: patterns.map(p => this.streamOf(p)),
+      emitMany: use.emitMany,
+      replyStream: use.send ? this.keys.replies(this.clientId) : undefined,
+    });
   }
 
   /**
@@ -101,8 +132,12 @@ export class RedisStreamsClient extends ClientProxy {
     const redis = this.redis ?? (await this.connect());
     const pattern = this.normalizePattern(packet.pattern);
     const { data, headers } = unwrapRecord(packet.data);
-    const args = encode({ data, headers, correlationId: randomUUID() }, this.xaddHead(pattern));
-    return (await redis.call('xadd', args)) as T;
+    const args = encode({ data, headers, correlationId: randomUUID() }, this.xaddHead(pattern), this.options.serializer);
+    try {
+      return (await redis.call('xadd', args)) as T;
+    } catch (err) {
+      throw commandError(err, 'XADD', args[0] as string);
+    }
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
@@ -124,9 +159,14 @@ export class RedisStreamsClient extends ClientProxy {
     const args = encode(
       { data, headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
       this.xaddHead(pattern),
+      this.options.serializer,
     );
+    // Not sent when the reply could never be read (no permission on the reply stream).
     this.connect()
-      .then(redis => redis.call('xadd', args))
+      .then(async redis => {
+        await replies.allowed(redis);
+        return redis.call('xadd', args).catch(err => Promise.reject(commandError(err, 'XADD', args[0] as string)));
+      })
       .catch(err => {
         clearTimeout(timer);
         replies.forget(correlationId);

@@ -1,4 +1,6 @@
+import type { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
+import { settleWithin } from '../settle-within.js';
 import type { ConnectionOptions } from '../options.js';
 
 /**
@@ -15,5 +17,58 @@ export function createRedis(connection: ConnectionOptions, role: 'commands' | 'r
     ...(role === 'reader' || role === 'replies' ? { maxRetriesPerRequest: null } : {}),
     ...extra,
   };
-  return typeof connection === 'string' ? new Redis(connection, base) : new Redis({ ...base, ...connection });
+  const redis =
+    typeof connection === 'string'
+      ? new Redis(connection, base)
+      : connection.url === undefined
+        ? new Redis({ ...base, ...withoutUrl(connection) })
+        : new Redis(connection.url, { ...base, ...withoutUrl(connection) });
+  quietSecondSocketErrors(redis);
+  return redis;
+}
+
+function withoutUrl(connection: RedisOptions & { url?: string }): RedisOptions {
+  const { url: _url, ...options } = connection;
+  return options;
+}
+
+/**
+ * ioredis listens for its socket's 'error' only once (ioredis #961), but a TLS socket whose server certificate
+ * was refused can emit a second error (the server's alert arriving after ours): with no listener left, that
+ * is an uncaught exception, which would crash the process instead of failing listen() or connect(). A socket
+ * that errored keeps a listener; ioredis has already reported the first error and drops the socket.
+ */
+function quietSecondSocketErrors(redis: Redis): void {
+  redis.on('error', () => {
+    const socket = redis.stream as EventEmitter | undefined;
+    if (socket && socket.listenerCount('error') === 0) socket.on('error', () => undefined);
+  });
+}
+
+// How long quit() may take before the connection is simply dropped (an unreachable Redis never answers).
+const QUIT_TIMEOUT_MS = 1000;
+
+/** Closes a connection: QUIT lets queued commands finish; an unreachable Redis gets a plain disconnect. */
+export async function quitOrDisconnect(redis: Redis): Promise<void> {
+  if (!(await settleWithin(redis.quit().catch(() => undefined), QUIT_TIMEOUT_MS))) redis.disconnect();
+}
+
+/**
+ * Waits for the connection's first outcome: undefined once it is ready, or the first connection error (ioredis
+ * goes on retrying after it). Lets a caller tell a refused certificate, which no retry fixes, from an outage.
+ */
+export function firstContact(redis: Redis): Promise<unknown> {
+  if (redis.status === 'ready') return Promise.resolve(undefined);
+  if (redis.status === 'wait') redis.connect().catch(() => undefined); // lazyConnect: the outcome comes as events
+  return new Promise(resolve => {
+    const onReady = () => done(undefined);
+    const onError = (err: unknown) => done(err);
+    const done = (outcome: unknown) => {
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+      resolve(outcome);
+    };
+    redis.once('ready', onReady);
+    redis.once('error', onError);
+  });
 }
