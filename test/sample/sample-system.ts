@@ -52,6 +52,9 @@ async function migrated(url: string, dispose: () => Promise<void>): Promise<Test
     throw err;
   }
   const pool = new pg.Pool({ connectionString: url, max: 2 });
+  // pool.end() resolves before Postgres has seen its clients go; DROP DATABASE ... WITH (FORCE) may then end one
+  // of them, whose error the ended pool would re-emit as an unhandled 'error' event.
+  pool.on('error', () => undefined);
   return {
     url,
     pool,
