@@ -176,7 +176,10 @@ async function placeOrders(
       const body = { customerEmail: order.customerEmail, sku: order.sku, quantity: order.quantity };
       const created = await postJson<{ id: string }>(`${orders.url}/orders`, body);
       placed.push({ id: created.id, customerEmail: order.customerEmail, sentAt, poison: order.poison });
-      if (!killing && placed.length >= plan.orders.length * KILL_AT) killing = killAndRestart(victim);
+      if (!killing && placed.length >= plan.orders.length * KILL_AT) {
+        killing = killAndRestart(victim);
+        killing.catch(() => undefined); // awaited (and thrown) after the traffic; not an unhandled rejection meanwhile
+      }
       if (index === Math.floor(plan.orders.length / 2)) await writeLegacyEvent(legacyOrderId);
     });
   } finally {

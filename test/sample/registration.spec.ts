@@ -18,14 +18,16 @@ describe.each([
   let smtp: SmtpSink;
   let services: SampleServices;
   let usersUrl: string;
+  let mailerUrl: string;
 
   beforeAll(async () => {
     redis = await startRedis();
     smtp = await SmtpSink.start({ failEvery: 2 });
     database = await createDatabase();
     services = new SampleServices({ REDIS_URL: redis.url, DATABASE_URL: database.url, SMTP_URL: smtp.url });
-    const [users] = await services.start({ name: 'users', app: 'users' }, { name: 'accounts', app: 'accounts' }, { name: 'mailer', app: 'mailer' });
+    const [users, , mailer] = await services.start({ name: 'users', app: 'users' }, { name: 'accounts', app: 'accounts' }, { name: 'mailer', app: 'mailer' });
     usersUrl = `${users!.url}/users`;
+    mailerUrl = mailer!.url;
   }, 60_000);
 
   afterAll(async () => {
@@ -95,6 +97,19 @@ describe.each([
 
     await waitFor(async () => (await database.pool.query('SELECT count(*)::int AS n FROM users.outbox')).rows[0].n === 0, 'the outbox to be drained');
     expect(await redis.client().xlen('user.registered')).toBe(before + 1);
+  });
+
+  it('answers /health (Postgres and the consumer up) and /metrics (prom-client\'s default registry) on the HTTP side of a consumer', async () => {
+    const health = await fetch(`${mailerUrl}/health`);
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as { status: string; details: Record<string, { status: string }> };
+    expect(body.status).toBe('ok');
+    expect(body.details.database!.status).toBe('up');
+    expect(body.details.streams!.status).toBe('up');
+    const metrics = await fetch(`${mailerUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    expect(await metrics.text()).toMatch(/^process_cpu_user_seconds_total \d/m);
   });
 });
 

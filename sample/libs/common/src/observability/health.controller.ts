@@ -10,28 +10,28 @@ import { RedisStreamsHealthIndicator } from '@nestream/transport/health';
  */
 @Controller('health')
 export class HealthController {
-  private readonly server: RedisStreamsServer | undefined;
-
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: TypeOrmHealthIndicator,
     private readonly streams: RedisStreamsHealthIndicator,
-    moduleRef: ModuleRef,
-  ) {
-    // The server is a provider of the app's own module (consumers only): looked up there, not injected.
-    try {
-      this.server = moduleRef.get(RedisStreamsServer, { strict: false });
-    } catch {
-      this.server = undefined;
-    }
-  }
+    private readonly moduleRef: ModuleRef,
+  ) {}
 
   @Get()
   @HealthCheck()
   check(): Promise<HealthCheckResult> {
     const checks: HealthIndicatorFunction[] = [() => this.database.pingCheck('database', { timeout: 1000 })];
-    const server = this.server;
+    const server = this.consumer();
     if (server) checks.push(() => this.streams.isHealthy('streams', server));
     return this.health.check(checks);
+  }
+
+  /** The app's RedisStreamsServer: a provider of the app's own module, in consumers only, so looked up rather than injected. */
+  private consumer(): RedisStreamsServer | undefined {
+    try {
+      return this.moduleRef.get(RedisStreamsServer, { strict: false });
+    } catch {
+      return undefined;
+    }
   }
 }
