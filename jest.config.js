@@ -4,6 +4,8 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   roots: ['<rootDir>/packages', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  // test/install holds apps with their own package.json and Jest config, run by test/install/run.mjs.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/install/'],
   moduleNameMapper: {
     '^@nestream/transport$': '<rootDir>/packages/transport/src/index.ts',
     '^@nestream/transport/health$': '<rootDir>/packages/transport/src/health/index.ts',

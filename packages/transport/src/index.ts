@@ -12,10 +12,14 @@ export { RedisStreamContext, type Settlement } from './ctx-host/redis-stream.con
 export { RedisStreamBatchContext, type BatchEntry } from './ctx-host/redis-stream-batch.context.js';
 export {
   DEFAULT_SERVER_OPTIONS,
+  DEFAULT_CLIENT_OPTIONS,
   REDIS_STREAMS_TRANSPORT,
   DEFAULT_BACKOFF,
   type RedisStreamsServerOptions,
+  type RedisStreamsServerSettings,
   type RedisStreamsClientOptions,
+  type RedisStreamsClientSettings,
+  type InlineConnectionOptions,
   type RedisStreamsHandlerExtras,
   type RetryOptions,
   type BackoffOptions,
@@ -31,6 +35,8 @@ export {
   DecodeError,
   SettlementError,
   RequestTimeoutError,
+  RedisUnavailableError,
+  FatalConnectionError,
   RedisCommandError,
   PermissionError,
   type MissingPermission,
