@@ -6,15 +6,15 @@ import { from, throwError, type Observable } from 'rxjs';
 import { RequestTimeoutError } from '../errors/request-timeout.error.js';
 import { StreamKeys } from '../keys.js';
 import { resolveClientOptions, type RedisStreamsClientOptions, type ResolvedClientOptions } from '../options.js';
-import { commandError } from '../redis/command-errors.js';
-import { createRedis, firstContact, quitOrDisconnect } from '../redis/create-redis.js';
-import { isCertificateError, redisErrorMessage } from '../redis/replies.js';
+import { quitOrDisconnect } from '../redis/create-redis.js';
 import { checkProducerPermissions } from '../redis/permissions.js';
 import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
+import { ProducerConnection } from './producer-connection.js';
 import { ReplyReader } from './reply-reader.js';
 import { xaddMany } from './xadd-many.js';
 import { RedisStreamRecord } from './redis-stream-record.js';
+import { brand } from '../brand.js';
 
 /**
  * Nest ClientProxy over Redis Streams: `emit()` XADDs one entry to the pattern's stream and yields its id;
@@ -23,11 +23,14 @@ import { RedisStreamRecord } from './redis-stream-record.js';
  */
 // Default generics, so `ClientsModule.register({ customClass: RedisStreamsClient })` type-checks.
 export class RedisStreamsClient extends ClientProxy {
+  static {
+    brand(this, 'RedisStreamsClient');
+  }
+
   readonly options: ResolvedClientOptions;
   private readonly keys: StreamKeys;
   private readonly clientId = randomUUID();
-  private redis?: Redis;
-  private connecting?: Promise<Redis>;
+  private producer?: ProducerConnection;
   private replies?: ReplyReader;
 
   constructor(options: RedisStreamsClientOptions = {}) {
@@ -37,44 +40,33 @@ export class RedisStreamsClient extends ClientProxy {
   }
 
   /**
-   * Connects; commands issued before the connection is up are queued by ioredis. Resolves once Redis answered
-   * or the first connection attempt failed (Redis down: emits queue and fail on their own). Rejects when the
-   * server's TLS certificate is refused (unknown CA, wrong host name): retrying cannot fix that.
+   * Resolves once Redis is ready (Nest calls it before send(); call it at start-up to fail early). Rejects
+   * with RedisUnavailableError after connectTimeoutMs, or at once with FatalConnectionError on a wrong
+   * password or a refused TLS certificate. The connection keeps trying in the background either way.
    */
   async connect(): Promise<Redis> {
-    this.connecting ??= this.open();
-    return this.connecting;
-  }
-
-  private async open(): Promise<Redis> {
-    // Auto-pipelining: concurrent emits share one round trip instead of waiting for each other.
-    const redis = createRedis(this.options.connection, 'producer', { enableAutoPipelining: true });
-    redis.on('error', () => undefined); // reported through status and failed emits; must not crash the process
-    redis.on('ready', () => this._status$.next(RedisStreamsStatus.CONNECTED));
-    redis.on('close', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
-    redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
-    const failure = await firstContact(redis);
-    if (isCertificateError(failure)) {
-      redis.disconnect();
-      this.connecting = undefined;
-      throw new Error(`RedisStreamsClient could not connect: ${redisErrorMessage(failure)}`, { cause: failure });
-    }
-    this.redis = redis;
-    return redis;
+    const connection = this.connection();
+    await connection.ready();
+    return connection.redis;
   }
 
   async close(): Promise<void> {
-    const { redis, replies } = this;
-    this.redis = undefined;
-    this.connecting = undefined;
+    const { producer, replies } = this;
+    this.producer = undefined;
     this.replies = undefined;
     await replies?.close();
-    if (redis) await quitOrDisconnect(redis);
+    if (producer) {
+      producer.abort('the client was closed');
+      // QUIT lets writes in flight finish; a connection that is not up has none and is simply dropped (its
+      // reconnect timer stopped).
+      if (producer.redis.status === 'ready') await quitOrDisconnect(producer.redis);
+      else producer.redis.disconnect();
+    }
   }
 
   unwrap<T = Redis>(): T {
-    if (!this.redis) throw new Error('Not initialized. Call connect() (or emit/send once) before unwrap().');
-    return this.redis as T;
+    if (!this.producer) throw new Error('Not initialized. Call connect() (or emit/send once) before unwrap().');
+    return this.producer.redis as T;
   }
 
   /** The stream key a pattern's entries go to. */
@@ -87,16 +79,13 @@ export class RedisStreamsClient extends ClientProxy {
    * with their entry ids, in order. Same delivery guarantees as emit().
    */
   async emitMany(pattern: unknown, events: unknown[]): Promise<string[]> {
-    const redis = await this.connect();
     const name = this.normalizePattern(pattern as string);
     const entries = events.map(event => {
       const { data, headers } = unwrapRecord(event);
       return encode({ data, headers, correlationId: randomUUID() }, [], this.options.serializer);
     });
     const stream = this.keys.stream(name);
-    return xaddMany(redis, stream, this.maxLenOf(name), entries).catch(err => {
-      throw commandError(err, 'XADD', stream);
-    });
+    return this.connection().write(`emitMany("${name}")`, stream, redis => xaddMany(redis, stream, this.maxLenOf(name), entries));
   }
 
   /**
@@ -128,16 +117,11 @@ export class RedisStreamsClient extends ClientProxy {
     return from(sent);
   }
 
-  protected async dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
-    const redis = this.redis ?? (await this.connect());
+  protected dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
     const pattern = this.normalizePattern(packet.pattern);
     const { data, headers } = unwrapRecord(packet.data);
     const args = encode({ data, headers, correlationId: randomUUID() }, this.xaddHead(pattern), this.options.serializer);
-    try {
-      return (await redis.call('xadd', args)) as T;
-    } catch (err) {
-      throw commandError(err, 'XADD', args[0] as string);
-    }
+    return this.connection().write(`emit("${pattern}")`, args[0] as string, redis => redis.call('xadd', args) as Promise<T>);
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
@@ -145,14 +129,17 @@ export class RedisStreamsClient extends ClientProxy {
     const { data, headers, timeoutMs = this.options.requestTimeoutMs } = unwrapRecord(packet.data);
     const correlationId = randomUUID();
     const replies = (this.replies ??= new ReplyReader(this.options.connection, this.keys.replies(this.clientId)));
+    let received = 0;
     const timer = setTimeout(() => {
       replies.forget(correlationId);
-      callback({ err: new RequestTimeoutError(pattern, timeoutMs), isDisposed: true });
+      callback({ err: new RequestTimeoutError(pattern, timeoutMs, received), isDisposed: true });
     }, timeoutMs);
     replies.expect(correlationId, reply => {
       if (reply.isDisposed || reply.err) {
         clearTimeout(timer);
         replies.forget(correlationId);
+      } else {
+        received++;
       }
       callback(reply);
     });
@@ -161,11 +148,11 @@ export class RedisStreamsClient extends ClientProxy {
       this.xaddHead(pattern),
       this.options.serializer,
     );
-    // Not sent when the reply could never be read (no permission on the reply stream).
-    this.connect()
-      .then(async redis => {
+    this.connection()
+      .write(`send("${pattern}")`, args[0] as string, async redis => {
+        // Not sent when the reply could never be read (no permission on the reply stream).
         await replies.allowed(redis);
-        return redis.call('xadd', args).catch(err => Promise.reject(commandError(err, 'XADD', args[0] as string)));
+        return redis.call('xadd', args);
       })
       .catch(err => {
         clearTimeout(timer);
@@ -176,6 +163,17 @@ export class RedisStreamsClient extends ClientProxy {
       clearTimeout(timer);
       replies.forget(correlationId);
     };
+  }
+
+  /** The producer connection, opened on first use. */
+  private connection(): ProducerConnection {
+    if (this.producer) return this.producer;
+    const producer = new ProducerConnection(this.options);
+    producer.redis.on('ready', () => this._status$.next(RedisStreamsStatus.CONNECTED));
+    producer.redis.on('close', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
+    producer.redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
+    this.producer = producer;
+    return producer;
   }
 
   private maxLenOf(pattern: string): number | undefined {

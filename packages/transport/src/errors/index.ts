@@ -3,6 +3,8 @@ export { UnrecoverableEventError } from './unrecoverable-event.error.js';
 export { DecodeError } from './decode.error.js';
 export { SettlementError } from './settlement.error.js';
 export { RequestTimeoutError } from './request-timeout.error.js';
+export { RedisUnavailableError } from './redis-unavailable.error.js';
+export { FatalConnectionError } from './fatal-connection.error.js';
 export { HandlerTimeoutError } from './handler-timeout.error.js';
 export { ReplyWriteError } from './reply-write.error.js';
 export { RedisCommandError } from './redis-command.error.js';

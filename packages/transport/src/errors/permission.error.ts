@@ -1,4 +1,5 @@
 import { RedisCommandError } from './redis-command.error.js';
+import { brand } from '../brand.js';
 
 /** A command and key the Redis user may not use. */
 export interface MissingPermission {
@@ -12,6 +13,10 @@ export interface MissingPermission {
  * `command` and `key` are those of the first one.
  */
 export class PermissionError extends RedisCommandError {
+  static {
+    brand(this, 'PermissionError');
+  }
+
   override readonly name = 'PermissionError';
   /** Every command and key found missing (at least one). */
   readonly missing: MissingPermission[];

@@ -1,8 +1,14 @@
+import { brand } from '../brand.js';
+
 /**
  * Redis refused a command the transport sent (an error reply: WRONGTYPE, OOM, NOPERM...). Names the command and
  * the key, so the log line says what to fix; the reply itself is `cause`.
  */
 export class RedisCommandError extends Error {
+  static {
+    brand(this, 'RedisCommandError');
+  }
+
   override readonly name: string = 'RedisCommandError';
 
   constructor(

@@ -1,7 +1,9 @@
 import type { EventEmitter } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { settleWithin } from '../settle-within.js';
 import type { ConnectionOptions } from '../options.js';
+import { redactRedisUrl, redisUrlProblem } from './redis-url.js';
 
 /**
  * One ioredis connection per role. The name shows in CLIENT LIST (`nestream:reader`, ...), which lets
@@ -11,20 +13,33 @@ import type { ConnectionOptions } from '../options.js';
  * Pipeline object per tick, more than the command it carries when traffic is light. The producer turns
  * it on: many concurrent emits are its common case.
  */
-export function createRedis(connection: ConnectionOptions, role: 'commands' | 'reader' | 'producer' | 'replies', extra: RedisOptions = {}): Redis {
+export function createRedis(connection: ConnectionOptions, role: 'commands' | 'reader' | 'producer' | 'replies' | 'admin', extra: RedisOptions = {}): Redis {
   const base: RedisOptions = {
     connectionName: `nestream:${role}`,
     ...(role === 'reader' || role === 'replies' ? { maxRetriesPerRequest: null } : {}),
     ...extra,
   };
-  const redis =
-    typeof connection === 'string'
-      ? new Redis(connection, base)
-      : connection.url === undefined
-        ? new Redis({ ...base, ...withoutUrl(connection) })
-        : new Redis(connection.url, { ...base, ...withoutUrl(connection) });
+  const url = typeof connection === 'string' ? connection : connection.url;
+  const options = typeof connection === 'string' ? base : { ...base, ...withoutUrl(connection) };
+  const redis = url === undefined ? new Redis(options) : newRedisFromUrl(url, options);
   quietSecondSocketErrors(redis);
   return redis;
+}
+
+/**
+ * A connection from a URL that never shows its password: the URL is checked before ioredis sees it (its
+ * parser prints a bad URL, password included, in a deprecation warning), and Node's URL errors, which carry
+ * their input, are not passed on as they are.
+ */
+function newRedisFromUrl(url: string, options: RedisOptions): Redis {
+  const problem = redisUrlProblem(url);
+  if (problem) throw new InvalidOptionsError('connection', problem);
+  try {
+    return new Redis(url, options);
+  } catch (err) {
+    const message = (err as Error)?.message ?? String(err);
+    throw new InvalidOptionsError('connection', `could not be used (${message.split(url).join(redactRedisUrl(url))}): ${redactRedisUrl(url)}`);
+  }
 }
 
 function withoutUrl(connection: RedisOptions & { url?: string }): RedisOptions {

@@ -7,6 +7,8 @@ import { Attempt } from '../consumer/attempt.js';
 import { ClaimLoop } from '../consumer/claim-loop.js';
 import { Dispatcher } from '../consumer/dispatcher.js';
 import { installErrorCapture } from '../consumer/error-capture.js';
+import { checkRoute } from './check-route.js';
+import { brand } from '../brand.js';
 import { GoneEntries } from '../consumer/gone-entries.js';
 import { Leases } from '../consumer/leases.js';
 import { PendingIntake } from '../consumer/pending-intake.js';
@@ -24,7 +26,6 @@ import { NO_INSTRUMENTATION, type ConsumerInstrumentation } from '../observabili
 import {
   resolveRetry,
   resolveServerOptions,
-  type RedisStreamsHandlerExtras,
   type RedisStreamsServerOptions,
   type ResolvedServerOptions,
 } from '../options.js';
@@ -59,6 +60,10 @@ export class RedisStreamsServer
   extends Server<{ [K in keyof RedisStreamsEvents]: RedisStreamsEvents[K] }, RedisStreamsStatus>
   implements CustomTransportStrategy
 {
+  static {
+    brand(this, 'RedisStreamsServer');
+  }
+
   readonly options: ResolvedServerOptions;
   protected override readonly logger = new Logger(RedisStreamsServer.name);
   private readonly keys: StreamKeys;
@@ -163,7 +168,7 @@ export class RedisStreamsServer
   private buildRoutes(): Map<string, Route> {
     const routes = new Map<string, Route>();
     for (const [pattern, handler] of this.messageHandlers) {
-      const extras = (handler.extras ?? {}) as RedisStreamsHandlerExtras;
+      const extras = checkRoute(pattern, handler);
       const stream = this.keys.stream(pattern);
       routes.set(stream, {
         stream,
