@@ -91,6 +91,7 @@ describe('nestream dlq redrive', () => {
       moved: [{ deadLetterId: '1700000300000-0', id: expect.stringMatching(NEW_ID) }],
       notFound: ['1600000000000-0'],
       skipped: 0,
+      truncated: [],
     });
     const again = await runCli(['dlq', 'redrive', 'orders.created', '--ids', '1700000300000-0', '--url', url()]);
     expect(again.stdout).toBe(
@@ -112,6 +113,28 @@ describe('nestream dlq redrive', () => {
     await runCli(['dlq', 'redrive', 'orders.created', '--ids', '1700000400000-0', '--url', url()]);
     const last = (await entries('orders.created')).at(-1)!;
     expect([last.cid, last['redrive.count'], last['redrive.from']]).toEqual(['c-7', '2', '1700000400000-0']);
+  });
+
+  it('leaves the dead letter of an oversized entry (a prefix of its payload) where it is, and says so', async () => {
+    await addDeadLetter(redis, 'orders.created', '1700000400000-0', { data: '{"id":10,"pad":"xxxx', cid: 'c-10' }, {
+      sourceId: '1699999990003-0', reason: 'decode', attempts: 1, error: ['DecodeError', 'entry is 2000000 bytes, larger than maxPayloadBytes (1048576 bytes)'],
+    });
+    await redis.xadd('orders.created:dlq', '1700000400000-1', 'data', '{"id":11,"pad":"x', 'dlq.stream', 'orders.created', 'dlq.reason', 'decode', 'dlq.data.bytes', '2000000', 'dlq.data.truncated', 'true');
+    const dry = await runCli(['dlq', 'redrive', 'orders.created', '--all', '--reason', 'decode', '--dry-run', '--json', '--url', url()]);
+    expect(JSON.parse(dry.stdout)).toMatchObject({
+      moved: [{ deadLetterId: '1700000200000-0', id: null }, { deadLetterId: '1700000400000-0', id: null }],
+      truncated: ['1700000400000-1'],
+    });
+    const result = await runCli(['dlq', 'redrive', 'orders.created', '--ids', '1700000400000-1', '1700000400000-0', '--url', url()]);
+    expect(result.stdout.replace(/-> \d{13}-\d+/g, '-> <new id>')).toBe(
+      [
+        'Moved 1 dead letter from orders.created:dlq back to orders.created (groups audit, billing).',
+        '  1700000400000-0 -> <new id>',
+        '1 left in orders.created:dlq: dead letters of oversized entries keep only a prefix of their payload and cannot be redriven: 1700000400000-1',
+        '',
+      ].join('\n'),
+    );
+    expect((await entries('orders.created:dlq')).map(e => e.id)).toContain('1700000400000-1');
   });
 
   it('refuses a stream no consumer group reads, unless --force', async () => {

@@ -59,8 +59,8 @@ function report(result: RedriveResult, opts: RedriveCliOptions): void {
     note(`warning: ${result.stream} is read by ${result.groups.length} groups (${result.groups.join(', ')}): each of them gets the redriven entries, not only the group that dead-lettered them`);
   }
   if (opts.json) {
-    const { stream, key, deadLetterKey, dryRun, moved, notFound, skipped, groups } = result;
-    printJson('redrive', { stream, key, deadLetterKey, dryRun, groups, moved, notFound, skipped });
+    const { stream, key, deadLetterKey, dryRun, moved, notFound, skipped, truncated, groups } = result;
+    printJson('redrive', { stream, key, deadLetterKey, dryRun, groups, moved, notFound, skipped, truncated });
     return;
   }
   const n = result.moved.length;
@@ -74,6 +74,11 @@ function report(result: RedriveResult, opts: RedriveCliOptions): void {
   if (n > LISTED_AT_MOST) lines.push(`  … and ${n - LISTED_AT_MOST} more (--json lists all)`);
   if (result.notFound.length > 0) {
     lines.push(`${result.notFound.length} not in ${result.deadLetterKey} (already redriven or purged): ${result.notFound.slice(0, LISTED_AT_MOST).join(' ')}`);
+  }
+  if (result.truncated.length > 0) {
+    lines.push(
+      `${result.truncated.length} left in ${result.deadLetterKey}: dead letters of oversized entries keep only a prefix of their payload and cannot be redriven: ${result.truncated.slice(0, LISTED_AT_MOST).join(' ')}`,
+    );
   }
   if (result.skipped > 0) {
     lines.push(`${result.skipped} left in ${result.deadLetterKey}: ${opts.reason ? `another reason than ${opts.reason}, or ` : ''}from another source stream`);

@@ -48,13 +48,20 @@ export interface RedriveResult {
   notFound: string[];
   /** Dead letters left alone: another `dlq.reason` than asked for, or from another source stream. */
   skipped: number;
+  /**
+   * Dead letters of oversized entries (larger than the consumer's maxPayloadBytes), left alone: they kept only
+   * a prefix of their long values (`dlq.<field>.truncated`), and putting them back would publish a cut payload.
+   */
+  truncated: string[];
   /** The source stream's consumer groups: each of them gets the redriven entries. */
   groups: string[];
 }
 
 const DEFAULT_CHUNK_SIZE = 100;
-// The script returns 0 for an id no longer in the dead-letter stream, -1 and -2 for one it left alone.
+// The script returns 0 for an id no longer in the dead-letter stream, -1 and -2 for one it left alone, -3
+// for a truncated one.
 const NOT_FOUND = 0;
+const TRUNCATED = -3;
 
 /**
  * Puts dead letters back on their source stream with their original fields, a new id, and
@@ -75,7 +82,7 @@ export async function redrive(redis: Redis, options: ResolvedAdminOptions, name:
       `Stream "${name}" has no consumer group: nobody would read the redriven entries (a group created later with startId '$' skips them). Start its consumers first, or force it`,
     );
   }
-  const result: RedriveResult = { stream: name, key: target.key, deadLetterKey: target.deadLetterKey, dryRun: !!opts.dryRun, moved: [], notFound: [], skipped: 0, groups };
+  const result: RedriveResult = { stream: name, key: target.key, deadLetterKey: target.deadLetterKey, dryRun: !!opts.dryRun, moved: [], notFound: [], skipped: 0, truncated: [], groups };
   if (opts.all) await redriveAll(redis, target, opts, chunkSize, result);
   else await redriveIds(redis, target, ids, opts, chunkSize, result);
   return result;
@@ -90,9 +97,13 @@ async function redriveAll(redis: Redis, target: DeadLetterStream, opts: RedriveO
   const total = await redis.xlen(target.deadLetterKey);
   let examined = 0;
   for await (const page of pages(redis, target.deadLetterKey, end, chunkSize)) {
-    const wanted = page.filter(([, fields]) => {
+    const wanted = page.filter(([id, fields]) => {
       const keep = matches(fields, target.key, opts.reason);
       if (!keep) result.skipped++;
+      else if (opts.dryRun && isTruncated(fields)) {
+        result.truncated.push(id);
+        return false;
+      }
       return keep;
     }).map(([id]) => id);
     if (opts.dryRun) {
@@ -117,6 +128,7 @@ async function redriveIds(redis: Redis, target: DeadLetterStream, ids: string[],
         if (err) throw err;
         if (found.length === 0) result.notFound.push(id);
         else if (!matches(found[0][1], target.key, opts.reason)) result.skipped++;
+        else if (isTruncated(found[0][1])) result.truncated.push(id);
         else result.moved.push({ deadLetterId: id, id: null });
       });
     } else {
@@ -131,6 +143,7 @@ async function moveChunk(redis: Redis, target: DeadLetterStream, ids: string[], 
   outcomes.forEach((outcome, i) => {
     if (typeof outcome === 'string') result.moved.push({ deadLetterId: ids[i], id: outcome });
     else if (outcome === NOT_FOUND) result.notFound.push(ids[i]);
+    else if (outcome === TRUNCATED) result.truncated.push(ids[i]);
     else result.skipped++;
   });
 }
@@ -143,4 +156,12 @@ function matches(flat: string[], sourceKey: string, reason: string | undefined):
     else if (flat[i] === DEAD_LETTER_FIELDS.reason) why = flat[i + 1];
   }
   return stream === sourceKey && (reason === undefined || why === reason);
+}
+
+/** A dead letter of an oversized entry: some value kept only as a prefix (`dlq.<field>.truncated`). */
+function isTruncated(flat: string[]): boolean {
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (flat[i].startsWith('dlq.') && flat[i].endsWith('.truncated')) return true;
+  }
+  return false;
 }

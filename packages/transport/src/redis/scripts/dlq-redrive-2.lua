@@ -15,7 +15,8 @@
 
   Returns, per id in order: the new entry id in the source stream, or
     0 not in the dead-letter stream (already redriven or purged), -1 from another source stream,
-    -2 another dlq.reason than ARGV[1].
+    -2 another dlq.reason than ARGV[1], -3 a dead letter of an oversized entry, which kept only a prefix of
+    its long values (a dlq.<field>.truncated field): putting it back would publish a cut payload.
 ]]
 local dlq = KEYS[1]
 local source = KEYS[2]
@@ -29,12 +30,13 @@ for i = 2, #ARGV do
   else
     local fields = found[1][2]
     local args = { source, '*' }
-    local from, why, count = nil, nil, 0
+    local from, why, count, cut = nil, nil, 0, false
     for j = 1, #fields, 2 do
       local name, value = fields[j], fields[j + 1]
       if name == 'dlq.stream' then from = value
       elseif name == 'dlq.reason' then why = value
       elseif name == 'redrive.count' then count = tonumber(value) or 0
+      elseif string.sub(name, 1, 4) == 'dlq.' and string.sub(name, -10) == '.truncated' then cut = true
       elseif string.sub(name, 1, 4) ~= 'dlq.' and name ~= 'redrive.from' then
         args[#args + 1] = name
         args[#args + 1] = value
@@ -44,6 +46,8 @@ for i = 2, #ARGV do
       results[#results + 1] = -1
     elseif reason ~= '' and why ~= reason then
       results[#results + 1] = -2
+    elseif cut then
+      results[#results + 1] = -3
     else
       args[#args + 1] = 'redrive.count'
       args[#args + 1] = tostring(count + 1)
