@@ -20,13 +20,13 @@ export interface SizeGuardDeps {
 }
 
 /**
- * Bounds what a read holds when `maxPayloadBytes` is set. A plain XREADGROUP takes COUNT whole entries,
+ * Bounds what a read holds (`boundedReads`) by maxPayloadBytes. A plain XREADGROUP takes COUNT whole entries,
  * whatever their size (100 entries of 5 MB are 500 MB in the consumer before any check). Instead, entries
  * waiting are read by a script (read-within-size-2.lua) that dead-letters the oversized ones inside Redis,
  * keeping a prefix of each long value, so only entries within the limit reach this process: at most
  * count x streams x maxPayloadBytes per read. When nothing is waiting, the reader blocks with COUNT 1 per
  * stream (`blockingCount`): the entry that ends the wait is read whatever its size (an oversized one is
- * dead-lettered by the processor, keeping a prefix too), and the next read goes through the script again.
+ * dead-lettered when decoded, keeping a prefix too), and the next read goes through the script again.
  * Costs one script call per read; with nothing waiting, one round trip more before the blocking read.
  */
 export class SizeGuard {
