@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { RedisOptions } from 'ioredis';
 import { InvalidOptionsError } from './errors/invalid-options.error.js';
+import type { MetricsOptions, TracingOptions } from './observability/observability-options.js';
 
 /** How the connection to Redis is made: an ioredis options object or a `redis://` URL. */
 export type ConnectionOptions = RedisOptions | string;
@@ -78,6 +79,10 @@ export interface RedisStreamsServerOptions {
   maxPayloadBytes?: number;
   /** `@EventPattern(p, transportId)` binds a handler to this transport only. @default REDIS_STREAMS_TRANSPORT */
   transportId?: symbol;
+  /** Prometheus metrics (needs prom-client): `true` registers them in prom-client's default registry. @default false */
+  metrics?: boolean | MetricsOptions;
+  /** OpenTelemetry spans (needs @opentelemetry/api): `true` uses the global tracer provider. @default false */
+  tracing?: boolean | TracingOptions;
 }
 
 /** Default transportId of RedisStreamsServer: `@EventPattern('x', REDIS_STREAMS_TRANSPORT)` binds to it only. */
@@ -258,6 +263,10 @@ export interface RedisStreamsClientOptions {
   maxLenByPattern?: Record<string, number>;
   /** Default request-reply timeout of client.send(). @default 30000 */
   requestTimeoutMs?: number;
+  /** Prometheus metrics (needs prom-client): `true` registers them in prom-client's default registry. @default false */
+  metrics?: boolean | MetricsOptions;
+  /** OpenTelemetry spans (needs @opentelemetry/api): `true` uses the global tracer provider. @default false */
+  tracing?: boolean | TracingOptions;
 }
 
 export interface ResolvedClientOptions {

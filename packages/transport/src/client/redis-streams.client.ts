@@ -10,6 +10,8 @@ import { createRedis } from '../redis/create-redis.js';
 import { settleWithin } from '../settle-within.js';
 import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
+import { createProducerInstrumentation } from '../observability/create-instrumentation.js';
+import type { ProducerInstrumentation } from '../observability/instrumentation.js';
 import { ReplyReader } from './reply-reader.js';
 import { xaddMany } from './xadd-many.js';
 import { RedisStreamRecord } from './redis-stream-record.js';
@@ -26,11 +28,14 @@ export class RedisStreamsClient extends ClientProxy {
   private readonly clientId = randomUUID();
   private redis?: Redis;
   private replies?: ReplyReader;
+  /** Metrics and tracing (`metrics`, `tracing` options); undefined when both are off. */
+  private readonly instrumentation?: ProducerInstrumentation;
 
   constructor(options: RedisStreamsClientOptions = {}) {
     super();
     this.options = resolveClientOptions(options);
     this.keys = new StreamKeys(this.options.keyPrefix);
+    this.instrumentation = createProducerInstrumentation(options);
   }
 
   /** Connects lazily; commands issued before the connection is up are queued by ioredis. */
@@ -74,11 +79,13 @@ export class RedisStreamsClient extends ClientProxy {
   async emitMany(pattern: unknown, events: unknown[]): Promise<string[]> {
     const redis = await this.connect();
     const name = this.normalizePattern(pattern as string);
+    const sending = this.instrumentation?.send(this.keys.stream(name), undefined, events.length);
     const entries = events.map(event => {
       const { data, headers } = unwrapRecord(event);
-      return encode({ data, headers, correlationId: randomUUID() });
+      return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() });
     });
-    return xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries);
+    const ids = xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries);
+    return sending ? sending.track(ids) : ids;
   }
 
   /**
@@ -101,8 +108,11 @@ export class RedisStreamsClient extends ClientProxy {
     const redis = this.redis ?? (await this.connect());
     const pattern = this.normalizePattern(packet.pattern);
     const { data, headers } = unwrapRecord(packet.data);
-    const args = encode({ data, headers, correlationId: randomUUID() }, this.xaddHead(pattern));
-    return (await redis.call('xadd', args)) as T;
+    const correlationId = randomUUID();
+    const sending = this.instrumentation?.send(this.keys.stream(pattern), headers, 1, correlationId);
+    const args = encode({ data, headers: sending ? sending.headers : headers, correlationId }, this.xaddHead(pattern));
+    const xadd = redis.call('xadd', args) as Promise<string>;
+    return (await (sending ? sending.track(xadd) : xadd)) as T;
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
@@ -121,12 +131,16 @@ export class RedisStreamsClient extends ClientProxy {
       }
       callback(reply);
     });
+    const sending = this.instrumentation?.send(this.keys.stream(pattern), headers, 1, correlationId);
     const args = encode(
-      { data, headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
+      { data, headers: sending ? sending.headers : headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
       this.xaddHead(pattern),
     );
     this.connect()
-      .then(redis => redis.call('xadd', args))
+      .then(redis => {
+        const xadd = redis.call('xadd', args) as Promise<string>;
+        return sending ? sending.track(xadd) : xadd;
+      })
       .catch(err => {
         clearTimeout(timer);
         replies.forget(correlationId);

@@ -15,6 +15,7 @@ import { describeError } from './describe-error.js';
 import type { Leases } from './leases.js';
 import type { ReplyWriter } from './reply-writer.js';
 import type { StreamEntry } from './stream-entry.js';
+import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
 
 
 /** What the transport knows about the handler of one stream. */
@@ -46,6 +47,7 @@ export interface ProcessorDeps {
   replies: ReplyWriter;
   logger: LoggerService;
   emit: (event: string, payload: unknown) => void;
+  instrumentation: ConsumerInstrumentation;
 }
 
 /** Runs one attempt of one entry: decode, call the handler, then ack, dead-letter, or ask for a retry. */
@@ -65,7 +67,12 @@ export class EntryProcessor {
     const ctx = new RedisStreamContext([
       entry.stream, entry.id, options.group, options.consumer, entry.deliveryCount, message.headers, route.pattern,
     ]);
-    const result = await this.invoke(route, message, ctx);
+    const observation = this.deps.instrumentation.attempt({
+      stream: entry.stream, group: options.group, pattern: route.pattern, batch: false,
+      entries: [{ id: entry.id, deliveryCount: entry.deliveryCount, headers: message.headers }],
+    });
+    const result = await observation.run(() => this.invoke(route, message, ctx));
+    observation.end([result.ok ? 'success' : 'failure'], result.ok ? undefined : result.error);
 
     if (options.ack === 'manual' && ctx.settlement) {
       const s = ctx.settlement;
@@ -106,13 +113,20 @@ export class EntryProcessor {
       route.pattern,
     ]);
     let thrown: { error: unknown } | undefined;
+    const observation = this.deps.instrumentation.attempt({
+      stream: route.stream, group: options.group, pattern: route.pattern, batch: true,
+      entries: admitted.map(a => ({ id: a.entry.id, deliveryCount: a.entry.deliveryCount, headers: a.message.headers })),
+    });
     try {
-      const result = await route.handler(admitted.map(a => a.message.data), ctx);
-      if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+      await observation.run(async () => {
+        const result = await route.handler(admitted.map(a => a.message.data), ctx);
+        if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+      });
     } catch (err) {
       thrown = { error: ctx.handlerError ?? err };
     }
     const failures = ctx.failures;
+    observation.end(admitted.map((_, k) => (thrown || failures.has(k) ? 'failure' : 'success')), thrown?.error);
     for (let k = 0; k < admitted.length; k++) {
       const { index, entry, message } = admitted[k];
       const error = thrown ? thrown.error : failures.get(k);
@@ -235,6 +249,7 @@ export class EntryProcessor {
       options.deadLetter === false ? undefined : options.deadLetter.maxLen,
     );
     leases.delete(entry);
+    this.deps.instrumentation.deadLettered(entry.stream, reason, { id: entry.id, deliveryCount: entry.deliveryCount, headers: headersOf(entry) });
     if (dlq === false) {
       this.deps.logger.error(`Dropped entry ${entry.id} of ${entry.stream} (${reason}: ${described.message}); deadLetter is false`);
     } else {
@@ -251,4 +266,13 @@ function isValidationError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const e = error as { name?: unknown; getStatus?: unknown };
   return e.name === 'BadRequestException' && typeof e.getStatus === 'function';
+}
+
+/** The headers of an entry being dead-lettered (an undecodable one may have none that can be read). */
+function headersOf(entry: StreamEntry): Record<string, string> {
+  try {
+    return decode(entry.fields).headers;
+  } catch {
+    return {};
+  }
 }

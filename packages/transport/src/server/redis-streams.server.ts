@@ -22,6 +22,8 @@ import {
 } from '../options.js';
 import { createRedis } from '../redis/create-redis.js';
 import { isBusyGroup } from '../redis/replies.js';
+import { createConsumerInstrumentation } from '../observability/create-instrumentation.js';
+import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
 import { settleWithin } from '../settle-within.js';
 import { RedisStreamsStatus, type RedisStreamsEvents } from '../status.js';
 
@@ -33,6 +35,8 @@ interface Running {
   dispatcher: Dispatcher;
   readLoop: ReadLoop;
   claimLoop: ClaimLoop;
+  /** Stops the metrics gauges reading this server's streams. */
+  unwatch: () => void;
 }
 
 /**
@@ -45,6 +49,8 @@ export class RedisStreamsServer
   implements CustomTransportStrategy
 {
   readonly options: ResolvedServerOptions;
+  /** Metrics and tracing (`metrics`, `tracing` options); NO_INSTRUMENTATION when both are off. */
+  private readonly instrumentation: ConsumerInstrumentation;
   protected override readonly logger = new Logger(RedisStreamsServer.name);
   private readonly keys: StreamKeys;
   private readonly events = new EventEmitter();
@@ -55,6 +61,7 @@ export class RedisStreamsServer
     super();
     this.options = resolveServerOptions(options);
     this.keys = new StreamKeys(this.options.keyPrefix);
+    this.instrumentation = createConsumerInstrumentation(this.options.group, options);
     this.transportId = this.options.transportId;
     // Handler failures are the transport's to settle (retry, dead letter): Nest 12 need not log them again.
     // Assigned, not declared, because NestJS 11's Server has no such member.
@@ -76,15 +83,21 @@ export class RedisStreamsServer
       const acker = new Acker(redis, o.group, err => this.reportError('XACK failed, will retry', err));
       const leases = new Leases(redis, o.group, o.consumer);
       const emit = (event: string, payload: unknown) => this.events.emit(event, payload);
-      const processor = new EntryProcessor({ redis, options: o, acker, leases, replies: new ReplyWriter(redis), logger: this.logger, emit });
+      const processor = new EntryProcessor({ redis, options: o, acker, leases, replies: new ReplyWriter(redis), logger: this.logger, emit, instrumentation: this.instrumentation });
       const dispatcher = new Dispatcher(routes, processor, slots, leases, this.logger);
       const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
       const readLoop = new ReadLoop({
         blocking, options: o, streams, slots, leases, dispatcher, logger: this.logger, onError,
         ensureGroups: () => this.ensureGroups(redis, streams),
       });
-      const claimLoop = new ClaimLoop({ redis, options: o, streams, slots, leases, dispatcher, logger: this.logger, emit, onError });
-      this.running = { redis, blocking, acker, slots, dispatcher, readLoop, claimLoop };
+      const onClaim = (event: string, payload: unknown) => {
+        if (event === 'claimed') this.instrumentation.claimed((payload as { stream: string }).stream, (payload as { ids: string[] }).ids.length);
+        emit(event, payload);
+      };
+      const claimLoop = new ClaimLoop({ redis, options: o, streams, slots, leases, dispatcher, logger: this.logger, emit: onClaim, onError });
+      const dlq = o.deadLetter === false ? undefined : o.deadLetter.key;
+      const unwatch = this.instrumentation.watch({ redis, group: o.group, streams, deadLetterKey: dlq });
+      this.running = { redis, blocking, acker, slots, dispatcher, readLoop, claimLoop, unwatch };
       blocking.on('ready', () => readLoop.markReconnected());
 
       if (streams.length > 0) {
@@ -201,6 +214,7 @@ export class RedisStreamsServer
     if (!r) return;
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
     r.dispatcher.stop();
+    r.unwatch();
     // The loops may be waiting on an unreachable Redis: do not wait for them past the deadline.
     await settleWithin(Promise.all([r.readLoop.stop(), r.claimLoop.stop()]), deadline - Date.now());
     const drained = await settleWithin(r.slots.whenIdle(), deadline - Date.now());

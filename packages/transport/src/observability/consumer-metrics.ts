@@ -1,0 +1,82 @@
+import type { Counter, Histogram } from 'prom-client';
+import { GroupStats } from './group-stats.js';
+import type { AttemptInfo, AttemptOutcome, WatchedConsumer } from './instrumentation.js';
+import { consumerMetricSet, type ConsumerMetricSet } from './metric-set.js';
+import type { ResolvedMetricsOptions } from './observability-options.js';
+
+/** One stream's label-bound metrics: prom-client hashes the labels on every call, these are bound once. */
+interface StreamMetrics {
+  success: Counter.Internal;
+  failure: Counter.Internal;
+  duration: Histogram.Internal<'stream' | 'group'>;
+  latency: Histogram.Internal<'stream' | 'group'>;
+}
+
+/** The Prometheus half of a server's instrumentation: counters and histograms per event, gauges on scrape. */
+export class ConsumerMetrics {
+  private readonly metrics: ConsumerMetricSet;
+  private readonly byStream = new Map<string, StreamMetrics>();
+  /** Handler calls between attempt() and end(): the handlers-in-flight gauge. */
+  private running = 0;
+
+  constructor(
+    private readonly group: string,
+    private readonly options: ResolvedMetricsOptions,
+  ) {
+    this.metrics = consumerMetricSet(options);
+  }
+
+  started(): void {
+    this.running++;
+  }
+
+  /** One handler call ended, `startedAt` its performance.now() at the start. */
+  ended(info: AttemptInfo, outcomes: readonly AttemptOutcome[], startedAt: number): void {
+    this.running--;
+    const m = this.of(info.stream);
+    const now = Date.now();
+    const seconds = (performance.now() - startedAt) / 1000;
+    for (let i = 0; i < outcomes.length; i++) {
+      (outcomes[i] === 'success' ? m.success : m.failure).inc();
+      m.duration.observe(seconds);
+      // The id's first part is the time Redis added the entry, in ms: latency needs no field of its own.
+      const addedAt = Number.parseInt(info.entries[i]?.id ?? '', 10);
+      if (addedAt > 0) m.latency.observe(Math.max(0, now - addedAt) / 1000);
+    }
+  }
+
+  deadLettered(stream: string, reason: string): void {
+    this.metrics.deadLettered.inc({ stream, group: this.group, reason });
+  }
+
+  claimed(stream: string, count: number): void {
+    if (count > 0) this.metrics.claimed.inc({ stream, group: this.group }, count);
+  }
+
+  watch(consumer: WatchedConsumer): () => void {
+    // Series at 0 from the start: rate() and increase() only see increments of a series that existed before.
+    for (const stream of consumer.streams) {
+      this.of(stream);
+      this.metrics.claimed.inc({ stream, group: this.group }, 0);
+    }
+    const stats = new GroupStats(consumer, this.options.refreshMs, this.options.refreshTimeoutMs);
+    return this.metrics.watch({ group: this.group, stats, inFlight: () => this.running });
+  }
+
+  private of(stream: string): StreamMetrics {
+    let m = this.byStream.get(stream);
+    if (!m) {
+      const labels = { stream, group: this.group };
+      m = {
+        success: this.metrics.processed.labels({ ...labels, outcome: 'success' }),
+        failure: this.metrics.processed.labels({ ...labels, outcome: 'failure' }),
+        duration: this.metrics.processDuration.labels(labels),
+        latency: this.metrics.deliveryLatency.labels(labels),
+      };
+      m.success.inc(0);
+      m.failure.inc(0);
+      this.byStream.set(stream, m);
+    }
+    return m;
+  }
+}

@@ -1,0 +1,131 @@
+import type { Counter } from 'prom-client';
+import { ConsumerMetrics } from './consumer-metrics.js';
+import {
+  NO_INSTRUMENTATION,
+  type AttemptEntry,
+  type AttemptInfo,
+  type AttemptObservation,
+  type AttemptOutcome,
+  type ConsumerInstrumentation,
+  type ProducerInstrumentation,
+  type SendObservation,
+  type WatchedConsumer,
+} from './instrumentation.js';
+import { producerMetricSet } from './metric-set.js';
+import { resolveMetricsOptions, resolveTracingOptions } from './observability-options.js';
+import { Tracing, type ProcessSpan } from './tracing.js';
+
+/** The observability options of a server or a client, as given (validated here). */
+export interface ObservabilityOptions {
+  metrics?: unknown;
+  tracing?: unknown;
+}
+
+/**
+ * The server's instrumentation: Prometheus metrics and OpenTelemetry spans as configured, or
+ * NO_INSTRUMENTATION when neither is on. Throws InvalidOptionsError for a bad option or a missing package.
+ */
+export function createConsumerInstrumentation(group: string, options: ObservabilityOptions): ConsumerInstrumentation {
+  const metricsOptions = resolveMetricsOptions(options.metrics);
+  const tracingOptions = resolveTracingOptions(options.tracing);
+  if (!metricsOptions && !tracingOptions) return NO_INSTRUMENTATION;
+  return new ObservedConsumer(
+    metricsOptions && new ConsumerMetrics(group, metricsOptions),
+    tracingOptions && new Tracing(tracingOptions),
+  );
+}
+
+/** The client's instrumentation, or undefined when neither metrics nor tracing is on (the hot path then skips it). */
+export function createProducerInstrumentation(options: ObservabilityOptions): ProducerInstrumentation | undefined {
+  const metricsOptions = resolveMetricsOptions(options.metrics);
+  const tracingOptions = resolveTracingOptions(options.tracing);
+  if (!metricsOptions && !tracingOptions) return undefined;
+  return new ObservedProducer(metricsOptions && producerMetricSet(metricsOptions), tracingOptions && new Tracing(tracingOptions));
+}
+
+class ObservedConsumer implements ConsumerInstrumentation {
+  constructor(
+    private readonly metrics: ConsumerMetrics | undefined,
+    private readonly tracing: Tracing | undefined,
+  ) {}
+
+  attempt(info: AttemptInfo): AttemptObservation {
+    this.metrics?.started();
+    return new ObservedAttempt(info, this.metrics, this.tracing, this.tracing?.startProcess(info));
+  }
+
+  deadLettered(stream: string, reason: string, entry?: AttemptEntry): void {
+    this.metrics?.deadLettered(stream, reason);
+    if (entry) this.tracing?.deadLettered(stream, reason, entry);
+  }
+
+  claimed(stream: string, count: number): void {
+    this.metrics?.claimed(stream, count);
+  }
+
+  watch(consumer: WatchedConsumer): () => void {
+    return this.metrics ? this.metrics.watch(consumer) : () => undefined;
+  }
+}
+
+class ObservedAttempt implements AttemptObservation {
+  private readonly startedAt = performance.now();
+  private ended = false;
+
+  constructor(
+    private readonly info: AttemptInfo,
+    private readonly metrics: ConsumerMetrics | undefined,
+    private readonly tracing: Tracing | undefined,
+    private readonly span: ProcessSpan | undefined,
+  ) {}
+
+  run<T>(fn: () => T): T {
+    return this.span ? this.tracing!.run(this.span, fn) : fn();
+  }
+
+  end(outcomes: readonly AttemptOutcome[], error?: unknown): void {
+    if (this.ended) return; // counted once, whatever the caller does
+    this.ended = true;
+    this.metrics?.ended(this.info, outcomes, this.startedAt);
+    if (this.span) this.tracing!.endProcess(this.span, outcomes, error);
+  }
+}
+
+class ObservedProducer implements ProducerInstrumentation {
+  private readonly byStream = new Map<string, Counter.Internal>();
+
+  constructor(
+    private readonly sent: Counter<'stream'> | undefined,
+    private readonly tracing: Tracing | undefined,
+  ) {}
+
+  send(stream: string, headers: Record<string, string> | undefined, count: number, correlationId?: string): SendObservation {
+    const started = this.tracing?.startSend(stream, headers, count, correlationId);
+    const counter = this.sent && this.counterOf(stream, this.sent);
+    const tracing = this.tracing;
+    return {
+      headers: started ? started.headers : headers,
+      track: xadd =>
+        xadd.then(
+          ids => {
+            counter?.inc(count);
+            if (started) tracing!.endSend(started.span, ids);
+            return ids;
+          },
+          err => {
+            if (started) tracing!.endSend(started.span, undefined, err);
+            throw err;
+          },
+        ),
+    };
+  }
+
+  private counterOf(stream: string, sent: Counter<'stream'>): Counter.Internal {
+    let c = this.byStream.get(stream);
+    if (!c) {
+      c = sent.labels({ stream });
+      this.byStream.set(stream, c);
+    }
+    return c;
+  }
+}

@@ -1,0 +1,23 @@
+import type * as OtelApi from '@opentelemetry/api';
+import { loadedPeer } from './load-peer.js';
+import { parseTraceParent } from './w3c-trace-context.js';
+
+/**
+ * The trace id a log line belongs to: the active span's (inside a handler call with `tracing` on), else the
+ * one the entry's `traceparent` header carries (the producer's trace, which the handler's span continues).
+ */
+export function traceIdOf(headers?: Record<string, string>): string | undefined {
+  // Only when tracing loaded the API: a log line never loads an optional package.
+  const api = loadedPeer<typeof OtelApi>('@opentelemetry/api');
+  if (api) {
+    const active = api.trace.getSpan(api.context.active())?.spanContext();
+    if (active && api.isSpanContextValid(active)) return active.traceId;
+  }
+  return parseTraceParent(headers)?.traceId;
+}
+
+/** `line` with ` trace_id=<id>` appended when a trace is known, for the transport's log lines. */
+export function withTraceId(line: string, headers?: Record<string, string>): string {
+  const traceId = traceIdOf(headers);
+  return traceId ? `${line} trace_id=${traceId}` : line;
+}
