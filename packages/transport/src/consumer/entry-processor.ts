@@ -15,7 +15,7 @@ import { describeError } from './describe-error.js';
 import type { Leases } from './leases.js';
 import type { ReplyWriter } from './reply-writer.js';
 import type { StreamEntry } from './stream-entry.js';
-import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
+import { bodySizeOf, NO_INSTRUMENTATION, type ConsumerInstrumentation } from '../observability/instrumentation.js';
 
 
 /** What the transport knows about the handler of one stream. */
@@ -67,12 +67,12 @@ export class EntryProcessor {
     const ctx = new RedisStreamContext([
       entry.stream, entry.id, options.group, options.consumer, entry.deliveryCount, message.headers, route.pattern,
     ]);
-    const observation = this.deps.instrumentation.attempt({
+    const observation = this.deps.instrumentation === NO_INSTRUMENTATION ? undefined : this.deps.instrumentation.attempt({
       stream: entry.stream, group: options.group, pattern: route.pattern, batch: false,
-      entries: [{ id: entry.id, deliveryCount: entry.deliveryCount, headers: message.headers }],
+      entries: [{ id: entry.id, deliveryCount: entry.deliveryCount, headers: message.headers, bodySize: bodySizeOf(entry.fields) }],
     });
-    const result = await observation.run(() => this.invoke(route, message, ctx));
-    observation.end([result.ok ? 'success' : 'failure'], result.ok ? undefined : result.error);
+    const result = await (observation ? observation.run(() => this.invoke(route, message, ctx)) : this.invoke(route, message, ctx));
+    observation?.end([result.ok ? 'success' : 'failure'], result.ok ? undefined : result.error);
 
     if (options.ack === 'manual' && ctx.settlement) {
       const s = ctx.settlement;
@@ -115,7 +115,7 @@ export class EntryProcessor {
     let thrown: { error: unknown } | undefined;
     const observation = this.deps.instrumentation.attempt({
       stream: route.stream, group: options.group, pattern: route.pattern, batch: true,
-      entries: admitted.map(a => ({ id: a.entry.id, deliveryCount: a.entry.deliveryCount, headers: a.message.headers })),
+      entries: admitted.map(a => ({ id: a.entry.id, deliveryCount: a.entry.deliveryCount, headers: a.message.headers, bodySize: bodySizeOf(a.entry.fields) })),
     });
     try {
       await observation.run(async () => {

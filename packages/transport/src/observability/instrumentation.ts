@@ -81,3 +81,10 @@ export const NO_INSTRUMENTATION: ConsumerInstrumentation = {
   claimed: () => undefined,
   watch: () => NO_WATCH,
 };
+
+/** Bytes of an entry's `data` field (its flat field list as read), for `AttemptEntry.bodySize`. */
+export function bodySizeOf(fields: readonly string[] | null | undefined): number | undefined {
+  if (!fields) return undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'data') return Buffer.byteLength(fields[i + 1]);
+  return undefined;
+}
