@@ -1,10 +1,15 @@
 import type { Counter, Histogram } from 'prom-client';
+import type { DeadLetterReason } from '../consumer/dead-letter.js';
 import { GroupStats } from './group-stats.js';
 import type { AttemptInfo, AttemptOutcome, WatchedConsumer } from './instrumentation.js';
 import { consumerMetricSet, type ConsumerMetricSet } from './metric-set.js';
 import type { ResolvedMetricsOptions } from './observability-options.js';
 
-/** One stream's label-bound metrics: prom-client hashes the labels on every call, these are bound once. */
+// Every reason the consumer knows (a Record, so a new reason fails to compile until it is listed here):
+// their series exist at 0 from the start, so the first dead letter of each shows in increase() and rate().
+const REASONS: Record<DeadLetterReason, true> = { decode: true, 'max-attempts': true, unrecoverable: true, manual: true, validation: true };
+
+/** One stream's metrics with their labels bound: looked up and validated once, not on every event. */
 interface StreamMetrics {
   success: Counter.Internal;
   failure: Counter.Internal;
@@ -58,6 +63,7 @@ export class ConsumerMetrics {
     for (const stream of consumer.streams) {
       this.of(stream);
       this.metrics.claimed.inc({ stream, group: this.group }, 0);
+      for (const reason of Object.keys(REASONS)) this.metrics.deadLettered.inc({ stream, group: this.group, reason }, 0);
     }
     const stats = new GroupStats(consumer, this.options.refreshMs, this.options.refreshTimeoutMs);
     return this.metrics.watch({ group: this.group, stats, inFlight: () => this.running });
@@ -75,6 +81,8 @@ export class ConsumerMetrics {
       };
       m.success.inc(0);
       m.failure.inc(0);
+      this.metrics.processDuration.zero(labels);
+      this.metrics.deliveryLatency.zero(labels);
       this.byStream.set(stream, m);
     }
     return m;
