@@ -105,6 +105,16 @@ export function targets(results) {
     b1 && b2 ? b2.evPerSec >= b1.evPerSec : undefined,
     b1 && b2 ? `${fmtInt(b2.evPerSec)} vs ${fmtInt(b1.evPerSec)} ev/s` : '',
   );
+  const metrics = get('burst', 'transport-metrics');
+  const cpuOf = r => r.producerCpuUsPerEvent + r.consumerCpuUsPerEvent;
+  check(
+    'metrics on (client and server): emit burst at most 5% slower than metrics off',
+    burst && metrics ? metrics.evPerSec >= 0.95 * burst.evPerSec : undefined,
+    burst && metrics
+      ? `${fmtInt(metrics.evPerSec)} vs ${fmtInt(burst.evPerSec)} ev/s (${((metrics.evPerSec / burst.evPerSec - 1) * 100).toFixed(1)}%); ` +
+          `CPU µs/ev producer+consumer ${f1(cpuOf(metrics))} vs ${f1(cpuOf(burst))} (${((cpuOf(metrics) / cpuOf(burst) - 1) * 100).toFixed(1)}%)`
+      : '',
+  );
   const bad = results.filter(r => !r.error && r.system !== 'nest-redis' && (r.lost > 0 || r.duplicated > 0 || r.pending > 0));
   check(
     'no lost, duplicated or unacked event (every system but pub/sub)',

@@ -84,8 +84,15 @@ export class RedisStreamsClient extends ClientProxy {
       const { data, headers } = unwrapRecord(event);
       return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() });
     });
-    const ids = xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries);
-    return sending ? sending.track(ids) : ids;
+    if (!sending) return xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries);
+    try {
+      const ids = await xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries);
+      sending.end(ids);
+      return ids;
+    } catch (err) {
+      sending.end(undefined, err);
+      throw err;
+    }
   }
 
   /**
@@ -111,8 +118,15 @@ export class RedisStreamsClient extends ClientProxy {
     const correlationId = randomUUID();
     const sending = this.instrumentation?.send(this.keys.stream(pattern), headers, 1, correlationId);
     const args = encode({ data, headers: sending ? sending.headers : headers, correlationId }, this.xaddHead(pattern));
-    const xadd = redis.call('xadd', args) as Promise<string>;
-    return (await (sending ? sending.track(xadd) : xadd)) as T;
+    if (!sending) return (await redis.call('xadd', args)) as T;
+    try {
+      const id = (await redis.call('xadd', args)) as string;
+      sending.end(id);
+      return id as T;
+    } catch (err) {
+      sending.end(undefined, err);
+      throw err;
+    }
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
@@ -137,11 +151,10 @@ export class RedisStreamsClient extends ClientProxy {
       this.xaddHead(pattern),
     );
     this.connect()
-      .then(redis => {
-        const xadd = redis.call('xadd', args) as Promise<string>;
-        return sending ? sending.track(xadd) : xadd;
-      })
+      .then(redis => redis.call('xadd', args))
+      .then(id => sending?.end(id as string))
       .catch(err => {
+        sending?.end(undefined, err);
         clearTimeout(timer);
         replies.forget(correlationId);
         callback({ err, isDisposed: true });

@@ -1,9 +1,9 @@
-import type { Counter, Histogram } from 'prom-client';
 import type { DeadLetterReason } from '../consumer/dead-letter.js';
 import { GroupStats } from './group-stats.js';
 import type { AttemptInfo, AttemptOutcome, WatchedConsumer } from './instrumentation.js';
 import { consumerMetricSet, type ConsumerMetricSet } from './metric-set.js';
 import type { ResolvedMetricsOptions } from './observability-options.js';
+import type { CounterSeries, HistogramSeries } from './series-metrics.js';
 
 // Every reason the consumer knows (a Record, so a new reason fails to compile until it is listed here):
 // their series exist at 0 from the start, so the first dead letter of each shows in increase() and rate().
@@ -11,10 +11,10 @@ const REASONS: Record<DeadLetterReason, true> = { decode: true, 'max-attempts': 
 
 /** One stream's metrics with their labels bound: looked up and validated once, not on every event. */
 interface StreamMetrics {
-  success: Counter.Internal;
-  failure: Counter.Internal;
-  duration: Histogram.Internal<'stream' | 'group'>;
-  latency: Histogram.Internal<'stream' | 'group'>;
+  success: CounterSeries;
+  failure: CounterSeries;
+  duration: HistogramSeries;
+  latency: HistogramSeries;
 }
 
 /** The Prometheus half of a server's instrumentation: counters and histograms per event, gauges on scrape. */
@@ -39,14 +39,15 @@ export class ConsumerMetrics {
   ended(info: AttemptInfo, outcomes: readonly AttemptOutcome[], startedAt: number): void {
     this.running--;
     const m = this.of(info.stream);
+    const { processDuration, deliveryLatency } = this.metrics;
     const now = Date.now();
     const seconds = (performance.now() - startedAt) / 1000;
     for (let i = 0; i < outcomes.length; i++) {
-      (outcomes[i] === 'success' ? m.success : m.failure).inc();
-      m.duration.observe(seconds);
+      (outcomes[i] === 'success' ? m.success : m.failure).value++;
+      processDuration.observe(m.duration, seconds);
       // The id's first part is the time Redis added the entry, in ms: latency needs no field of its own.
       const addedAt = Number.parseInt(info.entries[i]?.id ?? '', 10);
-      if (addedAt > 0) m.latency.observe(Math.max(0, now - addedAt) / 1000);
+      if (addedAt > 0) deliveryLatency.observe(m.latency, Math.max(0, now - addedAt) / 1000);
     }
   }
 
@@ -59,11 +60,11 @@ export class ConsumerMetrics {
   }
 
   watch(consumer: WatchedConsumer): () => void {
-    // Series at 0 from the start: rate() and increase() only see increments of a series that existed before.
     for (const stream of consumer.streams) {
       this.of(stream);
-      this.metrics.claimed.inc({ stream, group: this.group }, 0);
-      for (const reason of Object.keys(REASONS)) this.metrics.deadLettered.inc({ stream, group: this.group, reason }, 0);
+      // Series at 0 from the start: rate() and increase() only see increments of a series that existed before.
+      this.metrics.claimed.child({ stream, group: this.group });
+      for (const reason of Object.keys(REASONS)) this.metrics.deadLettered.child({ stream, group: this.group, reason });
     }
     const stats = new GroupStats(consumer, this.options.refreshMs, this.options.refreshTimeoutMs);
     return this.metrics.watch({ group: this.group, stats, inFlight: () => this.running });
@@ -74,15 +75,11 @@ export class ConsumerMetrics {
     if (!m) {
       const labels = { stream, group: this.group };
       m = {
-        success: this.metrics.processed.labels({ ...labels, outcome: 'success' }),
-        failure: this.metrics.processed.labels({ ...labels, outcome: 'failure' }),
-        duration: this.metrics.processDuration.labels(labels),
-        latency: this.metrics.deliveryLatency.labels(labels),
+        success: this.metrics.processed.child({ ...labels, outcome: 'success' }),
+        failure: this.metrics.processed.child({ ...labels, outcome: 'failure' }),
+        duration: this.metrics.processDuration.child(labels),
+        latency: this.metrics.deliveryLatency.child(labels),
       };
-      m.success.inc(0);
-      m.failure.inc(0);
-      this.metrics.processDuration.zero(labels);
-      this.metrics.deliveryLatency.zero(labels);
       this.byStream.set(stream, m);
     }
     return m;

@@ -1,4 +1,3 @@
-import type { Counter } from 'prom-client';
 import { ConsumerMetrics } from './consumer-metrics.js';
 import {
   NO_INSTRUMENTATION,
@@ -13,6 +12,7 @@ import {
 } from './instrumentation.js';
 import { producerMetricSet } from './metric-set.js';
 import { resolveMetricsOptions, resolveTracingOptions } from './observability-options.js';
+import type { CounterSeries, SeriesCounter } from './series-metrics.js';
 import { Tracing, type ProcessSpan } from './tracing.js';
 
 /** The observability options of a server or a client, as given (validated here). */
@@ -92,10 +92,10 @@ class ObservedAttempt implements AttemptObservation {
 }
 
 class ObservedProducer implements ProducerInstrumentation {
-  private readonly byStream = new Map<string, Counter.Internal>();
+  private readonly byStream = new Map<string, CounterSeries>();
 
   constructor(
-    private readonly sent: Counter<'stream'> | undefined,
+    private readonly sent: SeriesCounter | undefined,
     private readonly tracing: Tracing | undefined,
   ) {}
 
@@ -105,25 +105,17 @@ class ObservedProducer implements ProducerInstrumentation {
     const tracing = this.tracing;
     return {
       headers: started ? started.headers : headers,
-      track: xadd =>
-        xadd.then(
-          ids => {
-            counter?.inc(count);
-            if (started) tracing!.endSend(started.span, ids);
-            return ids;
-          },
-          err => {
-            if (started) tracing!.endSend(started.span, undefined, err);
-            throw err;
-          },
-        ),
+      end(ids, error) {
+        if (counter && ids !== undefined) counter.value += count;
+        if (started) tracing!.endSend(started.span, ids, error);
+      },
     };
   }
 
-  private counterOf(stream: string, sent: Counter<'stream'>): Counter.Internal {
+  private counterOf(stream: string, sent: SeriesCounter): CounterSeries {
     let c = this.byStream.get(stream);
     if (!c) {
-      c = sent.labels({ stream });
+      c = sent.child({ stream });
       this.byStream.set(stream, c);
     }
     return c;

@@ -59,8 +59,8 @@ export interface ConsumerInstrumentation {
 export interface SendObservation {
   /** The headers to write: the entry's own plus `traceparent` / `tracestate`. */
   readonly headers: Record<string, string> | undefined;
-  /** Follows the XADD: counts the entries sent when it resolves, ends the PRODUCER span either way. */
-  track<T extends string | string[]>(xadd: Promise<T>): Promise<T>;
+  /** The XADD is done: counts the entries sent (`ids` given), ends the PRODUCER span either way. */
+  end(ids: string | string[] | undefined, error?: unknown): void;
 }
 
 export interface ProducerInstrumentation {

@@ -1,9 +1,10 @@
-import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { GroupSnapshot, GroupStats } from './group-stats.js';
 import { loadPeer } from './load-peer.js';
 import { METRIC_NAMES } from './metric-names.js';
 import type { ResolvedMetricsOptions } from './observability-options.js';
+import { SeriesCounter, SeriesHistogram } from './series-metrics.js';
 
 type PromClient = typeof import('prom-client');
 
@@ -16,11 +17,11 @@ export interface GaugeSource {
 }
 
 export interface ConsumerMetricSet {
-  processed: Counter<'stream' | 'group' | 'outcome'>;
-  deadLettered: Counter<'stream' | 'group' | 'reason'>;
-  claimed: Counter<'stream' | 'group'>;
-  processDuration: Histogram<'stream' | 'group'>;
-  deliveryLatency: Histogram<'stream' | 'group'>;
+  processed: SeriesCounter;
+  deadLettered: SeriesCounter;
+  claimed: SeriesCounter;
+  processDuration: SeriesHistogram;
+  deliveryLatency: SeriesHistogram;
   /** Add a running consumer to the gauges; returns its removal. */
   watch(source: GaugeSource): () => void;
 }
@@ -39,22 +40,34 @@ function registryOf(prom: PromClient, options: ResolvedMetricsOptions): Registry
  * The metric of `name` in the registry: the one registered before (by another server or client of the
  * process) or a new one. Something else registered under the name with other labels is an error.
  */
-function reuseOrCreate<M>(registry: Registry, name: string, type: string, labelNames: readonly string[], create: () => M): M {
+function reuseOrCreate<M>(registry: Registry, name: string, type: string, labelNames: readonly string[], create: () => M, ours: (m: object) => boolean): M {
   const existing = registry.getSingleMetric(name) as { type?: string; labelNames?: readonly string[] } | undefined;
   if (!existing) return create();
   const sameLabels = [...(existing.labelNames ?? [])].sort().join() === [...labelNames].sort().join();
-  if (existing.type !== type || !sameLabels) {
+  if (existing.type !== type || !sameLabels || !ours(existing)) {
     throw new InvalidOptionsError('metrics.registry', `has a metric "${name}" that is not nestream's (${existing.type} with labels ${String(existing.labelNames)})`);
   }
   return existing as M;
 }
 
-function counter<L extends string>(prom: PromClient, registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
-  return reuseOrCreate(registry, name, 'counter', labelNames, () => new prom.Counter({ name, help, labelNames, registers: [registry] }));
+// Duck-typed, not instanceof: another copy of this package in the process makes the same metrics.
+const isSeriesMetric = (m: object) => typeof (m as { child?: unknown }).child === 'function';
+
+function counter(registry: Registry, name: string, help: string, labelNames: string[]): SeriesCounter {
+  return reuseOrCreate(registry, name, 'counter', labelNames, () => {
+    const created = new SeriesCounter(name, help, labelNames);
+    registry.registerMetric(created as never);
+    return created;
+  }, isSeriesMetric);
 }
 
-function histogram<L extends string>(prom: PromClient, registry: Registry, name: string, help: string, labelNames: L[], buckets: number[]): Histogram<L> {
-  return reuseOrCreate(registry, name, 'histogram', labelNames, () => new prom.Histogram({ name, help, labelNames, buckets, registers: [registry] }));
+/** Buckets are those of the first server or client that registers the histogram in the registry. */
+function histogram(registry: Registry, name: string, help: string, labelNames: string[], buckets: number[]): SeriesHistogram {
+  return reuseOrCreate(registry, name, 'histogram', labelNames, () => {
+    const created = new SeriesHistogram(name, help, labelNames, buckets);
+    registry.registerMetric(created as never);
+    return created;
+  }, isSeriesMetric);
 }
 
 /**
@@ -91,17 +104,14 @@ function gauge<L extends string>(
     });
     sourcesByGauge.set(created, new Set());
     return created;
-  });
-  if (!sourcesByGauge.has(metric)) {
-    throw new InvalidOptionsError('metrics.registry', `has a gauge "${name}" that is not nestream's`);
-  }
+  }, m => sourcesByGauge.has(m));
   return metric;
 }
 
 /** The client's metric: entries XADDed. */
-export function producerMetricSet(options: ResolvedMetricsOptions): Counter<'stream'> {
+export function producerMetricSet(options: ResolvedMetricsOptions): SeriesCounter {
   const prom = loadPeer<PromClient>('prom-client', 'metrics');
-  return counter(prom, registryOf(prom, options), METRIC_NAMES.sent, 'Entries added to a stream by emit(), send() and emitMany().', ['stream']);
+  return counter(registryOf(prom, options), METRIC_NAMES.sent, 'Entries added to a stream by emit(), send() and emitMany().', ['stream']);
 }
 
 /** The server's metrics, shared with every other server using the same registry. */
@@ -122,11 +132,11 @@ export function consumerMetricSet(options: ResolvedMetricsOptions): ConsumerMetr
       (_, source) => [[{ group: source.group }, source.inFlight()]], { sum: true, fromRedis: false }),
   ];
   return {
-    processed: counter(prom, registry, n.processed, 'Handler calls per entry, by outcome (success or failure); a batch handler counts each entry.', ['stream', 'group', 'outcome']),
-    deadLettered: counter(prom, registry, n.deadLettered, 'Entries moved to the dead-letter stream (or dropped with deadLetter: false), by reason.', ['stream', 'group', 'reason']),
-    claimed: counter(prom, registry, n.claimed, 'Entries taken over from another consumer (crashed or stuck).', ['stream', 'group']),
-    processDuration: histogram(prom, registry, n.processDuration, 'Handler time per entry, in seconds (a batch call counts once per entry).', ['stream', 'group'], options.durationBuckets),
-    deliveryLatency: histogram(prom, registry, n.deliveryLatency, "From the entry's id time (when Redis added it) to the end of its handler call, in seconds.", ['stream', 'group'], options.latencyBuckets),
+    processed: counter(registry, n.processed, 'Handler calls per entry, by outcome (success or failure); a batch handler counts each entry.', ['stream', 'group', 'outcome']),
+    deadLettered: counter(registry, n.deadLettered, 'Entries moved to the dead-letter stream (or dropped with deadLetter: false), by reason.', ['stream', 'group', 'reason']),
+    claimed: counter(registry, n.claimed, 'Entries taken over from another consumer (crashed or stuck).', ['stream', 'group']),
+    processDuration: histogram(registry, n.processDuration, 'Handler time per entry, in seconds (a batch call counts once per entry).', ['stream', 'group'], options.durationBuckets),
+    deliveryLatency: histogram(registry, n.deliveryLatency, "From the entry's id time (when Redis added it) to the end of its handler call, in seconds.", ['stream', 'group'], options.latencyBuckets),
     watch(source) {
       for (const g of gauges) sourcesByGauge.get(g)!.add(source);
       return () => {
