@@ -79,6 +79,24 @@ export interface RedisStreamsServerOptions {
   maxPayloadBytes?: number;
   /** `@EventPattern(p, transportId)` binds a handler to this transport only. @default REDIS_STREAMS_TRANSPORT */
   transportId?: symbol;
+  /**
+   * A handler call that has not settled after this long counts as a failed attempt (retried or
+   * dead-lettered as usual). Its promise cannot be cancelled: it runs on, and its result is ignored.
+   * @default undefined (no limit)
+   */
+  handlerTimeoutMs?: number;
+  /**
+   * The commands connection (acks, claims, dead-letter moves) is replaced when a command gets no reply for
+   * this long: a frozen socket must not stop the consumer. @default 5000
+   */
+  commandTimeoutMs?: number;
+  /**
+   * Entries waiting for a retry, at most, before the reader stops reading new entries: during a downstream
+   * outage the backlog stays in Redis instead of in memory. @default 4 * concurrency
+   */
+  maxWaitingRetries?: number;
+  /** `brief`: one line per failed attempt, the stack trace only when the entry is dead-lettered. `full`: the stack every time. @default 'brief' */
+  failureLogs?: 'brief' | 'full';
   /** Prometheus metrics (needs prom-client): `true` registers them in prom-client's default registry. @default false */
   metrics?: boolean | MetricsOptions;
   /** OpenTelemetry spans (needs @opentelemetry/api): `true` uses the global tracer provider. @default false */
@@ -119,6 +137,11 @@ export const DEFAULT_SERVER_OPTIONS = {
   ack: 'auto' as const,
   retry: { maxAttempts: 5, backoff: DEFAULT_BACKOFF },
   claim: { intervalMs: 5000, minIdleMs: 30_000, batchSize: 100 },
+  // Redis answers a healthy command in well under a millisecond; 5 s tells a frozen socket from a busy server.
+  commandTimeoutMs: 5000,
+  // Retries waiting in memory per concurrency slot before reading stops (see maxWaitingRetries).
+  waitingRetriesPerSlot: 4,
+  failureLogs: 'brief' as const,
 };
 
 export interface ResolvedRetry {
@@ -144,6 +167,10 @@ export interface ResolvedServerOptions {
   consumerCleanup: ConsumerCleanupOptions | false;
   maxPayloadBytes?: number;
   transportId: symbol;
+  handlerTimeoutMs?: number;
+  commandTimeoutMs: number;
+  maxWaitingRetries: number;
+  failureLogs: 'brief' | 'full';
 }
 
 export function defaultConsumerName(): string {
@@ -225,6 +252,10 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
     consumerCleanup: options.consumerCleanup ?? false,
     maxPayloadBytes: options.maxPayloadBytes,
     transportId: options.transportId ?? REDIS_STREAMS_TRANSPORT,
+    handlerTimeoutMs: options.handlerTimeoutMs,
+    commandTimeoutMs: options.commandTimeoutMs ?? d.commandTimeoutMs,
+    maxWaitingRetries: options.maxWaitingRetries ?? d.waitingRetriesPerSlot * (options.concurrency ?? d.concurrency),
+    failureLogs: options.failureLogs ?? d.failureLogs,
   };
   if (typeof resolved.keyPrefix !== 'string') throw new InvalidOptionsError('keyPrefix', 'must be a string');
   nonEmptyString('consumer', resolved.consumer);
@@ -248,6 +279,12 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
   if (resolved.consumerCleanup !== false) positiveInt('consumerCleanup.idleMs', resolved.consumerCleanup?.idleMs);
   if (resolved.maxPayloadBytes !== undefined) positiveInt('maxPayloadBytes', resolved.maxPayloadBytes);
   if (typeof resolved.transportId !== 'symbol') throw new InvalidOptionsError('transportId', 'must be a symbol');
+  if (resolved.handlerTimeoutMs !== undefined) positiveInt('handlerTimeoutMs', resolved.handlerTimeoutMs);
+  positiveInt('commandTimeoutMs', resolved.commandTimeoutMs);
+  positiveInt('maxWaitingRetries', resolved.maxWaitingRetries);
+  if (resolved.failureLogs !== 'brief' && resolved.failureLogs !== 'full') {
+    throw new InvalidOptionsError('failureLogs', `must be 'brief' or 'full', got ${JSON.stringify(resolved.failureLogs)}`);
+  }
   return resolved;
 }
 

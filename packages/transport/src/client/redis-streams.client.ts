@@ -6,8 +6,7 @@ import { from, throwError, type Observable } from 'rxjs';
 import { RequestTimeoutError } from '../errors/request-timeout.error.js';
 import { StreamKeys } from '../keys.js';
 import { resolveClientOptions, type RedisStreamsClientOptions, type ResolvedClientOptions } from '../options.js';
-import { createRedis } from '../redis/create-redis.js';
-import { settleWithin } from '../settle-within.js';
+import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
 import { createProducerInstrumentation } from '../observability/create-instrumentation.js';
@@ -56,10 +55,7 @@ export class RedisStreamsClient extends ClientProxy {
     this.redis = undefined;
     this.replies = undefined;
     await replies?.close();
-    if (redis) {
-      // An unreachable Redis gets a plain disconnect after 1 s, so close() never hangs.
-      if (!(await settleWithin(redis.quit().catch(() => undefined), 1000))) redis.disconnect();
-    }
+    if (redis) await quitOrDisconnect(redis);
   }
 
   unwrap<T = Redis>(): T {

@@ -3,7 +3,10 @@ import { isNoGroup } from '../redis/replies.js';
 
 // One XACK per stream per flush: acks of a burst share round trips instead of costing one each.
 const MAX_BATCH = 1000;
-const RETRY_FLUSH_MS = 500;
+// A failed XACK is sent again after 500 ms, doubling while it keeps failing, up to 30 s (a lasting refusal,
+// such as a missing ACL permission, is not a hot loop).
+const RETRY_FLUSH_MIN_MS = 500;
+const RETRY_FLUSH_MAX_MS = 30_000;
 
 /**
  * Batches XACKs. Ids queued in one tick of the event loop go out together: one XACK per stream.
@@ -16,6 +19,8 @@ export class Acker {
   private scheduled = false;
   private retryTimer?: NodeJS.Timeout;
   private inFlight = new Set<Promise<void>>();
+  private failures = 0;
+  private stopped = false;
 
   constructor(
     private readonly redis: Redis,
@@ -23,7 +28,9 @@ export class Acker {
     private readonly onError: (err: unknown) => void,
   ) {}
 
+  /** Queues an ack. After stop() it is dropped: the entry stays pending and comes back to some consumer. */
   add(stream: string, id: string): void {
+    if (this.stopped) return;
     let ids = this.queued.get(stream);
     if (!ids) this.queued.set(stream, (ids = []));
     ids.push(id);
@@ -54,7 +61,10 @@ export class Acker {
     this.count = 0;
     for (const [stream, ids] of batch) {
       const sent: Promise<void> = this.redis.xack(stream, this.group, ...ids).then(
-        () => void this.inFlight.delete(sent),
+        () => {
+          this.failures = 0;
+          this.inFlight.delete(sent);
+        },
         err => {
           this.inFlight.delete(sent);
           this.requeue(stream, ids, err);
@@ -64,14 +74,20 @@ export class Acker {
     }
   }
 
+  /** No more sends: queued and failed acks are dropped (their entries stay pending). */
   stop(): void {
+    this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.queued.clear();
+    this.count = 0;
   }
 
   private requeue(stream: string, ids: string[], err: unknown): void {
+    if (this.stopped) return;
     this.onError(err);
     // The group (or stream) was deleted: there is no pending entry left to ack.
     if (isNoGroup(err)) return;
+    this.failures++;
     let q = this.queued.get(stream);
     if (!q) this.queued.set(stream, (q = []));
     for (const id of ids) q.push(id);
@@ -80,7 +96,7 @@ export class Acker {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.send();
-      }, RETRY_FLUSH_MS);
+      }, Math.min(RETRY_FLUSH_MAX_MS, RETRY_FLUSH_MIN_MS * 2 ** Math.min(this.failures - 1, 10)));
       this.retryTimer.unref();
     }
   }

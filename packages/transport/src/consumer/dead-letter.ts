@@ -13,8 +13,8 @@ export const DEAD_LETTER_FIELDS = {
   failedAt: 'dlq.failedAt',
 } as const;
 
-/** Why an entry was dead-lettered. */
-export type DeadLetterReason = 'decode' | 'max-attempts' | 'unrecoverable' | 'manual' | 'validation';
+/** Why an entry was dead-lettered (`deadline`: a request's retry would come after its caller stopped waiting). */
+export type DeadLetterReason = 'decode' | 'max-attempts' | 'unrecoverable' | 'manual' | 'validation' | 'deadline';
 
 export interface DeadLetterRecord {
   stream: string;

@@ -1,231 +1,238 @@
 import type { LoggerService } from '@nestjs/common';
-import type { EntryProcessor, Route } from './entry-processor.js';
-import type { StreamEntry } from './stream-entry.js';
-import { Leases } from './leases.js';
-import { RetryQueue } from './retry-queue.js';
+import type { Attempt } from './attempt.js';
+import type { AttemptResult } from './attempt-result.js';
+import { decide } from './failure-policy.js';
+import type { Leases } from './leases.js';
+import type { Redelivery } from './redelivery.js';
+import type { Route } from './route.js';
+import type { Settler } from './settler.js';
 import type { Slots } from './slots.js';
-
-// After a Redis error while taking an entry back for its retry, try again this much later.
-const RECLAIM_ERROR_DELAY_MS = 1000;
+import type { StreamEntry } from './stream-entry.js';
 
 /**
- * Hands entries to the processor within the concurrency slots, keeps ordered streams one at a time,
- * and brings failed entries back after their backoff. Every dispatched entry holds one slot until settled.
+ * An ordered stream's entries, run one at a time, each holding a slot. `retrying` is the head while it
+ * waits for its retry: it keeps its slot (the entries behind it hold theirs, so it must not need a new one).
+ */
+interface OrderedQueue {
+  entries: StreamEntry[];
+  running: boolean;
+  retrying?: StreamEntry;
+}
+
+export interface DispatcherDeps {
+  routes: Map<string, Route>;
+  slots: Slots;
+  leases: Leases;
+  attempt: Attempt;
+  settler: Settler;
+  redelivery: () => Redelivery;
+  /** Waiting retries at most before the reader stops reading new entries (maxWaitingRetries). */
+  maxWaitingRetries: number;
+  logger: LoggerService;
+}
+
+/**
+ * Runs held entries within the concurrency slots: each runs one attempt, the failure policy decides, the
+ * settler carries it out (ack, dead letter, or a retry through redelivery). Entries beyond the free slots
+ * wait in a backlog, first in first out; ordered streams run one entry at a time, their retries included;
+ * a batch handler's entries of one submission go to it together.
  */
 export class Dispatcher {
-  private readonly ordered = new Map<string, StreamEntry[]>();
-  private readonly retries: RetryQueue<StreamEntry>;
-  private readonly stopping = new AbortController();
-  /** Entries dispatched and not yet settled (the slots reserved for a read in progress are not counted). */
+  private readonly backlog: StreamEntry[] = [];
+  private readonly ordered = new Map<string, OrderedQueue>();
+  private readerWake?: () => void;
+  private stopped = false;
+  /** Entries holding a slot (running, or queued on an ordered stream). */
   private active = 0;
 
-  constructor(
-    private readonly routes: Map<string, Route>,
-    private readonly processor: EntryProcessor,
-    private readonly slots: Slots,
-    private readonly leases: Leases,
-    private readonly logger: LoggerService,
-  ) {
-    this.retries = new RetryQueue(entries => this.retryDue(entries));
-  }
-
-  /** The entry must already hold a slot; it is released when the entry is settled or scheduled for retry. */
-  dispatch(entry: StreamEntry): void {
-    this.dispatchMany([entry]);
-  }
-
-  /** Each entry must hold a slot. Entries of a batch handler's stream go to it together, in one call. */
-  dispatchMany(entries: StreamEntry[]): void {
-    let batches: Map<Route, StreamEntry[]> | undefined;
-    for (const entry of entries) {
-      this.active++;
-      const route = this.routes.get(entry.stream);
-      if (!route) {
-        // Cannot happen: only streams with a handler are read. Leave it pending rather than lose it.
-        this.logger.error(`No handler for stream ${entry.stream}; entry ${entry.id} left pending`);
-        this.leases.delete(entry);
-        this.done();
-      } else if (route.batch) {
-        batches ??= new Map();
-        const batch = batches.get(route);
-        if (batch) batch.push(entry);
-        else batches.set(route, [entry]);
-      } else if (!route.ordered) {
-        void this.runOnce(route, entry);
-      } else {
-        const queue = this.ordered.get(entry.stream);
-        if (queue) queue.push(entry);
-        else {
-          this.ordered.set(entry.stream, [entry]);
-          void this.runOrdered(route);
-        }
-      }
-    }
-    if (batches) for (const [route, batch] of batches) void this.runBatch(route, batch);
-  }
-
-  /** Forget a scheduled retry (the entry was claimed by another consumer). */
-  cancelRetry(stream: string, id: string): void {
-    this.retries.cancel(Leases.key(stream, id));
-  }
+  constructor(private readonly deps: DispatcherDeps) {}
 
   get inFlight(): number {
     return this.active;
   }
 
-  get scheduledRetries(): number {
-    return this.retries.size;
+  /** Held entries waiting for a slot. */
+  get waiting(): number {
+    return this.backlog.length;
   }
 
-  /** Stops retry timers and ordered backoff waits; those entries stay pending in Redis for whoever comes next. */
+  /** Room for entries taken back for a retry. */
+  get capacity(): number {
+    return Math.max(0, this.deps.slots.free - this.backlog.length);
+  }
+
+  /**
+   * How many new entries the reader may read now: none while held entries or due retries wait for room, or
+   * while maxWaitingRetries retries wait (a downstream outage must not pull the whole backlog into memory).
+   */
+  get readable(): number {
+    const redelivery = this.deps.redelivery();
+    if (this.backlog.length > 0 || redelivery.hasDue || redelivery.waiting >= this.deps.maxWaitingRetries) return 0;
+    return this.deps.slots.free;
+  }
+
+  /** Resolves when `readable` > 0, or at stop (one waiter: the reader). */
+  whenReadable(): Promise<void> {
+    if (this.readable > 0 || this.stopped) return Promise.resolve();
+    return new Promise(resolve => (this.readerWake = resolve));
+  }
+
+  /** An ordered stream's head waiting for its retry: it still holds its slot. */
+  holdsSlot(entry: StreamEntry): boolean {
+    return this.ordered.get(entry.stream)?.retrying === entry;
+  }
+
+  /** Entries must be held (leased). Runs as many as slots allow; the rest wait in order. */
+  submit(entries: StreamEntry[]): void {
+    let batches: Map<Route, StreamEntry[]> | undefined;
+    for (const entry of entries) {
+      if (this.stopped) {
+        this.deps.leases.release(entry);
+        continue;
+      }
+      if (this.holdsSlot(entry)) {
+        this.resumeOrdered(entry);
+        continue;
+      }
+      if (this.backlog.length > 0 || this.deps.slots.take(1) === 0) {
+        this.backlog.push(entry);
+        continue;
+      }
+      batches = this.start(entry, batches);
+    }
+    if (batches) for (const [route, batch] of batches) void this.runBatch(route, batch);
+  }
+
+  /** A retry will not come back (lease lost, trimmed, shutdown): its ordered stream goes on without it. */
+  letGo(entry: StreamEntry): void {
+    const queue = this.ordered.get(entry.stream);
+    if (queue?.retrying === entry) {
+      queue.retrying = undefined;
+      this.done();
+      void this.runOrdered(entry.stream, queue);
+    }
+    this.wakeReader();
+  }
+
+  /** Stops starting entries; held ones not started are released (they stay pending in Redis). */
   stop(): void {
-    this.stopping.abort();
-    this.retries.stop();
+    this.stopped = true;
+    for (const e of this.backlog.splice(0)) this.deps.leases.release(e);
+    for (const queue of this.ordered.values()) {
+      const waiting = queue.entries.splice(queue.running ? 1 : 0);
+      if (queue.retrying) waiting.push(queue.retrying);
+      queue.retrying = undefined;
+      for (const e of waiting) this.deps.leases.release(e);
+      this.done(waiting.length);
+    }
+    this.readerWake?.();
+  }
+
+  /** The entry holds a slot: run it, queue it on its ordered stream, or add it to a batch of this submission. */
+  private start(entry: StreamEntry, batches: Map<Route, StreamEntry[]> | undefined): Map<Route, StreamEntry[]> | undefined {
+    this.active++;
+    const route = this.deps.routes.get(entry.stream);
+    if (!route) {
+      // Cannot happen: only streams with a handler are read. Leave it pending rather than lose it.
+      this.deps.logger.error(`No handler for stream ${entry.stream}; entry ${entry.id} left pending`);
+      this.deps.leases.release(entry);
+      this.done();
+    } else if (route.batch) {
+      batches ??= new Map();
+      const batch = batches.get(route);
+      if (batch) batch.push(entry);
+      else batches.set(route, [entry]);
+    } else if (route.ordered) {
+      this.enqueueOrdered(route, entry);
+    } else {
+      void this.runOne(route, entry);
+    }
+    return batches;
+  }
+
+  private async runOne(route: Route, entry: StreamEntry): Promise<void> {
+    try {
+      await this.settle(route, entry, await this.deps.attempt.run(route, entry));
+    } finally {
+      this.done();
+    }
   }
 
   private async runBatch(route: Route, entries: StreamEntry[]): Promise<void> {
     try {
-      const outcomes = await this.processor.processBatch(route, entries);
-      outcomes.forEach((outcome, i) => {
-        const entry = entries[i];
-        if (outcome.retryInMs !== undefined) this.retries.schedule(Leases.key(entry.stream, entry.id), outcome.retryInMs, entry);
-      });
-    } catch (err) {
-      for (const entry of entries) this.settleFailed(entry, err);
+      const results = await this.deps.attempt.runBatch(route, entries);
+      await Promise.all(entries.map((entry, i) => this.settle(route, entry, results[i])));
     } finally {
       this.done(entries.length);
     }
   }
 
-  private async runOnce(route: Route, entry: StreamEntry): Promise<void> {
-    if (route.batch) return this.runBatch(route, [entry]);
+  private enqueueOrdered(route: Route, entry: StreamEntry): void {
+    let queue = this.ordered.get(route.stream);
+    if (!queue) this.ordered.set(route.stream, (queue = { entries: [], running: false }));
+    queue.entries.push(entry);
+    void this.runOrdered(route.stream, queue);
+  }
+
+  /** The head's retry came back (with the slot it kept): it goes first, before the entries behind it. */
+  private resumeOrdered(entry: StreamEntry): void {
+    const queue = this.ordered.get(entry.stream)!;
+    queue.retrying = undefined;
+    queue.entries.unshift(entry);
+    void this.runOrdered(entry.stream, queue);
+  }
+
+  /** One entry at a time; a retry pauses the stream until the entry comes back (or is let go). */
+  private async runOrdered(stream: string, queue: OrderedQueue): Promise<void> {
+    if (queue.running || queue.retrying) return;
+    const route = this.deps.routes.get(stream)!;
+    queue.running = true;
     try {
-      const outcome = await this.processor.process(route, entry);
-      if (outcome.retryInMs !== undefined) this.retries.schedule(Leases.key(entry.stream, entry.id), outcome.retryInMs, entry);
-    } catch (err) {
-      this.settleFailed(entry, err);
+      while (queue.entries.length > 0 && !queue.retrying && !this.stopped) {
+        const entry = queue.entries[0];
+        const result = await this.deps.attempt.run(route, entry);
+        const retrying = await this.settle(route, entry, result);
+        queue.entries.shift();
+        if (retrying) queue.retrying = entry;
+        else this.done();
+      }
     } finally {
-      this.done();
+      queue.running = false;
     }
   }
 
-  private async runOrdered(route: Route): Promise<void> {
-    const queue = this.ordered.get(route.stream)!;
-    while (queue.length > 0) {
-      let entry: StreamEntry | undefined = queue[0];
-      try {
-        while (entry) {
-          const outcome = await this.processor.process(route, entry);
-          if (outcome.retryInMs === undefined) break;
-          // In order means the next entry waits until this one succeeds or is dead-lettered.
-          if (!(await this.sleep(outcome.retryInMs))) return this.abandonOrdered(route.stream, queue);
-          entry = await this.takeBack(entry);
-        }
-      } catch (err) {
-        // Running the next entry now would break the order: leave this one and the rest pending.
-        this.settleFailed(entry!, err);
-        return this.abandonOrdered(route.stream, queue);
-      }
-      queue.shift();
-      this.done();
-    }
-    this.ordered.delete(route.stream);
-  }
-
-  /** Leaves every queued entry of an ordered stream pending (shutdown or Redis error) and frees their slots. */
-  private abandonOrdered(stream: string, queue: StreamEntry[]): void {
-    for (const e of queue) this.leases.delete(e);
-    this.done(queue.length);
-    queue.length = 0;
-    this.ordered.delete(stream);
-  }
-
-  /**
-   * Retries now due: those that find a free slot are taken back together (one XCLAIM per stream and lease,
-   * not one per entry), then run one by one; the others wait for a slot each.
-   */
-  private retryDue(entries: StreamEntry[]): void {
-    if (this.stopping.signal.aborted) return;
-    const n = this.slots.take(entries.length);
-    const groups = new Map<string, StreamEntry[]>();
-    for (let i = 0; i < n; i++) {
-      const key = Leases.reclaimGroup(entries[i]);
-      const group = groups.get(key);
-      if (group) group.push(entries[i]);
-      else groups.set(key, [entries[i]]);
-    }
-    for (const group of groups.values()) void this.takeBackGroup(group);
-    for (let i = n; i < entries.length; i++) void this.retry(entries[i]);
-  }
-
-  /** Each entry holds a slot: dispatched if taken back, released if gone, rescheduled on a Redis error. */
-  private async takeBackGroup(entries: StreamEntry[]): Promise<void> {
-    let taken: Map<string, string[]>;
+  /** Policy, then settler. Returns true when the entry now waits for a retry. Never rejects. */
+  private async settle(route: Route, entry: StreamEntry, result: AttemptResult): Promise<boolean> {
+    const decision = decide({ route, attempt: entry.deliveryCount, result, deadline: entry.message?.deadline });
     try {
-      taken = await this.leases.reclaimMany(entries);
+      return (await this.deps.settler.apply(route, entry, decision)) === 'retrying';
     } catch (err) {
-      this.slots.release(entries.length);
-      const what = entries.length === 1 ? `entry ${entries[0].id}` : `${entries.length} entries`;
-      this.logger.warn?.(`Could not take back ${what} of ${entries[0].stream} for a retry: ${(err as Error).message}`);
-      for (const e of entries) this.retries.schedule(Leases.key(e.stream, e.id), RECLAIM_ERROR_DELAY_MS, e);
-      return;
-    }
-    for (const e of entries) {
-      const fields = taken.get(e.id);
-      if (!fields) {
-        this.slots.release();
-        continue;
-      }
-      e.fields = fields;
-      e.deliveryCount++;
-      // One by one, also for a batch handler: a poison entry retried with others would fail them again.
-      this.dispatch(e);
+      // The settler reports its own Redis errors; anything else is a bug: keep the entry pending, not lost.
+      this.deps.leases.release(entry);
+      this.deps.logger.error(`Could not settle entry ${entry.id} of ${entry.stream}, it stays pending: ${(err as Error)?.message ?? err}`);
+      return false;
     }
   }
 
-  /** One due retry that found no free slot: waits for one, then takes the entry back alone. */
-  private async retry(entry: StreamEntry): Promise<void> {
-    if (this.stopping.signal.aborted) return;
-    while (this.slots.take(1) === 0) {
-      await this.slots.whenFree();
-      if (this.stopping.signal.aborted) return;
-    }
-    await this.takeBackGroup([entry]);
+  private drainBacklog(): void {
+    let batches: Map<Route, StreamEntry[]> | undefined;
+    while (this.backlog.length > 0 && this.deps.slots.take(1) === 1) batches = this.start(this.backlog.shift()!, batches);
+    if (batches) for (const [route, batch] of batches) void this.runBatch(route, batch);
   }
 
-  /** XCLAIM the entry again (a new delivery), unless it is gone or another consumer has it now. */
-  private async takeBack(entry: StreamEntry): Promise<StreamEntry | undefined> {
-    const fields = await this.leases.reclaim(entry);
-    if (!fields) return undefined;
-    entry.fields = fields;
-    entry.deliveryCount++;
-    return entry;
-  }
-
+  /** Frees slots: the backlog goes first, then due retries, then the reader. */
   private done(n = 1): void {
     this.active -= n;
-    this.slots.release(n);
+    this.deps.slots.release(n);
+    if (this.backlog.length > 0 && !this.stopped) this.drainBacklog();
+    this.deps.redelivery().pump();
+    this.wakeReader();
   }
 
-  /** Settling failed (Redis unreachable): the entry stays pending and the claim loop brings it back. */
-  private settleFailed(entry: StreamEntry, err: unknown): void {
-    this.leases.delete(entry);
-    this.logger.error(`Could not settle entry ${entry.id} of ${entry.stream}, it stays pending: ${(err as Error)?.message ?? err}`);
-  }
-
-  private sleep(ms: number): Promise<boolean> {
-    const signal = this.stopping.signal;
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise(resolve => {
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
+  private wakeReader(): void {
+    if (!this.readerWake || (this.readable === 0 && !this.stopped)) return;
+    const wake = this.readerWake;
+    this.readerWake = undefined;
+    wake();
   }
 }

@@ -4,6 +4,8 @@ import { RedisStreamBatchContext } from '../ctx-host/redis-stream-batch.context.
 
 const INSTALLED = Symbol.for('nestream.errorCapture');
 
+type LoggerLike = { error: (...args: unknown[]) => void; debug?: (...args: unknown[]) => void };
+
 /**
  * Nest's default RPC exception filter replaces a plain Error with
  * `{ status: 'error', message: 'Internal server error' }` before the transport sees it, and dead letters
@@ -11,17 +13,28 @@ const INSTALLED = Symbol.for('nestream.errorCapture');
  * through `RpcExceptionsHandler.handle(exception, host)`, whose host carries the handler's arguments:
  * when the second one is our context, the original exception is recorded on it, then Nest goes on as
  * usual. Other transports and the filters' behaviour are untouched.
+ *
+ * For our contexts only, the filter's own log of the error (its full stack, on every attempt) goes to
+ * debug level: the transport logs one line per failed attempt itself, with the stack when it gives up.
  */
 export function installErrorCapture(): void {
   const proto = RpcExceptionsHandler.prototype as unknown as Record<PropertyKey, unknown>;
   if (proto[INSTALLED]) return;
+  // BaseRpcExceptionFilter: its static `logger` is what the filter logs unknown errors with.
+  const filterClass = Object.getPrototypeOf(RpcExceptionsHandler) as { logger?: LoggerLike };
   const original = proto.handle as (this: unknown, exception: unknown, host: { getArgByIndex(i: number): unknown }, ...rest: unknown[]) => unknown;
   proto.handle = function handle(this: unknown, exception: unknown, host: { getArgByIndex(i: number): unknown }, ...rest: unknown[]) {
     const ctx = host?.getArgByIndex?.(1);
-    if ((ctx instanceof RedisStreamContext || ctx instanceof RedisStreamBatchContext) && ctx.handlerError === undefined) {
-      ctx.handlerError = exception;
+    if (!(ctx instanceof RedisStreamContext || ctx instanceof RedisStreamBatchContext)) return original.call(this, exception, host, ...rest);
+    if (ctx.handlerError === undefined) ctx.handlerError = exception;
+    const logger = filterClass.logger;
+    if (!logger) return original.call(this, exception, host, ...rest);
+    filterClass.logger = { error: (...args: unknown[]) => logger.debug?.(...args) };
+    try {
+      return original.call(this, exception, host, ...rest);
+    } finally {
+      filterClass.logger = logger;
     }
-    return original.call(this, exception, host, ...rest);
   };
   proto[INSTALLED] = true;
 }

@@ -1,11 +1,11 @@
 import { Command, type Redis } from 'ioredis';
 import type { LoggerService } from '@nestjs/common';
 import type { ResolvedServerOptions } from '../options.js';
+import { isNoGroup } from '../redis/replies.js';
 import type { Dispatcher } from './dispatcher.js';
-import { streamEntry, type StreamEntry } from './stream-entry.js';
 import type { Leases } from './leases.js';
-import type { Slots } from './slots.js';
-import { isNoGroup, type XPendingRow } from '../redis/replies.js';
+import type { PendingIntake } from './pending-intake.js';
+import { streamEntry, type StreamEntry } from './stream-entry.js';
 
 type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
 
@@ -13,35 +13,37 @@ class WatchdogTimeout extends Error {
   override readonly name = 'WatchdogTimeout';
 }
 
+// After a failed read: 100 ms, doubling, at most 5 s between tries (a lasting error is not a hot loop).
 const ERROR_BACKOFF_MIN_MS = 100;
 const ERROR_BACKOFF_MAX_MS = 5000;
+// How often the watchdog looks at the read in flight, at most.
+const WATCHDOG_TICK_MAX_MS = 1000;
 
 export interface ReadLoopDeps {
-  /** Dedicated connection: a blocked XREADGROUP holds it. */
-  blocking: Redis;
+  /** The `reader` connection, for the blocking XREADGROUP only: a blocked read holds its connection. */
+  reader: Redis;
   options: ResolvedServerOptions;
   streams: string[];
-  slots: Slots;
   leases: Leases;
   dispatcher: Dispatcher;
-  logger: LoggerService;
+  intake: PendingIntake;
   /** Creates the group on every stream (MKSTREAM; BUSYGROUP is fine). */
   ensureGroups: () => Promise<void>;
+  logger: LoggerService;
   onError: (err: unknown) => void;
 }
 
 /**
- * The reader: first takes back this consumer's own pending entries (left by a previous run under the
- * same name, or by a read whose reply was lost in a reconnect), then reads new entries with
- * XREADGROUP ... BLOCK, never more than the free slots. A watchdog recycles the connection of a read
- * that does not come back in blockMs + watchdogMs (ioredis can leave a blocking command hanging after
- * a reconnect).
+ * The reader: reads new entries with XREADGROUP ... BLOCK, never more than the dispatcher has room for.
+ * First, and after every reconnect, it has the pending intake take back this consumer's own pending
+ * entries (left by a previous run under the same name, or by a read whose reply was lost). A watchdog
+ * fails a read that does not come back in blockMs + watchdogMs, and the connection is recycled (ioredis
+ * can leave a blocking command hanging after a reconnect).
  */
 export class ReadLoop {
   private running = false;
   private loop?: Promise<void>;
   private roundRobin = 0;
-  private overflow: StreamEntry[] = [];
   private readonly newIds: string[];
   private groupsReady = false;
   private recovered = false;
@@ -60,26 +62,23 @@ export class ReadLoop {
   start(): void {
     this.running = true;
     const { blockMs, watchdogMs } = this.deps.options;
-    this.watchdog = setInterval(() => this.checkRead(blockMs + watchdogMs), Math.max(25, Math.min(1000, watchdogMs / 4)));
+    this.watchdog = setInterval(() => this.checkRead(blockMs + watchdogMs), Math.max(25, Math.min(WATCHDOG_TICK_MAX_MS, watchdogMs / 4)));
     this.watchdog.unref();
     this.loop = this.run();
   }
 
-  /** After a reconnect, read our own pending list again before new entries. */
+  /** After a reconnect, take back our own pending entries again before new ones. */
   markReconnected(): void {
     this.recovered = false;
   }
 
-  /** Stops reading. A read blocked in Redis is cut off by closing the dedicated connection. */
+  /** Stops reading. A read blocked in Redis is cut off by closing the reader connection. */
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.watchdog);
     this.wake?.();
-    this.deps.slots.release(0); // wake a wait for free slots
-    this.deps.blocking.disconnect();
+    this.deps.reader.disconnect();
     await this.loop;
-    // Read but never started: they stay pending for whoever comes next.
-    for (const e of this.overflow.splice(0)) this.deps.leases.delete(e);
   }
 
   private async run(): Promise<void> {
@@ -91,23 +90,19 @@ export class ReadLoop {
           this.groupsReady = true;
         }
         if (!this.recovered) {
-          await this.recoverOwnPending();
+          for (const stream of this.deps.streams) await this.deps.intake.recoverOwn(stream, () => this.running);
           this.recovered = true;
         }
-        if (this.deps.slots.free === 0) await this.deps.slots.whenFree();
+        await this.deps.dispatcher.whenReadable();
         // Handlers finishing in the same tick free their slots together: one read for all of them,
         // instead of a round trip per freed slot.
         await new Promise(setImmediate);
         if (!this.running) break;
-        if (this.overflow.length > 0) {
-          this.dispatchWithinSlots(this.overflow.splice(0));
-          continue;
-        }
-        // Slots are not reserved across the blocking read: retries and claims due meanwhile may take them,
-        // and what the reply holds beyond the slots still free waits in the overflow.
-        const entries = await this.read(Math.min(this.deps.slots.free, this.deps.options.readBatchSize));
+        const room = Math.min(this.deps.dispatcher.readable, this.deps.options.readBatchSize);
+        if (room === 0) continue;
+        const entries = await this.read(room);
         this.lastReadAt = Date.now();
-        this.dispatchWithinSlots(entries);
+        this.deps.dispatcher.submit(entries);
         failures = 0;
       } catch (err) {
         this.lastReadAt = Date.now();
@@ -121,7 +116,7 @@ export class ReadLoop {
         if (err instanceof WatchdogTimeout) {
           this.deps.logger.warn?.(err.message);
           this.recovered = false;
-          this.deps.blocking.disconnect(true);
+          this.deps.reader.disconnect(true);
         } else {
           this.deps.onError(err);
         }
@@ -131,22 +126,15 @@ export class ReadLoop {
     }
   }
 
-  /** Dispatches as many entries as there are free slots; the rest wait, in order, in the overflow. */
-  private dispatchWithinSlots(entries: StreamEntry[]): void {
-    const n = this.deps.slots.take(entries.length);
-    this.deps.dispatcher.dispatchMany(n === entries.length ? entries : entries.slice(0, n));
-    for (let i = n; i < entries.length; i++) this.overflow.push(entries[i]);
-  }
-
   /**
-   * XREADGROUP of new entries over every stream. COUNT applies per stream, so `slots` are spread over the
-   * streams; with fewer free slots than streams each stream gets COUNT 1 and the reply may hold up to
-   * (streams - 1) entries more than the free slots: those wait in `overflow`, not running, until slots free.
+   * XREADGROUP of new entries over every stream. COUNT applies per stream, so `room` is spread over the
+   * streams; with less room than streams each stream gets COUNT 1 and the reply may hold up to
+   * (streams - 1) entries more than the room: the dispatcher's backlog keeps them, in order.
    * (Reading only some of the streams instead would block on them while others have entries.)
    */
-  private async read(slots: number): Promise<StreamEntry[]> {
-    const { options, streams, blocking } = this.deps;
-    const count = Math.max(1, Math.floor(slots / streams.length));
+  private async read(room: number): Promise<StreamEntry[]> {
+    const { options, streams, reader } = this.deps;
+    const count = Math.max(1, Math.floor(room / streams.length));
     const command = new Command(
       'xreadgroup',
       ['GROUP', options.group, options.consumer, 'COUNT', count, 'BLOCK', options.blockMs, 'STREAMS', ...streams, ...this.newIds],
@@ -156,20 +144,20 @@ export class ReadLoop {
     this.readSentAt = Date.now();
     let reply: XReadGroupReply;
     try {
-      reply = (await blocking.sendCommand(command)) as XReadGroupReply;
+      reply = (await reader.sendCommand(command)) as XReadGroupReply;
     } finally {
       this.reading = undefined;
     }
     const entries: StreamEntry[] = [];
     if (!reply) return entries;
     const now = Date.now();
-    // Rotate which stream's entries come first, so an overflow does not always favour the same stream.
+    // Rotate which stream's entries come first, so a backlog does not always favour the same stream.
     const start = this.roundRobin++ % reply.length;
     for (let i = 0; i < reply.length; i++) {
       const [stream, list] = reply[(start + i) % reply.length];
       for (const [id, fields] of list) {
         const entry = streamEntry(stream, id, fields, 1);
-        this.deps.leases.add(entry, now);
+        this.deps.leases.hold(entry, now);
         entries.push(entry);
       }
     }
@@ -184,44 +172,6 @@ export class ReadLoop {
     // A reply that still arrives later finds the command settled and is dropped: those entries stay
     // pending under our name and come back with the own-pending recovery after the reconnect.
     command.reject(new WatchdogTimeout(`XREADGROUP did not return within ${limit} ms (blockMs + watchdogMs); recycling the reader connection`));
-  }
-
-  /**
-   * Takes back this consumer's own pending entries, oldest first: XPENDING (which gives their delivery
-   * counts) then XCLAIM (counts one more delivery, and drops ids whose entries were trimmed).
-   * Entries this process already holds are skipped.
-   */
-  private async recoverOwnPending(): Promise<void> {
-    // On the reader's own connection: it is idle between reads, and after a reconnect it is the fresh one.
-    const { blocking: redis, options, streams, slots, leases, dispatcher } = this.deps;
-    for (const stream of streams) {
-      let start = '-';
-      while (this.running) {
-        await slots.whenFree();
-        const reserved = slots.take(options.readBatchSize);
-        let used = 0;
-        try {
-          const rows = (await redis.xpending(stream, options.group, start, '+', reserved, options.consumer)) as XPendingRow[];
-          if (rows.length === 0) break;
-          start = `(${rows[rows.length - 1][0]}`;
-          const held = leases.heldIds(stream);
-          const mine = rows.filter(([id]) => !held.has(id));
-          if (mine.length === 0) continue;
-          const counts = new Map(mine.map(([id, , , n]) => [id, Number(n)]));
-          const claimed = (await redis.xclaim(stream, options.group, options.consumer, 0, ...counts.keys())) as Array<[string, string[] | null]>;
-          const now = Date.now();
-          for (const [id, fields] of claimed) {
-            if (!fields) continue;
-            const entry = streamEntry(stream, id, fields, (counts.get(id) ?? 0) + 1);
-            leases.add(entry, now);
-            used++;
-            dispatcher.dispatch(entry);
-          }
-        } finally {
-          slots.release(reserved - used);
-        }
-      }
-    }
   }
 
   private pause(ms: number): Promise<void> {

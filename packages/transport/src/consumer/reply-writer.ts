@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { isObservable, Observable } from 'rxjs';
 import type { DecodedMessage } from '../wire/codec.js';
+import { ReplyWriteError } from '../errors/reply-write.error.js';
 import { encodeReply, type ReplyPacket } from '../wire/reply.js';
 
 // Reply streams belong to clients that may vanish: cap them and let Redis drop them when unused.
@@ -38,10 +39,14 @@ export class ReplyWriter {
 
   private async write(message: DecodedMessage, packet: ReplyPacket): Promise<void> {
     if (!message.replyTo || !message.correlationId) return; // emitted, not sent: nobody waits for a reply
-    await this.redis
-      .multi()
-      .xadd(message.replyTo, 'MAXLEN', '~', REPLY_STREAM_MAXLEN, '*', ...encodeReply(message.correlationId, packet))
-      .expire(message.replyTo, REPLY_STREAM_TTL_S)
-      .exec();
+    try {
+      await this.redis
+        .multi()
+        .xadd(message.replyTo, 'MAXLEN', '~', REPLY_STREAM_MAXLEN, '*', ...encodeReply(message.correlationId, packet))
+        .expire(message.replyTo, REPLY_STREAM_TTL_S)
+        .exec();
+    } catch (err) {
+      throw new ReplyWriteError(message.replyTo, err);
+    }
   }
 }

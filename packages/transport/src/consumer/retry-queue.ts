@@ -1,13 +1,11 @@
 interface Scheduled<T> {
-  key: string;
   dueAt: number;
   item: T;
 }
 
 /**
- * Entries waiting for their next attempt, ordered by due time, behind one timer (not one per entry).
- * Nothing here is the source of truth: the entry stays pending in Redis, with its delivery count, so a
- * crash loses only the timing and the claim loop of any consumer takes the entry over.
+ * Items waiting for their due time, in due order, behind one timer (not one per item). A plain scheduler:
+ * what to do when items fall due is the caller's.
  */
 export class RetryQueue<T> {
   private queue: Scheduled<T>[] = [];
@@ -15,14 +13,14 @@ export class RetryQueue<T> {
   private timerDueAt = Infinity;
   private stopped = false;
 
-  /** `onDue` gets every item due at once, in due order: the caller can take them back together. */
+  /** `onDue` gets every item due at once, in due order. */
   constructor(private readonly onDue: (items: T[]) => void) {}
 
   get size(): number {
     return this.queue.length;
   }
 
-  schedule(key: string, delayMs: number, item: T): void {
+  schedule(item: T, delayMs: number): void {
     if (this.stopped) return;
     const dueAt = Date.now() + delayMs;
     // Binary search: keep the queue sorted by due time.
@@ -33,20 +31,23 @@ export class RetryQueue<T> {
       if (this.queue[mid].dueAt <= dueAt) lo = mid + 1;
       else hi = mid;
     }
-    this.queue.splice(lo, 0, { key, dueAt, item });
+    this.queue.splice(lo, 0, { dueAt, item });
     this.arm();
   }
 
-  cancel(key: string): void {
-    const i = this.queue.findIndex(s => s.key === key);
+  cancel(item: T): void {
+    const i = this.queue.findIndex(s => s.item === item);
     if (i >= 0) this.queue.splice(i, 1);
   }
 
-  stop(): void {
+  /** Stops the timer; returns the items that were waiting. */
+  stop(): T[] {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    const items = this.queue.map(s => s.item);
     this.queue = [];
+    return items;
   }
 
   private arm(): void {

@@ -1,10 +1,11 @@
 /**
- * Concurrency slots: one per entry that has been read and not yet settled (or scheduled for retry).
- * The reader reserves slots before it reads, so it never holds more entries than `size`.
+ * Concurrency slots: one per entry handed to a handler and not yet settled or scheduled for retry.
+ * Whoever waits for a slot is woken one per freed slot, in arrival order (never all at once).
  */
 export class Slots {
   private used = 0;
   private waiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
 
   constructor(readonly size: number) {}
 
@@ -26,23 +27,24 @@ export class Slots {
   release(n = 1): void {
     this.used -= n;
     if (this.used < 0) throw new Error(`nestream internal error: released more slots than taken (${this.used})`);
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
+    for (let i = 0; i < n && this.waiters.length > 0; i++) this.waiters.shift()!();
+    if (this.used === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
-  /** Resolves at the next release (or at once if a slot is free). */
+  /** Resolves at once if a slot is free, else when one is released (one waiter per freed slot). */
   whenFree(): Promise<void> {
     if (this.free > 0) return Promise.resolve();
-    return this.nextRelease();
+    return new Promise(resolve => this.waiters.push(resolve));
+  }
+
+  /** Wakes every waiter without a slot freed (shutdown: they check why they woke). */
+  wakeAll(): void {
+    for (const wake of this.waiters.splice(0)) wake();
   }
 
   /** Resolves once every slot is released. */
-  async whenIdle(): Promise<void> {
-    while (this.used > 0) await this.nextRelease();
-  }
-
-  private nextRelease(): Promise<void> {
-    return new Promise(resolve => this.waiters.push(resolve));
+  whenIdle(): Promise<void> {
+    if (this.used === 0) return Promise.resolve();
+    return new Promise(resolve => this.idleWaiters.push(resolve));
   }
 }

@@ -1,3 +1,5 @@
+import type { DecodedMessage } from '../wire/codec.js';
+
 /**
  * One stream entry as read or claimed. `fields` is null for an id whose entry was trimmed away.
  * The lease fields belong to Leases: keeping them on the entry means no map entry to create and drop
@@ -7,14 +9,17 @@ export interface StreamEntry {
   stream: string;
   id: string;
   fields: string[] | null;
+  /** Deliveries so far, this one included: the attempt number. */
   deliveryCount: number;
-  /** Index in Leases while this consumer holds the entry, else -1. */
-  leaseSlot: number;
-  /** When we last read, claimed or renewed the entry (Redis's idle time restarted then). */
+  /** Index in the Leases slab while this consumer holds the entry, else -1 (not a concurrency slot). */
+  leaseIndex: number;
+  /** When Redis last restarted the entry's idle time for us (read, claim, renewal), as our clock saw the reply. */
   touchedAt: number;
+  /** The decoded message, once the attempt decoded it (the settler answers a request's caller with it). */
+  message: DecodedMessage | undefined;
 }
 
-/** A new entry, not held yet (Leases.add holds it). Always this shape, so the hot path stays monomorphic. */
+/** A new entry, not held yet (Leases.hold holds it). Always this shape, so the hot path stays monomorphic. */
 export function streamEntry(stream: string, id: string, fields: string[] | null, deliveryCount: number): StreamEntry {
-  return { stream, id, fields, deliveryCount, leaseSlot: -1, touchedAt: 0 };
+  return { stream, id, fields, deliveryCount, leaseIndex: -1, touchedAt: 0, message: undefined };
 }

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { settleWithin } from '../settle-within.js';
 import type { ConnectionOptions } from '../options.js';
 
 /**
@@ -16,4 +17,12 @@ export function createRedis(connection: ConnectionOptions, role: 'commands' | 'r
     ...extra,
   };
   return typeof connection === 'string' ? new Redis(connection, base) : new Redis({ ...base, ...connection });
+}
+
+// How long quit() may take before the connection is simply dropped (an unreachable Redis never answers).
+const QUIT_TIMEOUT_MS = 1000;
+
+/** Closes a connection: QUIT lets queued commands finish; an unreachable Redis gets a plain disconnect. */
+export async function quitOrDisconnect(redis: Redis): Promise<void> {
+  if (!(await settleWithin(redis.quit().catch(() => undefined), QUIT_TIMEOUT_MS))) redis.disconnect();
 }

@@ -24,3 +24,26 @@ function errorMessage(err: unknown): string {
   const message = (err as Error)?.message;
   return typeof message === 'string' ? message : String(err);
 }
+
+/**
+ * A Redis error's message with its cause: an EXECABORT from MULTI/EXEC names the command that was refused
+ * (NOPERM, OOM, WRONGTYPE) only in ioredis's `previousErrors`.
+ */
+export function redisErrorMessage(err: unknown): string {
+  const message = errorMessage(err);
+  const previous = (err as { previousErrors?: unknown[] })?.previousErrors;
+  if (!Array.isArray(previous) || previous.length === 0) return message;
+  return `${message} (${previous.map(errorMessage).join('; ')})`;
+}
+
+/** An authentication or permission error: retrying will not help until an operator acts. */
+export function isFatalRedisError(err: unknown): boolean {
+  return /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(errorMessage(err)) ||
+    ((err as { previousErrors?: unknown[] })?.previousErrors ?? []).some(isFatalRedisError);
+}
+
+/** A TLS certificate the client refuses (unknown CA, wrong host name, expired): a configuration error. */
+export function isCertificateError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
+}

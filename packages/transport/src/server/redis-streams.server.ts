@@ -1,18 +1,25 @@
 import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { Acker } from '../consumer/acker.js';
-import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { Attempt } from '../consumer/attempt.js';
 import { ClaimLoop } from '../consumer/claim-loop.js';
 import { Dispatcher } from '../consumer/dispatcher.js';
-import { EntryProcessor, type Route } from '../consumer/entry-processor.js';
 import { installErrorCapture } from '../consumer/error-capture.js';
+import { GoneEntries } from '../consumer/gone-entries.js';
 import { Leases } from '../consumer/leases.js';
+import { PendingIntake } from '../consumer/pending-intake.js';
 import { ReadLoop } from '../consumer/read-loop.js';
+import { Redelivery } from '../consumer/redelivery.js';
 import { ReplyWriter } from '../consumer/reply-writer.js';
+import type { Route } from '../consumer/route.js';
+import { Settler, type EmitEvent } from '../consumer/settler.js';
 import { Slots } from '../consumer/slots.js';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { StreamKeys } from '../keys.js';
+import { NO_INSTRUMENTATION, type ConsumerInstrumentation } from '../observability/instrumentation.js';
+import { createConsumerInstrumentation } from '../observability/create-instrumentation.js';
 import {
   resolveRetry,
   resolveServerOptions,
@@ -20,24 +27,27 @@ import {
   type RedisStreamsServerOptions,
   type ResolvedServerOptions,
 } from '../options.js';
-import { createRedis } from '../redis/create-redis.js';
-import { isBusyGroup } from '../redis/replies.js';
-import { createConsumerInstrumentation } from '../observability/create-instrumentation.js';
-import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
+import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
+import { isBusyGroup, isCertificateError, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
 import { settleWithin } from '../settle-within.js';
 import { RedisStreamsStatus, type RedisStreamsEvents } from '../status.js';
 
 interface Running {
-  redis: Redis;
-  blocking: Redis;
+  commands: Redis;
+  reader: Redis;
   acker: Acker;
   slots: Slots;
   dispatcher: Dispatcher;
+  redelivery: Redelivery;
+  settler: Settler;
   readLoop: ReadLoop;
   claimLoop: ClaimLoop;
   /** Stops the metrics gauges reading this server's streams. */
   unwatch: () => void;
 }
+
+// The same error from a loop is logged once per this much time (each is still emitted as an `error` event).
+const REPEATED_ERROR_LOG_MS = 30_000;
 
 /**
  * Nest transport strategy over Redis Streams consumer groups:
@@ -49,13 +59,14 @@ export class RedisStreamsServer
   implements CustomTransportStrategy
 {
   readonly options: ResolvedServerOptions;
-  /** Metrics and tracing (`metrics`, `tracing` options); NO_INSTRUMENTATION when both are off. */
-  private readonly instrumentation: ConsumerInstrumentation;
   protected override readonly logger = new Logger(RedisStreamsServer.name);
   private readonly keys: StreamKeys;
   private readonly events = new EventEmitter();
   private running?: Running;
   private closing?: Promise<void>;
+  /** Metrics and tracing hooks (`metrics`, `tracing` options); NO_INSTRUMENTATION when both are off. */
+  protected instrumentation: ConsumerInstrumentation = NO_INSTRUMENTATION;
+  private lastErrorLog = { text: '', at: 0 };
 
   constructor(options: RedisStreamsServerOptions) {
     super();
@@ -76,43 +87,29 @@ export class RedisStreamsServer
       const routes = this.buildRoutes();
       const streams = [...routes.keys()];
       const o = this.options;
-      const redis = createRedis(o.connection, 'commands');
-      const blocking = createRedis(o.connection, 'reader');
-      this.watchConnection(redis, blocking);
-      const slots = new Slots(o.concurrency);
-      const acker = new Acker(redis, o.group, err => this.reportError('XACK failed, will retry', err));
-      const leases = new Leases(redis, o.group, o.consumer);
-      const emit = (event: string, payload: unknown) => this.events.emit(event, payload);
-      const processor = new EntryProcessor({ redis, options: o, acker, leases, replies: new ReplyWriter(redis), logger: this.logger, emit, instrumentation: this.instrumentation });
-      const dispatcher = new Dispatcher(routes, processor, slots, leases, this.logger);
-      const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
-      const readLoop = new ReadLoop({
-        blocking, options: o, streams, slots, leases, dispatcher, logger: this.logger, onError,
-        ensureGroups: () => this.ensureGroups(redis, streams),
-      });
-      const onClaim = (event: string, payload: unknown) => {
-        if (event === 'claimed') this.instrumentation.claimed((payload as { stream: string }).stream, (payload as { ids: string[] }).ids.length);
-        emit(event, payload);
-      };
-      const claimLoop = new ClaimLoop({ redis, options: o, streams, slots, leases, dispatcher, logger: this.logger, emit: onClaim, onError });
-      const dlq = o.deadLetter === false ? undefined : o.deadLetter.key;
-      const unwatch = this.instrumentation.watch({ redis, group: o.group, streams, deadLetterKey: dlq });
-      this.running = { redis, blocking, acker, slots, dispatcher, readLoop, claimLoop, unwatch };
-      blocking.on('ready', () => readLoop.markReconnected());
+      // `commands` gets a socket timeout: a frozen socket is replaced instead of holding up acks and claims.
+      const commands = createRedis(o.connection, 'commands', { socketTimeout: o.commandTimeoutMs });
+      const reader = createRedis(o.connection, 'reader');
+      this.watchConnection(commands, reader);
+      const running = this.assemble(commands, reader, routes, streams);
+      this.running = running;
+      reader.on('ready', () => running.readLoop.markReconnected());
 
       if (streams.length > 0) {
-        // Create the groups before reporting "listening", so events emitted right after are not missed.
-        // Redis down: say so, keep retrying in the reader, and do not hold up the application.
-        // The first connection error ends the wait: ioredis would retry each command for seconds.
-        const groups = this.ensureGroups(redis, streams);
-        const unreachable = new Promise<unknown>(resolve => redis.once('error', resolve));
-        const failure = await Promise.race([groups.then(() => undefined), unreachable]).catch(err => err);
-        groups.catch(() => undefined);
+        const failure = await this.firstContact(commands, streams);
+        if (failure && (isFatalRedisError(failure) || isCertificateError(failure))) {
+          // Wrong credentials, a missing permission, a refused certificate: retrying cannot help.
+          this.running = undefined;
+          commands.disconnect();
+          reader.disconnect();
+          callback(new Error(`RedisStreamsServer could not start: ${redisErrorMessage(failure)}`, { cause: failure }));
+          return;
+        }
         if (failure) {
           this.reportError('Could not create the consumer groups yet (Redis unreachable?); retrying in the background', failure);
         }
-        readLoop.start();
-        claimLoop.start();
+        running.readLoop.start();
+        running.claimLoop.start();
       } else {
         this.logger.warn?.('RedisStreamsServer has no @EventPattern or @MessagePattern handler: nothing to read');
       }
@@ -140,13 +137,13 @@ export class RedisStreamsServer
   /** The ioredis connections: `commands` (XACK, XADD, claims) and `reader` (the blocking XREADGROUP). */
   unwrap<T = { commands: Redis; reader: Redis }>(): T {
     if (!this.running) throw new Error('Not initialized. Call listen() (or start the microservice) before unwrap().');
-    return { commands: this.running.redis, reader: this.running.blocking } as T;
+    return { commands: this.running.commands, reader: this.running.reader } as T;
   }
 
   /** Handlers in flight and retries waiting, for health checks and metrics. */
   get stats(): { inFlight: number; scheduledRetries: number; lastReadAt: number } {
     const r = this.running;
-    return { inFlight: r?.dispatcher.inFlight ?? 0, scheduledRetries: r?.dispatcher.scheduledRetries ?? 0, lastReadAt: r?.readLoop.lastReadAt ?? 0 };
+    return { inFlight: r?.dispatcher.inFlight ?? 0, scheduledRetries: r?.redelivery.waiting ?? 0, lastReadAt: r?.readLoop.lastReadAt ?? 0 };
   }
 
   /** The stream keys this server reads (one per handler). */
@@ -164,7 +161,13 @@ export class RedisStreamsServer
         pattern,
         handler,
         isEvent: handler.isEventHandler === true,
-        retry: resolveRetry(this.options.retry, extras.retry, `@EventPattern('${pattern}') extras.retry`),
+        // A request's caller is waiting: no retry unless the handler asks for it (extras.retry), so a failure
+        // reaches the caller at once, as with Nest's built-in transports.
+        retry: resolveRetry(
+          handler.isEventHandler === true ? this.options.retry : { ...this.options.retry, maxAttempts: 1 },
+          extras.retry,
+          `@${handler.isEventHandler === true ? 'Event' : 'Message'}Pattern('${pattern}') extras.retry`,
+        ),
         ordered: extras.ordered === true,
         batch: extras.batch === true,
       });
@@ -178,34 +181,106 @@ export class RedisStreamsServer
     return routes;
   }
 
+  /** Wires the consumer's parts; control flows reader -> dispatcher -> attempt -> policy -> settler or redelivery. */
+  private assemble(commands: Redis, reader: Redis, routes: Map<string, Route>, streams: string[]): Running {
+    const o = this.options;
+    const emit: EmitEvent = (event, ...args) => this.events.emit(event, ...args);
+    const logger = this.logger;
+    const slots = new Slots(o.concurrency);
+    const leases = new Leases(commands, o.group, o.consumer, o.claim.minIdleMs);
+    const acker = new Acker(commands, o.group, err => this.reportError('XACK failed, will retry', err));
+    const gone = new GoneEntries(commands, o.group, logger, emit);
+    const replies = new ReplyWriter(commands);
+    const instrumentation = this.instrumentation;
+    let dispatcher: Dispatcher | undefined;
+    const redelivery = new Redelivery({
+      redis: commands, group: o.group, consumer: o.consumer, leases, gone, logger,
+      capacity: () => dispatcher!.capacity,
+      holdsSlot: entry => dispatcher!.holdsSlot(entry),
+      submit: entry => dispatcher!.submit([entry]),
+      letGo: entry => dispatcher!.letGo(entry),
+    });
+    const settler = new Settler({
+      redis: commands, options: o, acker, leases, replies, logger, emit, instrumentation,
+      scheduleRetry: (entry, delayMs) => redelivery.schedule(entry, delayMs),
+    });
+    const attempt = new Attempt(
+      { options: o, replies, instrumentation, onReplyError: (entry, err) => this.reportError(`Request ${entry.id} of ${entry.stream} was handled but its reply was not written`, err) },
+      instrumentation !== NO_INSTRUMENTATION,
+    );
+    dispatcher = new Dispatcher({ routes, slots, leases, attempt, settler, redelivery: () => redelivery, maxWaitingRetries: o.maxWaitingRetries, logger });
+    const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation });
+    const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
+    const readLoop = new ReadLoop({
+      reader, options: o, streams, leases, dispatcher, intake, logger, onError,
+      ensureGroups: () => this.ensureGroups(commands, streams),
+    });
+    const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError });
+    const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key });
+    return { commands, reader, acker, slots, dispatcher, redelivery, settler, readLoop, claimLoop, unwatch };
+  }
+
+  /**
+   * Creates the groups before reporting "listening", so events emitted right after are not missed. Returns
+   * the first connection error instead of waiting: ioredis would retry each command for seconds.
+   */
+  private async firstContact(commands: Redis, streams: string[]): Promise<unknown> {
+    const groups = this.ensureGroups(commands, streams);
+    let onError!: (err: unknown) => void;
+    const unreachable = new Promise<unknown>(resolve => commands.once('error', (onError = resolve)));
+    const failure = await Promise.race([groups.then(() => undefined), unreachable]).catch(err => err);
+    commands.off('error', onError);
+    groups.catch(() => undefined);
+    return failure;
+  }
+
   private async ensureGroups(redis: Redis, streams: string[]): Promise<void> {
     for (const stream of streams) {
       try {
         await redis.xgroup('CREATE', stream, this.options.group, this.options.startId, 'MKSTREAM');
       } catch (err) {
         if (!isBusyGroup(err)) throw err;
+        continue;
       }
+      if (this.options.startId === '$') await this.warnAboutHistory(redis, stream);
     }
   }
 
-  private watchConnection(redis: Redis, blocking: Redis): void {
+  /** A new group at `$` skips what the stream already holds: say so, once, where the operator looks. */
+  private async warnAboutHistory(redis: Redis, stream: string): Promise<void> {
+    const length = await redis.xlen(stream);
+    if (length > 0) {
+      this.logger.warn?.(
+        `Created group "${this.options.group}" on ${stream} at '$' (startId): the ${length} entries already in the stream will not be delivered to it. ` +
+          `To include them, create the group with startId: '0' (or XGROUP SETID ${stream} ${this.options.group} 0).`,
+      );
+    }
+  }
+
+  private watchConnection(commands: Redis, reader: Redis): void {
     const status = (s: RedisStreamsStatus) => {
       this._status$.next(s);
       this.events.emit(s);
     };
-    blocking.on('ready', () => status(RedisStreamsStatus.CONNECTED));
-    blocking.on('close', () => {
+    reader.on('ready', () => status(RedisStreamsStatus.CONNECTED));
+    reader.on('close', () => {
       if (!this.closing) status(RedisStreamsStatus.DISCONNECTED);
     });
-    blocking.on('reconnecting', () => status(RedisStreamsStatus.RECONNECTING));
+    reader.on('reconnecting', () => status(RedisStreamsStatus.RECONNECTING));
     // Without a listener, an ioredis 'error' event would crash the process. Reconnects are ioredis's job.
     const onError = (err: Error) => this.events.emit('error', err);
-    redis.on('error', onError);
-    blocking.on('error', onError);
+    commands.on('error', onError);
+    reader.on('error', onError);
   }
 
+  /** Logs (the same error at most once per REPEATED_ERROR_LOG_MS) and emits `error`. */
   private reportError(what: string, err: unknown): void {
-    this.logger.error(`${what}: ${(err as Error)?.message ?? String(err)}`);
+    const text = `${what}: ${redisErrorMessage(err)}`;
+    const now = Date.now();
+    if (text !== this.lastErrorLog.text || now - this.lastErrorLog.at >= REPEATED_ERROR_LOG_MS) {
+      this.lastErrorLog = { text, at: now };
+      this.logger.error(text);
+    }
     this.events.emit('error', err);
   }
 
@@ -213,6 +288,7 @@ export class RedisStreamsServer
     const r = this.running;
     if (!r) return;
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
+    r.redelivery.stop();
     r.dispatcher.stop();
     r.unwatch();
     // The loops may be waiting on an unreachable Redis: do not wait for them past the deadline.
@@ -223,8 +299,8 @@ export class RedisStreamsServer
     }
     await settleWithin(r.acker.flush(), Math.max(0, deadline - Date.now()));
     r.acker.stop();
-    // quit() lets queued commands finish; an unreachable Redis gets a plain disconnect after 1 s.
-    if (!(await settleWithin(r.redis.quit().catch(() => undefined), 1000))) r.redis.disconnect();
+    r.settler.stop();
+    await quitOrDisconnect(r.commands);
     this._status$.next(RedisStreamsStatus.DISCONNECTED);
     this.events.emit(RedisStreamsStatus.DISCONNECTED);
   }

@@ -1,0 +1,15 @@
+import type { Settlement } from '../ctx-host/redis-stream.context.js';
+import type { DeadLetterReason } from './dead-letter.js';
+
+/** How one attempt of one entry ended, as the attempt saw it (the failure policy decides what follows). */
+export type AttemptResult =
+  /** The handler succeeded (for a request: its reply was written, or was an RpcException answer). */
+  | { kind: 'handled' }
+  /** The handler failed: threw, rejected, errored, timed out, or a guard or pipe refused the entry. */
+  | { kind: 'failed'; error: unknown; wireError: unknown }
+  /** ack: 'manual': what the handler settled (undefined: nothing), and its error if it threw. */
+  | { kind: 'manual'; settlement: Settlement | undefined; error?: unknown }
+  /** The entry never reached the handler and never will: undecodable, or delivered too often. */
+  | { kind: 'rejected'; reason: Extract<DeadLetterReason, 'decode' | 'max-attempts'>; error: Error }
+  /** Nothing to run: the entry was trimmed away, or a request's caller stopped waiting. */
+  | { kind: 'skipped'; why: 'trimmed' | 'expired' };

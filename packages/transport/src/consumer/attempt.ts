@@ -1,0 +1,177 @@
+import { isObservable, lastValueFrom } from 'rxjs';
+import { RpcException } from '@nestjs/microservices';
+import { RedisStreamContext } from '../ctx-host/redis-stream.context.js';
+import { RedisStreamBatchContext } from '../ctx-host/redis-stream-batch.context.js';
+import { DecodeError } from '../errors/decode.error.js';
+import { HandlerTimeoutError } from '../errors/handler-timeout.error.js';
+import { ReplyWriteError } from '../errors/reply-write.error.js';
+import { bodySizeOf, type ConsumerInstrumentation } from '../observability/instrumentation.js';
+import type { ResolvedServerOptions } from '../options.js';
+import { decode, type DecodedMessage } from '../wire/codec.js';
+import type { AttemptResult } from './attempt-result.js';
+import { INTERNAL_ERROR } from './failure-policy.js';
+import type { ReplyWriter } from './reply-writer.js';
+import type { Route } from './route.js';
+import type { StreamEntry } from './stream-entry.js';
+
+const HANDLED: AttemptResult = { kind: 'handled' };
+const TRIMMED: AttemptResult = { kind: 'skipped', why: 'trimmed' };
+const EXPIRED: AttemptResult = { kind: 'skipped', why: 'expired' };
+
+export interface AttemptDeps {
+  options: ResolvedServerOptions;
+  replies: ReplyWriter;
+  instrumentation: ConsumerInstrumentation;
+  /** A request's reply could not be written (the handler ran; its caller will time out). */
+  onReplyError: (entry: StreamEntry, err: unknown) => void;
+}
+
+/**
+ * One attempt: admits the entry (decoded, not delivered too often, its caller still waiting), calls the
+ * handler, and says how it ended. It decides nothing about what follows: that is the failure policy's.
+ */
+export class Attempt {
+  private readonly instrumented: boolean;
+
+  constructor(private readonly deps: AttemptDeps, instrumented: boolean) {
+    this.instrumented = instrumented;
+  }
+
+  async run(route: Route, entry: StreamEntry): Promise<AttemptResult> {
+    const refused = this.admit(route, entry);
+    if (refused) return refused;
+    const message = entry.message!;
+    const { options } = this.deps;
+    const ctx = new RedisStreamContext([
+      entry.stream, entry.id, options.group, options.consumer, entry.deliveryCount, message.headers, route.pattern,
+    ]);
+    const observation = this.instrumented
+      ? this.deps.instrumentation.attempt({
+          stream: entry.stream, group: options.group, pattern: route.pattern, batch: false,
+          entries: [{ id: entry.id, deliveryCount: entry.deliveryCount, headers: message.headers, bodySize: bodySizeOf(entry.fields) }],
+        })
+      : undefined;
+    let result: AttemptResult;
+    try {
+      const call = () => this.call(route, entry, message, ctx);
+      await this.withTimeout(observation ? observation.run(call) : call());
+      result = options.ack === 'manual' ? { kind: 'manual', settlement: ctx.settlement } : HANDLED;
+    } catch (err) {
+      // The real error, not the `{ status, message }` Nest's exception filter turned it into.
+      const error = ctx.handlerError ?? err;
+      if (!route.isEvent && error instanceof RpcException) {
+        // An RpcException is the handler's answer, as with Nest's built-in transports: reply it, no retry.
+        await this.reply(entry, () => this.deps.replies.sendError(message, err));
+        result = HANDLED;
+      } else if (options.ack === 'manual' && ctx.settlement) {
+        result = { kind: 'manual', settlement: ctx.settlement, error };
+      } else {
+        result = { kind: 'failed', error, wireError: err instanceof HandlerTimeoutError ? INTERNAL_ERROR : err };
+      }
+    }
+    observation?.end([result.kind === 'handled' || (result.kind === 'manual' && result.settlement?.kind === 'ack') ? 'success' : 'failure'], failureOf(result));
+    return result;
+  }
+
+  /**
+   * A batch handler's call (`{ batch: true }`): one call with the payloads of several entries of one stream.
+   * Success handles every entry the handler did not mark with ctx.fail(); a throw fails them all.
+   * Returns one result per entry, index by index.
+   */
+  async runBatch(route: Route, entries: StreamEntry[]): Promise<AttemptResult[]> {
+    const results: AttemptResult[] = new Array(entries.length);
+    const admitted: number[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const refused = this.admit(route, entries[i]);
+      if (refused) results[i] = refused;
+      else admitted.push(i);
+    }
+    if (admitted.length === 0) return results;
+    const { options } = this.deps;
+    const infos = admitted.map(i => ({ id: entries[i].id, deliveryCount: entries[i].deliveryCount, headers: entries[i].message!.headers, bodySize: bodySizeOf(entries[i].fields) }));
+    const ctx = new RedisStreamBatchContext([route.stream, options.group, options.consumer, infos, route.pattern]);
+    const observation = this.instrumented
+      ? this.deps.instrumentation.attempt({ stream: route.stream, group: options.group, pattern: route.pattern, batch: true, entries: infos })
+      : undefined;
+    let thrown: { error: unknown } | undefined;
+    try {
+      const call = async () => {
+        const value = await route.handler(admitted.map(i => entries[i].message!.data), ctx);
+        if (isObservable(value)) await lastValueFrom(value, { defaultValue: undefined });
+      };
+      await this.withTimeout(observation ? observation.run(call) : call());
+    } catch (err) {
+      thrown = { error: ctx.handlerError ?? err };
+    }
+    admitted.forEach((index, k) => {
+      const error = thrown ? thrown.error : ctx.failures.get(k);
+      results[index] = error === undefined ? HANDLED : { kind: 'failed', error, wireError: INTERNAL_ERROR };
+    });
+    observation?.end(admitted.map(i => (results[i].kind === 'handled' ? 'success' : 'failure')), thrown?.error);
+    return results;
+  }
+
+  /**
+   * Everything before the handler call, synchronous (no await per entry on the hot path): trimmed ids,
+   * undecodable entries, entries delivered too often, requests whose caller gave up. Returns why the
+   * entry is not handed over, or undefined with `entry.message` set.
+   */
+  private admit(route: Route, entry: StreamEntry): AttemptResult | undefined {
+    if (!entry.fields) return TRIMMED;
+    try {
+      entry.message = decode(entry.fields, this.deps.options.maxPayloadBytes);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      return { kind: 'rejected', reason: 'decode', error: err };
+    }
+    if (entry.deliveryCount > route.retry.maxAttempts) {
+      // Delivered more often than allowed without a recorded failure: a consumer died while handling it.
+      const error = new Error(
+        `delivered ${entry.deliveryCount} times, more than retry.maxAttempts (${route.retry.maxAttempts}); consumers may have crashed while handling it`,
+      );
+      error.name = 'MaxAttemptsExceeded';
+      return { kind: 'rejected', reason: 'max-attempts', error };
+    }
+    const deadline = entry.message.deadline;
+    // The caller has stopped waiting: running the handler would only produce a reply nobody reads.
+    if (!route.isEvent && deadline !== undefined && deadline <= Date.now()) return EXPIRED;
+    return undefined;
+  }
+
+  /** Calls the handler; a request's values are written to its caller's reply stream as they come. */
+  private async call(route: Route, entry: StreamEntry, message: DecodedMessage, ctx: RedisStreamContext): Promise<void> {
+    const value = await route.handler(message.data, ctx);
+    if (!route.isEvent) await this.reply(entry, () => this.deps.replies.send(message, value));
+    else if (isObservable(value)) await lastValueFrom(value, { defaultValue: undefined });
+  }
+
+  /**
+   * Writes a reply. The handler has run by now: a failed write is reported (its caller times out), never
+   * counted as a handler failure that would run the handler again. An erroring Observable still fails.
+   */
+  private async reply(entry: StreamEntry, write: () => Promise<void>): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      if (!(err instanceof ReplyWriteError)) throw err;
+      this.deps.onReplyError(entry, err);
+    }
+  }
+
+  /** With handlerTimeoutMs, a handler that has not settled by then counts as failed (it is not cancelled). */
+  private withTimeout(call: Promise<unknown>): Promise<unknown> {
+    const ms = this.deps.options.handlerTimeoutMs;
+    if (ms === undefined) return call;
+    let timer: NodeJS.Timeout;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new HandlerTimeoutError(ms)), ms);
+    });
+    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+function failureOf(result: AttemptResult): unknown {
+  if (result.kind === 'failed') return result.error;
+  if (result.kind === 'manual') return result.error;
+  return undefined;
+}

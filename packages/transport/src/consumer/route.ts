@@ -1,0 +1,15 @@
+import type { MessageHandler } from '@nestjs/microservices';
+import type { ResolvedRetry } from '../options.js';
+
+/** What the transport knows about the handler of one stream. */
+export interface Route {
+  stream: string;
+  pattern: string;
+  handler: MessageHandler;
+  /** @EventPattern (true) or @MessagePattern (false). */
+  isEvent: boolean;
+  retry: ResolvedRetry;
+  ordered: boolean;
+  /** Handler takes an array of payloads (extras `{ batch: true }`). */
+  batch: boolean;
+}

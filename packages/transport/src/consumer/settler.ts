@@ -1,0 +1,158 @@
+import type { LoggerService } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
+import type { ResolvedServerOptions } from '../options.js';
+import { redisErrorMessage } from '../redis/replies.js';
+import type { RedisStreamsEvents } from '../status.js';
+import type { Acker } from './acker.js';
+import { moveToDeadLetter } from './dead-letter.js';
+import { describeError } from './describe-error.js';
+import type { Decision } from './failure-policy.js';
+import type { Leases } from './leases.js';
+import type { ReplyWriter } from './reply-writer.js';
+import type { Route } from './route.js';
+import type { StreamEntry } from './stream-entry.js';
+
+/** Emits one of the server's typed events. */
+export type EmitEvent = <K extends keyof RedisStreamsEvents>(event: K, ...args: Parameters<RedisStreamsEvents[K]>) => void;
+
+// A dead-letter move Redis refused (OOM, NOPERM, connection lost) is tried again after 1 s, 2 s, ... 30 s.
+const SETTLE_RETRY_MIN_MS = 1000;
+const SETTLE_RETRY_MAX_MS = 30_000;
+
+export interface SettlerDeps {
+  redis: Redis;
+  options: ResolvedServerOptions;
+  acker: Acker;
+  leases: Leases;
+  replies: ReplyWriter;
+  logger: LoggerService;
+  emit: EmitEvent;
+  instrumentation: ConsumerInstrumentation;
+  /** Where a retry decision goes: the entry waits for its next attempt there. */
+  scheduleRetry: (entry: StreamEntry, delayMs: number) => void;
+}
+
+/**
+ * Carries out a decision: acks, dead-letters (answering a request's caller first), or hands the entry to
+ * redelivery; logs one line per failed attempt and emits the typed events. A settlement Redis refuses is
+ * retried on its own, never by running the handler again.
+ */
+export class Settler {
+  private readonly retrying = new Map<StreamEntry, NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(private readonly deps: SettlerDeps) {}
+
+  /**
+   * Resolves once the decision is carried out (`settled`), handed to redelivery (`retrying`), or given up
+   * because another consumer has the entry now (`dropped`). Never rejects.
+   */
+  async apply(route: Route, entry: StreamEntry, decision: Decision): Promise<'settled' | 'retrying' | 'dropped'> {
+    if (decision.kind === 'ack') {
+      this.ack(entry, decision.skipped);
+      return 'settled';
+    }
+    if (!(decision.kind === 'deadLetter' && decision.beforeHandler)) this.reportFailure(route, entry, decision);
+    if (!(await this.confirmLease(entry))) {
+      // Our lease ran out (a stalled process, a lost renewal): another consumer may be running the entry
+      // now. Retrying or dead-lettering it here could run it twice at once: leave it to that consumer.
+      this.deps.leases.release(entry);
+      this.deps.logger.warn?.(`Entry ${entry.id} of ${entry.stream}: lease lost (claimed by another consumer?), not ${decision.kind === 'retry' ? 'retried' : 'dead-lettered'} here`);
+      return 'dropped';
+    }
+    if (decision.kind === 'retry') {
+      this.deps.scheduleRetry(entry, decision.delayMs);
+      return 'retrying';
+    }
+    if (!route.isEvent && entry.message) {
+      await this.deps.replies.sendError(entry.message, decision.wireError).catch(err => this.reportError(`Could not send the error reply of request ${entry.id} of ${entry.stream}`, err));
+    }
+    await this.deadLetter(entry, decision.reason, decision.error);
+    return 'settled';
+  }
+
+  /** Forgets settlement retries (shutdown): those entries stay pending for whoever comes next. */
+  stop(): void {
+    this.stopped = true;
+    for (const [entry, timer] of this.retrying) {
+      clearTimeout(timer);
+      this.deps.leases.release(entry);
+    }
+    this.retrying.clear();
+  }
+
+  private ack(entry: StreamEntry, skipped?: 'trimmed' | 'expired'): void {
+    this.deps.leases.release(entry);
+    this.deps.acker.add(entry.stream, entry.id);
+    if (skipped === 'trimmed') this.deps.emit('deleted', { stream: entry.stream, ids: [entry.id] });
+    else if (skipped === 'expired') {
+      this.deps.logger.warn?.(`Skipped request ${entry.id} of ${entry.stream}: its caller timed out before it was handled`);
+    }
+  }
+
+  private reportFailure(route: Route, entry: StreamEntry, decision: Exclude<Decision, { kind: 'ack' }>): void {
+    const { name, message } = describeError(decision.error);
+    const attempt = entry.deliveryCount;
+    const line = `Handler for ${entry.stream} failed on entry ${entry.id} (attempt ${attempt}/${route.retry.maxAttempts}): ${name}: ${message}`;
+    const stack = (decision.error as Error)?.stack;
+    if (decision.kind === 'retry') {
+      if (this.deps.options.failureLogs === 'full' && stack) this.deps.logger.warn?.(`${line} -> retry in ${decision.delayMs} ms\n${stack}`);
+      else this.deps.logger.warn?.(`${line} -> retry in ${decision.delayMs} ms`);
+    } else {
+      this.deps.logger.error(`${line} -> dead letter (${decision.reason})`, stack);
+    }
+    this.deps.emit('failed', {
+      stream: entry.stream, id: entry.id, attempt, error: decision.error,
+      retryAt: decision.kind === 'retry' ? Date.now() + decision.delayMs : undefined,
+    });
+  }
+
+  private async deadLetter(entry: StreamEntry, reason: string, error: unknown, failures = 0): Promise<void> {
+    const { redis, options, leases } = this.deps;
+    const dlq = options.deadLetter === false ? false : options.deadLetter.key(entry.stream);
+    const described = describeError(error);
+    try {
+      await moveToDeadLetter(
+        redis,
+        {
+          stream: entry.stream, id: entry.id, fields: entry.fields ?? [], group: options.group, consumer: options.consumer,
+          attempts: entry.deliveryCount, reason, error: described,
+        },
+        dlq,
+        options.deadLetter === false ? undefined : options.deadLetter.maxLen,
+      );
+    } catch (err) {
+      // The handler's work is done: try the move again (keeping the entry's lease, so nobody re-runs it).
+      if (this.stopped) return leases.release(entry);
+      const delay = Math.min(SETTLE_RETRY_MAX_MS, SETTLE_RETRY_MIN_MS * 2 ** Math.min(failures, 10));
+      this.reportError(`Could not dead-letter entry ${entry.id} of ${entry.stream} (${reason}); trying the move again in ${delay} ms`, err);
+      const timer = setTimeout(() => {
+        this.retrying.delete(entry);
+        void this.deadLetter(entry, reason, error, failures + 1);
+      }, delay);
+      this.retrying.set(entry, timer);
+      return;
+    }
+    leases.release(entry);
+    this.deps.instrumentation.deadLettered(entry.stream, reason, { id: entry.id, deliveryCount: entry.deliveryCount, headers: entry.message?.headers ?? {} });
+    if (dlq === false) {
+      this.deps.logger.error(`Dropped entry ${entry.id} of ${entry.stream} (${reason}: ${described.message}); deadLetter is false`);
+    } else {
+      this.deps.logger.warn?.(`Dead-lettered entry ${entry.id} of ${entry.stream} to ${dlq} (${reason}: ${described.name}: ${described.message})`);
+    }
+    this.deps.emit('deadLettered', {
+      stream: entry.stream, id: entry.id, deadLetterStream: dlq, reason, attempts: entry.deliveryCount, error: described,
+    });
+  }
+
+  /** A Redis error while confirming counts as "still ours": the settlement itself will find out. */
+  private confirmLease(entry: StreamEntry): Promise<boolean> {
+    return this.deps.leases.confirm(entry).catch(() => entry.leaseIndex >= 0);
+  }
+
+  private reportError(what: string, err: unknown): void {
+    this.deps.logger.error(`${what}: ${redisErrorMessage(err)}`);
+    this.deps.emit('error', err);
+  }
+}
