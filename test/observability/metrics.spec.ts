@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { ChildProcess } from 'node:child_process';
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { Registry, register } from 'prom-client';
+import { Counter, Histogram, Registry, register } from 'prom-client';
 import { lastValueFrom } from 'rxjs';
 import { InvalidOptionsError, RedisStreamContext, RedisStreamsClient, RedisStreamsServer, UnrecoverableEventError } from '@nestream/transport';
 import { useRedis } from '../harness/fixture.js';
@@ -219,6 +219,39 @@ describe('metrics gauges', () => {
     } finally {
       register.clear();
     }
+  });
+});
+
+describe('metrics exposition', () => {
+  it('writes the same text and JSON as prom-client\'s own Counter and Histogram for the same events', async () => {
+    const { SeriesCounter, SeriesHistogram } = await import('../../packages/transport/src/observability/series-metrics.js');
+    const buckets = [0.01, 0.1, 1];
+    const observations = [0, 0.01, 0.05, 0.1, 0.5, 1, 7];
+    const theirs = new Registry();
+    const ours = new Registry();
+    const counter = new Counter({ name: 'x_total', help: 'h', labelNames: ['stream', 'group'], registers: [theirs] });
+    const histogram = new Histogram({ name: 'y_seconds', help: 'h', labelNames: ['stream'], buckets, registers: [theirs] });
+    const seriesCounter = new SeriesCounter('x_total', 'h', ['stream', 'group']);
+    const seriesHistogram = new SeriesHistogram('y_seconds', 'h', ['stream'], buckets);
+    ours.registerMetric(seriesCounter as never);
+    ours.registerMetric(seriesHistogram as never);
+    for (const [stream, n] of [['a', 3], ['b"\\', 1]] as const) {
+      counter.inc({ stream, group: 'g' }, n);
+      seriesCounter.child({ stream, group: 'g' }).value += n;
+      for (const v of observations) {
+        histogram.observe({ stream }, v);
+        seriesHistogram.observe(seriesHistogram.child({ stream }), v);
+      }
+    }
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+    // The same JSON too (prom-client adds empty exemplar fields to histogram values).
+    const withoutExemplars = (json: unknown) => JSON.parse(JSON.stringify(json, (k, v) => (k === 'exemplar' ? undefined : v)));
+    expect(await ours.getMetricsAsJSON()).toEqual(withoutExemplars(await theirs.getMetricsAsJSON()));
+    // registry.resetMetrics() zeroes the series (they stay bound to the servers and clients using them).
+    ours.resetMetrics();
+    const values = (await ours.getMetricsAsJSON()).flatMap(m => m.values.map(v => v.value));
+    expect(values.length).toBe(2 + 2 * (buckets.length + 3));
+    expect(new Set(values)).toEqual(new Set([0]));
   });
 });
 

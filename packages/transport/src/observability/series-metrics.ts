@@ -117,9 +117,9 @@ export class SeriesHistogram {
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
         cumulative += state.counts[i];
-        values.push({ labels: { ...labels, le }, value: cumulative, metricName: `${this.name}_bucket` });
+        values.push({ labels: { le, ...labels }, value: cumulative, metricName: `${this.name}_bucket` });
       });
-      values.push({ labels: { ...labels, le: '+Inf' }, value: state.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: { le: '+Inf', ...labels }, value: state.count, metricName: `${this.name}_bucket` });
       values.push({ labels: { ...labels }, value: state.sum, metricName: `${this.name}_sum` });
       values.push({ labels: { ...labels }, value: state.count, metricName: `${this.name}_count` });
     }
