@@ -204,6 +204,27 @@ describe('tracing in one service', () => {
     expect(dead.traceId).toBe(parents[1]);
   });
 
+  it('gives log lines the trace id of the active span, else of the entry\'s traceparent', async () => {
+    const { withTraceId } = await import('../../packages/transport/src/observability/trace-log.js');
+    const headers = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+    expect(withTraceId('Dead-lettered entry 1-0', headers)).toBe('Dead-lettered entry 1-0 trace_id=0af7651916cd43dd8448eb211c80319c');
+    expect(withTraceId('line', { traceparent: 'garbage' })).toBe('line');
+    expect(withTraceId('line')).toBe('line');
+    trace.getTracer('test').startActiveSpan('active', span => {
+      expect(withTraceId('line', headers)).toBe(`line trace_id=${span.spanContext().traceId}`);
+      span.end();
+    });
+  });
+
+  it('records into the tracerProvider option rather than the global provider', async () => {
+    const own = new InMemorySpanExporter();
+    const pattern = uniqueName('own-provider');
+    const client = fx.client({ tracing: { tracerProvider: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(own)] }) } });
+    await lastValueFrom(client.emit(pattern, { a: 1 }));
+    expect(own.getFinishedSpans().map(s => s.name)).toEqual([`send ${pattern}`]);
+    expect(exporter.getFinishedSpans().filter(s => s.name.endsWith(pattern))).toEqual([]);
+  });
+
   it('adds nothing to entries when no trace is going on and no SDK records', async () => {
     trace.disable();
     try {
@@ -215,5 +236,30 @@ describe('tracing in one service', () => {
     } finally {
       trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
     }
+  });
+});
+
+describe('W3C trace context in entry headers', () => {
+  it('reads valid traceparent values and refuses malformed ones', async () => {
+    const { parseTraceParent } = await import('../../packages/transport/src/observability/w3c-trace-context.js');
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const spanId = 'b7ad6b7169203331';
+    expect(parseTraceParent({ traceparent: `00-${traceId}-${spanId}-01` })).toEqual({ traceId, spanId, traceFlags: 1, isRemote: true });
+    expect(parseTraceParent({ traceparent: `00-${traceId}-${spanId}-00` })?.traceFlags).toBe(0);
+    // A later version may add fields after the flags; version 00 may not.
+    expect(parseTraceParent({ traceparent: `01-${traceId}-${spanId}-01-extra` })?.traceId).toBe(traceId);
+    for (const bad of [
+      `00-${traceId}-${spanId}-01-extra`,
+      `ff-${traceId}-${spanId}-01`,
+      `00-${'0'.repeat(32)}-${spanId}-01`,
+      `00-${traceId}-${'0'.repeat(16)}-01`,
+      `00-${traceId.toUpperCase()}-${spanId}-01`,
+      `00-${traceId}-${spanId}`,
+      '',
+    ]) {
+      expect([bad, parseTraceParent({ traceparent: bad })]).toEqual([bad, undefined]);
+    }
+    expect(parseTraceParent({})).toBeUndefined();
+    expect(parseTraceParent(undefined)).toBeUndefined();
   });
 });
