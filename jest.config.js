@@ -4,9 +4,12 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   roots: ['<rootDir>/packages', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  // test/install holds apps with their own package.json and Jest config, run by test/install/run.mjs.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/install/'],
   moduleNameMapper: {
     '^@nestream/transport$': '<rootDir>/packages/transport/src/index.ts',
     '^@nestream/transport/health$': '<rootDir>/packages/transport/src/health/index.ts',
+    '^@nestream/transport/admin$': '<rootDir>/packages/transport/src/admin/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -1,4 +1,4 @@
-import { RedisStreamsClient, type RedisStreamsClientOptions } from '@nestream/transport';
+import { RedisStreamsClient, type ConnectionOptions, type RedisStreamsClientSettings } from '@nestream/transport';
 import { startRedis, type TestRedis } from './redis-server.js';
 import type { TestApp } from './nest-app.js';
 
@@ -8,7 +8,7 @@ export interface RedisFixture {
   readonly apps: TestApp[];
   readonly clients: RedisStreamsClient[];
   /** A client of this file's Redis, closed after the test. */
-  client(options?: RedisStreamsClientOptions): RedisStreamsClient;
+  client(options?: RedisStreamsClientSettings & { connection?: ConnectionOptions }): RedisStreamsClient;
   /** Pending entries of a stream's group. */
   pending(stream: string, group?: string): Promise<number>;
   /** The dead-letter entries of a stream (`<stream>:dlq`), as field maps. */

@@ -31,7 +31,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(opts: { appendonly?: boolean; port?: number } = {}): Promise<TestRedis> {
+export interface RedisServerOptions {
+  appendonly?: boolean;
+  port?: number;
+  /** requirepass: the server asks for this password (the helper clients send it). */
+  password?: string;
+  /** More redis-server arguments (e.g. TLS settings); later ones override earlier ones. */
+  args?: string[];
+}
+
+export async function startRedis(opts: RedisServerOptions = {}): Promise<TestRedis> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'nestream-redis-'));
   const clients: Redis[] = [];
@@ -43,6 +52,8 @@ export async function startRedis(opts: { appendonly?: boolean; port?: number } =
       [
         '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
         '--appendonly', opts.appendonly ? 'yes' : 'no', '--appendfsync', 'always', '--protected-mode', 'no',
+        ...(opts.password ? ['--requirepass', opts.password] : []),
+        ...(opts.args ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
@@ -78,7 +89,7 @@ export async function startRedis(opts: { appendonly?: boolean; port?: number } =
     url: `redis://127.0.0.1:${port}`,
     dir,
     client() {
-      const c = new Redis(port, '127.0.0.1', { lazyConnect: false });
+      const c = new Redis(port, '127.0.0.1', { lazyConnect: false, password: opts.password });
       c.on('error', () => undefined);
       clients.push(c);
       return c;

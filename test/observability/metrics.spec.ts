@@ -271,7 +271,7 @@ describe('metrics options', () => {
     }
   });
 
-  it('refuses a registry holding a metric of the same name that is not nestream\'s', () => {
+  it('refuses a registry holding a metric of the same name that is not nestream\'s', async () => {
     const registry = new Registry();
     registry.registerMetric(new (class {
       name = 'nestream_messages_sent_total';
@@ -281,13 +281,15 @@ describe('metrics options', () => {
         return { name: this.name, help: 'x', type: this.type, values: [], aggregator: 'sum' };
       }
     })() as never);
-    expect(() => new RedisStreamsClient({ metrics: { registry } })).toThrow('"nestream_messages_sent_total" that is not nestream\'s');
+    const client = fx.client({ metrics: { registry } });
+    await expect(client.connect()).rejects.toThrow('"nestream_messages_sent_total" that is not nestream\'s');
+    await expect(lastValueFrom(client.emit('x', {}))).rejects.toThrow(InvalidOptionsError);
   });
 
   it('names the package to install when an optional peer is missing', async () => {
     const { loadPeer } = await import('../../packages/transport/src/observability/load-peer.js');
-    expect(() => loadPeer('nestream-no-such-package', 'metrics')).toThrow(InvalidOptionsError);
-    expect(() => loadPeer('nestream-no-such-package', 'metrics')).toThrow(
+    await expect(loadPeer('nestream-no-such-package', 'metrics')).rejects.toThrow(InvalidOptionsError);
+    await expect(loadPeer('nestream-no-such-package', 'metrics')).rejects.toThrow(
       'Invalid nestream option "metrics": needs the package "nestream-no-such-package", which is not installed: npm install nestream-no-such-package',
     );
   });

@@ -12,10 +12,14 @@ export { RedisStreamContext, type Settlement } from './ctx-host/redis-stream.con
 export { RedisStreamBatchContext, type BatchEntry } from './ctx-host/redis-stream-batch.context.js';
 export {
   DEFAULT_SERVER_OPTIONS,
+  DEFAULT_CLIENT_OPTIONS,
   REDIS_STREAMS_TRANSPORT,
   DEFAULT_BACKOFF,
   type RedisStreamsServerOptions,
+  type RedisStreamsServerSettings,
   type RedisStreamsClientOptions,
+  type RedisStreamsClientSettings,
+  type InlineConnectionOptions,
   type RedisStreamsHandlerExtras,
   type RetryOptions,
   type BackoffOptions,
@@ -25,7 +29,18 @@ export {
   type ConnectionOptions,
 } from './options.js';
 export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type HandlerFailedEvent } from './status.js';
-export { InvalidOptionsError, UnrecoverableEventError, DecodeError, SettlementError, RequestTimeoutError } from './errors/index.js';
+export {
+  InvalidOptionsError,
+  UnrecoverableEventError,
+  DecodeError,
+  SettlementError,
+  RequestTimeoutError,
+  RedisUnavailableError,
+  FatalConnectionError,
+  RedisCommandError,
+  PermissionError,
+  type MissingPermission,
+} from './errors/index.js';
 export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './consumer/dead-letter.js';
 export { backoffDelay } from './consumer/backoff.js';
 export {
@@ -50,3 +65,44 @@ export {
   type DecodedMessage,
   type OutgoingMessage,
 } from './wire/codec.js';
+export {
+  StreamsAdmin,
+  StreamsAdminError,
+  DEFAULT_ADMIN_OPTIONS,
+  DeadLetters,
+  REDRIVE_FIELDS,
+  statusRates,
+  checkEntryId,
+  entryTime,
+  type StreamsAdminOptions,
+  type StreamsAdminErrorCode,
+  type StreamsStatus,
+  type StreamStatus,
+  type GroupStatus,
+  type ConsumerStatus,
+  type DeadLetterStreamStatus,
+  type StreamRates,
+  type ListDeadLettersOptions,
+  type DeadLetterList,
+  type DeadLetterEntry,
+  type RedriveOptions,
+  type RedriveProgress,
+  type RedriveResult,
+  type RedrivenEntry,
+  type PurgeOptions,
+  type PurgeCount,
+  type PurgeResult,
+  type PruneConsumersOptions,
+  type PruneConsumersResult,
+  type TailOptions,
+  type TailEntry,
+} from './admin/index.js';
+export { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './wire/decode-limits.js';
+export {
+  checkConsumerPermissions,
+  checkProducerPermissions,
+  consumerPermissionScope,
+  type ConsumerPermissionScope,
+  type ProducerPermissionScope,
+} from './redis/permissions.js';
+export type { RedisStreamsSerializer, RedisStreamsDeserializer } from './wire/serializer.js';

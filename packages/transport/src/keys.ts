@@ -9,6 +9,11 @@ export class StreamKeys {
 
   /** A client's reply stream for request-reply. */
   replies(clientId: string): string {
-    return `${this.prefix}nestream:replies:${clientId}`;
+    return this.replyPrefix() + clientId;
+  }
+
+  /** The namespace of every client's reply stream: a server writes replies nowhere else. */
+  replyPrefix(): string {
+    return `${this.prefix}nestream:replies:`;
   }
 }

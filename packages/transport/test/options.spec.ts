@@ -14,6 +14,14 @@ describe('RedisStreamsServer options', () => {
     expect(DEFAULT_SERVER_OPTIONS.concurrency).toBe(256);
   });
 
+  it('should bound every entry by default: 1 MiB, 64 levels, replies only under the reply namespace', () => {
+    const { options } = new RedisStreamsServer({ group: 'g', keyPrefix: 'acme:' });
+    expect(options).toMatchObject({ maxPayloadBytes: 1024 * 1024, maxPayloadDepth: 64 });
+    expect(options.decodeLimits).toMatchObject({ maxBytes: 1024 * 1024, maxDepth: 64, replyPrefix: 'acme:nestream:replies:' });
+    const custom = new RedisStreamsServer({ group: 'g', maxPayloadBytes: 4096, maxPayloadDepth: 8 }).options.decodeLimits;
+    expect(custom).toMatchObject({ maxBytes: 4096, maxDepth: 8, replyPrefix: 'nestream:replies:' });
+  });
+
   it('should give each instance its own default consumer name', () => {
     expect(new RedisStreamsServer({ group: 'g' }).options.consumer).not.toBe(new RedisStreamsServer({ group: 'g' }).options.consumer);
   });
@@ -29,6 +37,7 @@ describe('RedisStreamsServer options', () => {
     [{ group: 'g', deadLetter: { maxLen: 0 } }, 'deadLetter.maxLen'],
     [{ group: 'g', consumerCleanup: { idleMs: 0 } }, 'consumerCleanup.idleMs'],
     [{ group: 'g', maxPayloadBytes: 0 }, 'maxPayloadBytes'],
+    [{ group: 'g', maxPayloadDepth: 0 }, 'maxPayloadDepth'],
   ])('should reject %j naming "%s"', (options, name) => {
     const make = () => new RedisStreamsServer(options as never);
     expect(make).toThrow(InvalidOptionsError);

@@ -1,5 +1,11 @@
+import { brand } from '../brand.js';
+
 /** Data plus per-message settings, built by RedisStreamRecordBuilder and passed to emit()/send(). */
 export class RedisStreamRecord<T = unknown> {
+  static {
+    brand(this, 'RedisStreamRecord');
+  }
+
   constructor(
     readonly data: T,
     readonly headers: Record<string, string> = {},

@@ -6,14 +6,17 @@ import { from, throwError, type Observable } from 'rxjs';
 import { RequestTimeoutError } from '../errors/request-timeout.error.js';
 import { StreamKeys } from '../keys.js';
 import { resolveClientOptions, type RedisStreamsClientOptions, type ResolvedClientOptions } from '../options.js';
-import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
+import { quitOrDisconnect } from '../redis/create-redis.js';
+import { checkProducerPermissions } from '../redis/permissions.js';
 import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
 import { createProducerInstrumentation } from '../observability/create-instrumentation.js';
-import type { ProducerInstrumentation } from '../observability/instrumentation.js';
+import { tracked, type ProducerInstrumentation } from '../observability/instrumentation.js';
+import { ProducerConnection } from './producer-connection.js';
 import { ReplyReader } from './reply-reader.js';
 import { xaddMany } from './xadd-many.js';
 import { RedisStreamRecord } from './redis-stream-record.js';
+import { brand } from '../brand.js';
 
 /**
  * Nest ClientProxy over Redis Streams: `emit()` XADDs one entry to the pattern's stream and yields its id;
@@ -22,45 +25,63 @@ import { RedisStreamRecord } from './redis-stream-record.js';
  */
 // Default generics, so `ClientsModule.register({ customClass: RedisStreamsClient })` type-checks.
 export class RedisStreamsClient extends ClientProxy {
+  static {
+    brand(this, 'RedisStreamsClient');
+  }
+
   readonly options: ResolvedClientOptions;
   private readonly keys: StreamKeys;
   private readonly clientId = randomUUID();
-  private redis?: Redis;
+  private producer?: ProducerConnection;
   private replies?: ReplyReader;
   /** Metrics and tracing (`metrics`, `tracing` options); undefined when both are off. */
-  private readonly instrumentation?: ProducerInstrumentation;
+  private instrumentation?: ProducerInstrumentation;
+  /** Loading prom-client / @opentelemetry/api for them, from the constructor on; undefined once done. */
+  private instrumentationLoading?: Promise<void>;
 
   constructor(options: RedisStreamsClientOptions = {}) {
     super();
     this.options = resolveClientOptions(options);
     this.keys = new StreamKeys(this.options.keyPrefix);
-    this.instrumentation = createProducerInstrumentation(options);
+    if (this.options.metrics || this.options.tracing) {
+      const loading = createProducerInstrumentation(this.options).then(i => {
+        this.instrumentation = i;
+        this.instrumentationLoading = undefined;
+      });
+      loading.catch(() => undefined); // a missing package fails connect() and every emit and send instead
+      this.instrumentationLoading = loading;
+    }
   }
 
-  /** Connects lazily; commands issued before the connection is up are queued by ioredis. */
+  /**
+   * Resolves once Redis is ready (Nest calls it before send(); call it at start-up to fail early). Rejects
+   * with RedisUnavailableError after connectTimeoutMs, or at once with FatalConnectionError on a wrong
+   * password or a refused TLS certificate. The connection keeps trying in the background either way.
+   */
   async connect(): Promise<Redis> {
-    if (this.redis) return this.redis;
-    // Auto-pipelining: concurrent emits share one round trip instead of waiting for each other.
-    const redis = createRedis(this.options.connection, 'producer', { enableAutoPipelining: true });
-    redis.on('error', () => undefined); // reported through status and failed emits; must not crash the process
-    redis.on('ready', () => this._status$.next(RedisStreamsStatus.CONNECTED));
-    redis.on('close', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
-    redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
-    this.redis = redis;
-    return redis;
+    if (this.instrumentationLoading) await this.instrumentationLoading;
+    const connection = this.connection();
+    await connection.ready();
+    return connection.redis;
   }
 
   async close(): Promise<void> {
-    const { redis, replies } = this;
-    this.redis = undefined;
+    const { producer, replies } = this;
+    this.producer = undefined;
     this.replies = undefined;
     await replies?.close();
-    if (redis) await quitOrDisconnect(redis);
+    if (producer) {
+      producer.abort('the client was closed');
+      // QUIT lets writes in flight finish; a connection that is not up has none and is simply dropped (its
+      // reconnect timer stopped).
+      if (producer.redis.status === 'ready') await quitOrDisconnect(producer.redis);
+      else producer.redis.disconnect();
+    }
   }
 
   unwrap<T = Redis>(): T {
-    if (!this.redis) throw new Error('Not initialized. Call connect() (or emit/send once) before unwrap().');
-    return this.redis as T;
+    if (!this.producer) throw new Error('Not initialized. Call connect() (or emit/send once) before unwrap().');
+    return this.producer.redis as T;
   }
 
   /** The stream key a pattern's entries go to. */
@@ -73,22 +94,29 @@ export class RedisStreamsClient extends ClientProxy {
    * with their entry ids, in order. Same delivery guarantees as emit().
    */
   async emitMany(pattern: unknown, events: unknown[]): Promise<string[]> {
-    const redis = await this.connect();
+    if (this.instrumentationLoading) await this.instrumentationLoading;
     const name = this.normalizePattern(pattern as string);
     const sending = this.instrumentation?.send(this.keys.stream(name), undefined, events.length);
     const entries = events.map(event => {
       const { data, headers } = unwrapRecord(event);
-      return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() });
+      return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() }, [], this.options.serializer);
     });
-    if (!sending) return xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries);
-    try {
-      const ids = await xaddMany(redis, this.keys.stream(name), this.maxLenOf(name), entries);
-      sending.end(ids);
-      return ids;
-    } catch (err) {
-      sending.end(undefined, err);
-      throw err;
-    }
+    const stream = this.keys.stream(name);
+    const written = this.connection().write(`emitMany("${name}")`, stream, redis => xaddMany(redis, stream, this.maxLenOf(name), entries));
+    return sending ? tracked(written, sending) : written;
+  }
+
+  /**
+   * Checks, without side effects, that the Redis user may write these patterns' streams (and, with `send`,
+   * read this client's reply stream); rejects with a PermissionError naming each missing command and key.
+   * For a fail-fast start-up (`onApplicationBootstrap`); without it the first emit or send fails the same way.
+   */
+  async checkPermissions(patterns: string[], use: { emitMany?: boolean; send?: boolean } = {}): Promise<void> {
+    await checkProducerPermissions(await this.connect(), {
+      streams: patterns.map(p => this.streamOf(p)),
+      emitMany: use.emitMany,
+      replyStream: use.send ? this.keys.replies(this.clientId) : undefined,
+    });
   }
 
   /**
@@ -107,22 +135,15 @@ export class RedisStreamsClient extends ClientProxy {
     return from(sent);
   }
 
-  protected async dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
-    const redis = this.redis ?? (await this.connect());
+  protected dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
+    if (this.instrumentationLoading) return this.instrumentationLoading.then(() => this.dispatchEvent(packet));
     const pattern = this.normalizePattern(packet.pattern);
     const { data, headers } = unwrapRecord(packet.data);
     const correlationId = randomUUID();
     const sending = this.instrumentation?.send(this.keys.stream(pattern), headers, 1, correlationId);
-    const args = encode({ data, headers: sending ? sending.headers : headers, correlationId }, this.xaddHead(pattern));
-    if (!sending) return (await redis.call('xadd', args)) as T;
-    try {
-      const id = (await redis.call('xadd', args)) as string;
-      sending.end(id);
-      return id as T;
-    } catch (err) {
-      sending.end(undefined, err);
-      throw err;
-    }
+    const args = encode({ data, headers: sending ? sending.headers : headers, correlationId }, this.xaddHead(pattern), this.options.serializer);
+    const written = this.connection().write(`emit("${pattern}")`, args[0] as string, redis => redis.call('xadd', args) as Promise<T>);
+    return sending ? tracked(written, sending) : written;
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
@@ -130,14 +151,17 @@ export class RedisStreamsClient extends ClientProxy {
     const { data, headers, timeoutMs = this.options.requestTimeoutMs } = unwrapRecord(packet.data);
     const correlationId = randomUUID();
     const replies = (this.replies ??= new ReplyReader(this.options.connection, this.keys.replies(this.clientId)));
+    let received = 0;
     const timer = setTimeout(() => {
       replies.forget(correlationId);
-      callback({ err: new RequestTimeoutError(pattern, timeoutMs), isDisposed: true });
+      callback({ err: new RequestTimeoutError(pattern, timeoutMs, received), isDisposed: true });
     }, timeoutMs);
     replies.expect(correlationId, reply => {
       if (reply.isDisposed || reply.err) {
         clearTimeout(timer);
         replies.forget(correlationId);
+      } else {
+        received++;
       }
       callback(reply);
     });
@@ -145,9 +169,14 @@ export class RedisStreamsClient extends ClientProxy {
     const args = encode(
       { data, headers: sending ? sending.headers : headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
       this.xaddHead(pattern),
+      this.options.serializer,
     );
-    this.connect()
-      .then(redis => redis.call('xadd', args))
+    this.connection()
+      .write(`send("${pattern}")`, args[0] as string, async redis => {
+        // Not sent when the reply could never be read (no permission on the reply stream).
+        await replies.allowed(redis);
+        return redis.call('xadd', args);
+      })
       .then(id => sending?.end(id as string))
       .catch(err => {
         sending?.end(undefined, err);
@@ -159,6 +188,17 @@ export class RedisStreamsClient extends ClientProxy {
       clearTimeout(timer);
       replies.forget(correlationId);
     };
+  }
+
+  /** The producer connection, opened on first use. */
+  private connection(): ProducerConnection {
+    if (this.producer) return this.producer;
+    const producer = new ProducerConnection(this.options);
+    producer.redis.on('ready', () => this._status$.next(RedisStreamsStatus.CONNECTED));
+    producer.redis.on('close', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
+    producer.redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
+    this.producer = producer;
+    return producer;
   }
 
   private maxLenOf(pattern: string): number | undefined {

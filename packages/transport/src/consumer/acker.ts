@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { isNoGroup } from '../redis/replies.js';
+import { doublingDelay } from './backoff.js';
 
 // One XACK per stream per flush: acks of a burst share round trips instead of costing one each.
 const MAX_BATCH = 1000;
@@ -96,7 +97,7 @@ export class Acker {
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.send();
-      }, Math.min(RETRY_FLUSH_MAX_MS, RETRY_FLUSH_MIN_MS * 2 ** Math.min(this.failures - 1, 10)));
+      }, doublingDelay(RETRY_FLUSH_MIN_MS, RETRY_FLUSH_MAX_MS, this.failures - 1));
       this.retryTimer.unref();
     }
   }

@@ -119,7 +119,7 @@ export class Attempt {
   private admit(route: Route, entry: StreamEntry): AttemptResult | undefined {
     if (!entry.fields) return TRIMMED;
     try {
-      entry.message = decode(entry.fields, this.deps.options.maxPayloadBytes);
+      entry.message = decode(entry.fields, this.deps.options.decodeLimits, this.deps.options.deserializer);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       return { kind: 'rejected', reason: 'decode', error: err };

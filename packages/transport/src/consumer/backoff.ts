@@ -9,3 +9,8 @@ export function backoffDelay(backoff: Required<BackoffOptions>, attempt: number,
   const capped = Math.min(base, backoff.maxDelayMs);
   return Math.round(capped + capped * backoff.jitter * random());
 }
+
+/** `minMs` doubled per failure so far (0: minMs), at most `maxMs`: how the loops back off from Redis errors. */
+export function doublingDelay(minMs: number, maxMs: number, failures: number): number {
+  return Math.min(maxMs, minMs * 2 ** Math.min(Math.max(0, failures), 20));
+}

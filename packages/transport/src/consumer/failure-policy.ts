@@ -14,6 +14,9 @@ export type Decision =
    */
   | { kind: 'deadLetter'; reason: DeadLetterReason; error: unknown; wireError?: unknown; beforeHandler?: boolean };
 
+// Shared: an ack is the common case and allocates nothing.
+const ACK: Decision = { kind: 'ack' };
+
 /** What Nest's default RPC exception filter answers for an error that is not an RpcException. */
 export const INTERNAL_ERROR = { status: 'error', message: 'Internal server error' };
 
@@ -36,14 +39,14 @@ export interface PolicyInput {
 export function decide({ route, attempt, result, deadline, now = Date.now(), random = Math.random }: PolicyInput): Decision {
   switch (result.kind) {
     case 'handled':
-      return { kind: 'ack' };
+      return ACK;
     case 'skipped':
       return { kind: 'ack', skipped: result.why };
     case 'rejected':
       return { kind: 'deadLetter', reason: result.reason, error: result.error, wireError: INTERNAL_ERROR, beforeHandler: true };
     case 'manual': {
       const s = result.settlement;
-      if (s?.kind === 'ack') return { kind: 'ack' };
+      if (s?.kind === 'ack') return ACK;
       if (s?.kind === 'deadLetter') {
         return { kind: 'deadLetter', reason: 'manual', error: { name: 'ManualDeadLetter', message: s.reason }, wireError: INTERNAL_ERROR };
       }

@@ -24,6 +24,8 @@ export class Leases {
   private readonly slab: Array<StreamEntry | undefined> = [];
   private readonly freeIndexes: number[] = [];
   private count = 0;
+  /** The renewal round in flight: until it is back, our touch times may be older than Redis's. */
+  private renewing?: Promise<void>;
 
   constructor(
     private readonly redis: Redis,
@@ -59,8 +61,10 @@ export class Leases {
    */
   async confirm(entry: StreamEntry): Promise<boolean> {
     if (entry.leaseIndex < 0) return false;
+    if (Date.now() - entry.touchedAt < this.minIdleMs - Math.min(CLOCK_MARGIN_MS, this.minIdleMs / 4)) return true;
+    await this.whenSettled();
+    if (entry.leaseIndex < 0) return false;
     const now = Date.now();
-    if (now - entry.touchedAt < this.minIdleMs - Math.min(CLOCK_MARGIN_MS, this.minIdleMs / 4)) return true;
     const ids = (await this.redis.xclaim(entry.stream, this.group, this.consumer, this.minIdleFor(entry, now), entry.id, 'JUSTID')) as string[];
     if (entry.leaseIndex < 0) return false;
     if (ids.length > 0) {
@@ -69,6 +73,14 @@ export class Leases {
     }
     this.release(entry);
     return false;
+  }
+
+  /**
+   * Resolves once no renewal is in flight. An XCLAIM guarded by minIdleFor() must wait for it: a renewal
+   * Redis runs first restarts the idle time our min-idle is computed from, and the XCLAIM would fail.
+   */
+  whenSettled(): Promise<void> {
+    return this.renewing ?? Promise.resolve();
   }
 
   /** min-idle for an XCLAIM that must only succeed if nobody claimed the entry since our last touch. */
@@ -92,7 +104,17 @@ export class Leases {
    * read together share both). Returns the entries found lost (another consumer has them now, or they no
    * longer exist); they are released.
    */
-  async renew(olderThanMs: number): Promise<StreamEntry[]> {
+  renew(olderThanMs: number): Promise<StreamEntry[]> {
+    const round = this.renewRound(olderThanMs);
+    // Settled only once the touch times are updated, not merely when Redis has answered.
+    this.renewing = round.then(
+      () => undefined,
+      () => undefined,
+    );
+    return round.finally(() => (this.renewing = undefined));
+  }
+
+  private async renewRound(olderThanMs: number): Promise<StreamEntry[]> {
     const now = Date.now();
     const groups = new Map<string, StreamEntry[]>();
     for (const entry of this.slab) {

@@ -1,23 +1,20 @@
 import { Command, type Redis } from 'ioredis';
 import type { LoggerService } from '@nestjs/common';
 import type { ResolvedServerOptions } from '../options.js';
+import { ReadTimeoutError, ReadWatchdog } from '../redis/read-watchdog.js';
 import { isNoGroup } from '../redis/replies.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Leases } from './leases.js';
 import type { PendingIntake } from './pending-intake.js';
 import { streamEntry, type StreamEntry } from './stream-entry.js';
+import { doublingDelay } from './backoff.js';
+import { WakeablePause } from '../wakeable-pause.js';
 
 type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
-
-class WatchdogTimeout extends Error {
-  override readonly name = 'WatchdogTimeout';
-}
 
 // After a failed read: 100 ms, doubling, at most 5 s between tries (a lasting error is not a hot loop).
 const ERROR_BACKOFF_MIN_MS = 100;
 const ERROR_BACKOFF_MAX_MS = 5000;
-// How often the watchdog looks at the read in flight, at most.
-const WATCHDOG_TICK_MAX_MS = 1000;
 
 export interface ReadLoopDeps {
   /** The `reader` connection, for the blocking XREADGROUP only: a blocked read holds its connection. */
@@ -47,23 +44,20 @@ export class ReadLoop {
   private readonly newIds: string[];
   private groupsReady = false;
   private recovered = false;
-  private wake?: () => void;
-  /** The XREADGROUP in flight and when it was sent, for the watchdog (one interval timer, not one per read). */
-  private reading?: Command;
-  private readSentAt = 0;
-  private watchdog?: NodeJS.Timeout;
+  /** The pause after an error, cut short by stop(). */
+  private readonly pausing = new WakeablePause();
+  private readonly watchdog: ReadWatchdog;
   /** Last time a read returned (or failed): the health check's sign that the loop is alive. */
   lastReadAt = 0;
 
   constructor(private readonly deps: ReadLoopDeps) {
     this.newIds = deps.streams.map(() => '>');
+    this.watchdog = new ReadWatchdog(deps.options.blockMs + deps.options.watchdogMs, 'XREADGROUP (blockMs + watchdogMs)');
   }
 
   start(): void {
     this.running = true;
-    const { blockMs, watchdogMs } = this.deps.options;
-    this.watchdog = setInterval(() => this.checkRead(blockMs + watchdogMs), Math.max(25, Math.min(WATCHDOG_TICK_MAX_MS, watchdogMs / 4)));
-    this.watchdog.unref();
+    this.watchdog.start();
     this.loop = this.run();
   }
 
@@ -75,8 +69,8 @@ export class ReadLoop {
   /** Stops reading. A read blocked in Redis is cut off by closing the reader connection. */
   async stop(): Promise<void> {
     this.running = false;
-    clearInterval(this.watchdog);
-    this.wake?.();
+    this.watchdog.stop();
+    this.pausing.wake();
     this.deps.reader.disconnect();
     await this.loop;
   }
@@ -113,7 +107,7 @@ export class ReadLoop {
           this.groupsReady = false;
           continue;
         }
-        if (err instanceof WatchdogTimeout) {
+        if (err instanceof ReadTimeoutError) {
           this.deps.logger.warn?.(err.message);
           this.recovered = false;
           this.deps.reader.disconnect(true);
@@ -121,7 +115,7 @@ export class ReadLoop {
           this.deps.onError(err);
         }
         failures++;
-        await this.pause(Math.min(ERROR_BACKOFF_MAX_MS, ERROR_BACKOFF_MIN_MS * 2 ** Math.min(failures, 10)));
+        await this.pausing.sleep(doublingDelay(ERROR_BACKOFF_MIN_MS, ERROR_BACKOFF_MAX_MS, failures));
       }
     }
   }
@@ -140,14 +134,7 @@ export class ReadLoop {
       ['GROUP', options.group, options.consumer, 'COUNT', count, 'BLOCK', options.blockMs, 'STREAMS', ...streams, ...this.newIds],
       { replyEncoding: 'utf8' },
     );
-    this.reading = command;
-    this.readSentAt = Date.now();
-    let reply: XReadGroupReply;
-    try {
-      reply = (await reader.sendCommand(command)) as XReadGroupReply;
-    } finally {
-      this.reading = undefined;
-    }
+    const reply = await this.watchdog.watch<XReadGroupReply>(command, c => reader.sendCommand(c));
     const entries: StreamEntry[] = [];
     if (!reply) return entries;
     const now = Date.now();
@@ -162,25 +149,5 @@ export class ReadLoop {
       }
     }
     return entries;
-  }
-
-  /** Fails a read that has not come back in blockMs + watchdogMs: the loop then recycles the connection. */
-  private checkRead(limit: number): void {
-    const command = this.reading;
-    if (!command || Date.now() - this.readSentAt < limit) return;
-    this.reading = undefined;
-    // A reply that still arrives later finds the command settled and is dropped: those entries stay
-    // pending under our name and come back with the own-pending recovery after the reconnect.
-    command.reject(new WatchdogTimeout(`XREADGROUP did not return within ${limit} ms (blockMs + watchdogMs); recycling the reader connection`));
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise(resolve => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

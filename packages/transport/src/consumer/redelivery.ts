@@ -80,18 +80,7 @@ export class Redelivery {
     const n = Math.min(this.due.length, this.deps.capacity() - this.takingBack);
     const picked = this.dueWithSlot.splice(0);
     if (n > 0) for (const e of this.due.splice(0, n)) picked.push(e);
-    const groups = new Map<string, StreamEntry[]>();
-    for (const entry of picked) {
-      if (entry.leaseIndex < 0) {
-        this.deps.letGo(entry); // released meanwhile (lease lost): nothing to take back
-        continue;
-      }
-      const key = `${entry.stream}\u0000${entry.touchedAt}`;
-      const group = groups.get(key);
-      if (group) group.push(entry);
-      else groups.set(key, [entry]);
-    }
-    for (const group of groups.values()) void this.takeBack(group);
+    if (picked.length > 0) void this.takeBackAll(picked);
   }
 
   /** Forgets every waiting retry (shutdown): those entries stay pending in Redis for whoever comes next. */
@@ -102,7 +91,29 @@ export class Redelivery {
     for (const e of this.dueWithSlot.splice(0)) this.deps.leases.release(e);
   }
 
-  /** One XCLAIM for entries of one stream and one lease; each comes back to the dispatcher or is let go. */
+  /**
+   * One XCLAIM per stream and touch time (its min-idle fits them all), once no renewal is in flight (it
+   * would change the touch times the min-idle is computed from).
+   */
+  private async takeBackAll(entries: StreamEntry[]): Promise<void> {
+    this.takingBack += entries.length;
+    await this.deps.leases.whenSettled();
+    this.takingBack -= entries.length;
+    const groups = new Map<string, StreamEntry[]>();
+    for (const entry of entries) {
+      if (entry.leaseIndex < 0 || this.stopped) {
+        this.deps.letGo(entry); // released meanwhile (lease lost, shutdown): nothing to take back
+        continue;
+      }
+      const key = `${entry.stream}\u0000${entry.touchedAt}`;
+      const group = groups.get(key);
+      if (group) group.push(entry);
+      else groups.set(key, [entry]);
+    }
+    for (const group of groups.values()) void this.takeBack(group);
+  }
+
+  /** One XCLAIM for entries of one stream and one touch time; each comes back to the dispatcher or is let go. */
   private async takeBack(entries: StreamEntry[]): Promise<void> {
     const { redis, group, consumer, leases } = this.deps;
     const first = entries[0];

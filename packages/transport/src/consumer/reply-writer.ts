@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { isObservable, Observable } from 'rxjs';
+import { execChecked } from '../redis/command-errors.js';
 import type { DecodedMessage } from '../wire/codec.js';
 import { ReplyWriteError } from '../errors/reply-write.error.js';
 import { encodeReply, type ReplyPacket } from '../wire/reply.js';
@@ -8,11 +9,14 @@ import { encodeReply, type ReplyPacket } from '../wire/reply.js';
 const REPLY_STREAM_MAXLEN = 10_000;
 const REPLY_STREAM_TTL_S = 300;
 
-/** Writes a @MessagePattern handler's values (or its error) to the caller's reply stream. */
+/**
+ * Writes a @MessagePattern handler's values (or its error) to the caller's reply stream. The stream is
+ * `message.replyTo`, which decode() admits only inside the client reply namespace (`<keyPrefix>nestream:replies:`).
+ */
 export class ReplyWriter {
   constructor(private readonly redis: Redis) {}
 
-  /** Forwards every value, then the completion. Rejects if the handler's stream errors. */
+  /** Forwards every value, then the completion. Rejects if the handler's stream errors or a write fails. */
   async send(message: DecodedMessage, result: unknown): Promise<void> {
     if (isObservable(result)) {
       // Values are written as they come, so a streaming handler's caller sees them before completion.
@@ -37,16 +41,24 @@ export class ReplyWriter {
     await this.write(message, { err: wireError, isDisposed: true });
   }
 
+  /**
+   * Rejects with a ReplyWriteError whose cause names the command (XADD or EXPIRE) and the reply stream: a
+   * RedisCommandError, or a PermissionError for NOPERM.
+   */
   private async write(message: DecodedMessage, packet: ReplyPacket): Promise<void> {
     if (!message.replyTo || !message.correlationId) return; // emitted, not sent: nobody waits for a reply
+    const key = message.replyTo;
     try {
-      await this.redis
-        .multi()
-        .xadd(message.replyTo, 'MAXLEN', '~', REPLY_STREAM_MAXLEN, '*', ...encodeReply(message.correlationId, packet))
-        .expire(message.replyTo, REPLY_STREAM_TTL_S)
-        .exec();
+      await execChecked(
+        this.redis
+          .multi()
+          .xadd(key, 'MAXLEN', '~', REPLY_STREAM_MAXLEN, '*', ...encodeReply(message.correlationId, packet))
+          .expire(key, REPLY_STREAM_TTL_S)
+          .exec(),
+        [{ command: 'XADD', key }, { command: 'EXPIRE', key }],
+      );
     } catch (err) {
-      throw new ReplyWriteError(message.replyTo, err);
+      throw new ReplyWriteError(key, err);
     }
   }
 }

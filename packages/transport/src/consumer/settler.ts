@@ -12,6 +12,7 @@ import type { Leases } from './leases.js';
 import type { ReplyWriter } from './reply-writer.js';
 import type { Route } from './route.js';
 import type { StreamEntry } from './stream-entry.js';
+import { doublingDelay } from './backoff.js';
 
 /** Emits one of the server's typed events. */
 export type EmitEvent = <K extends keyof RedisStreamsEvents>(event: K, ...args: Parameters<RedisStreamsEvents[K]>) => void;
@@ -125,7 +126,7 @@ export class Settler {
     } catch (err) {
       // The handler's work is done: try the move again (keeping the entry's lease, so nobody re-runs it).
       if (this.stopped) return leases.release(entry);
-      const delay = Math.min(SETTLE_RETRY_MAX_MS, SETTLE_RETRY_MIN_MS * 2 ** Math.min(failures, 10));
+      const delay = doublingDelay(SETTLE_RETRY_MIN_MS, SETTLE_RETRY_MAX_MS, failures);
       this.reportError(`Could not dead-letter entry ${entry.id} of ${entry.stream} (${reason}); trying the move again in ${delay} ms`, err);
       const timer = setTimeout(() => {
         this.retrying.delete(entry);

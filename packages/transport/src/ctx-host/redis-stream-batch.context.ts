@@ -1,4 +1,5 @@
 import { BaseRpcContext } from '@nestjs/microservices';
+import { brand } from '../brand.js';
 
 /** One entry of a batch, in the order of the payload array. */
 export interface BatchEntry {
@@ -14,6 +15,10 @@ type RedisStreamBatchContextArgs = [stream: string, group: string, consumer: str
  * Return normally to ack every entry except those marked with fail(); throw to fail them all.
  */
 export class RedisStreamBatchContext extends BaseRpcContext<RedisStreamBatchContextArgs> {
+  static {
+    brand(this, 'RedisStreamBatchContext');
+  }
+
   /** @ignore set by the transport: the handler's real error, before Nest's exception filter replaced it. */
   handlerError?: unknown;
   /** @ignore read by the transport: index -> error of entries marked failed. */

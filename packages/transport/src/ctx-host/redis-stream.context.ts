@@ -1,5 +1,6 @@
 import { BaseRpcContext } from '@nestjs/microservices';
 import { SettlementError } from '../errors/settlement.error.js';
+import { brand } from '../brand.js';
 
 type RedisStreamContextArgs = [
   stream: string,
@@ -19,6 +20,10 @@ export type Settlement =
 
 /** The `@Ctx()` of a handler called by RedisStreamsServer. */
 export class RedisStreamContext extends BaseRpcContext<RedisStreamContextArgs> {
+  static {
+    brand(this, 'RedisStreamContext');
+  }
+
   /** @ignore set by the transport: the manual settlement, if any. */
   settlement?: Settlement;
   /** @ignore set by the transport: the handler's real error, before Nest's exception filter replaced it. */

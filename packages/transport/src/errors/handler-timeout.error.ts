@@ -1,5 +1,11 @@
+import { brand } from '../brand.js';
+
 /** A handler did not settle within handlerTimeoutMs: the attempt counts as failed (the call itself goes on). */
 export class HandlerTimeoutError extends Error {
+  static {
+    brand(this, 'HandlerTimeoutError');
+  }
+
   override readonly name = 'HandlerTimeoutError';
 
   constructor(timeoutMs: number) {

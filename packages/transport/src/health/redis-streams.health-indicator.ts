@@ -13,6 +13,9 @@ export interface RedisStreamsHealthOptions {
   maxLag?: number;
 }
 
+// PING answers in well under a millisecond on a healthy Redis; a second without one is an outage for a health check.
+const DEFAULT_PING_TIMEOUT_MS = 1000;
+
 type GroupInfo = { name: string; pending: number; lag: number | null };
 
 /**
@@ -36,7 +39,7 @@ export class RedisStreamsHealthIndicator {
     } catch {
       return indicator.down({ message: 'transport not listening' });
     }
-    const timeoutMs = options.timeoutMs ?? 1000;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_PING_TIMEOUT_MS;
     try {
       if (!(await settleWithin(commands.ping(), timeoutMs))) {
         return indicator.down({ message: `Redis did not answer PING within ${timeoutMs} ms` });

@@ -5,10 +5,10 @@ import type { RedisStreamsClientOptions } from '../options.js';
 /** Injection token of a client registered without a name. */
 export const REDIS_STREAMS_CLIENT = 'REDIS_STREAMS_CLIENT';
 
-export interface RedisStreamsClientRegistration extends RedisStreamsClientOptions {
+export type RedisStreamsClientRegistration = RedisStreamsClientOptions & {
   /** Injection token: `@Inject(name) client: ClientProxy`. @default REDIS_STREAMS_CLIENT */
   name?: string | symbol;
-}
+};
 
 export interface RedisStreamsClientAsyncRegistration extends Pick<ModuleMetadata, 'imports'> {
   name?: string | symbol;

@@ -21,17 +21,19 @@ interface StreamMetrics {
 
 /** The Prometheus half of a server's instrumentation: counters and histograms per event, gauges on scrape. */
 export class ConsumerMetrics {
-  private readonly metrics: ConsumerMetricSet;
   private readonly byStream = new Map<string, StreamMetrics>();
   /** Handler calls between attempt() and end(): the handlers-in-flight gauge. */
   private running = 0;
 
-  constructor(
+  static async create(group: string, options: ResolvedMetricsOptions): Promise<ConsumerMetrics> {
+    return new ConsumerMetrics(group, options, await consumerMetricSet(options));
+  }
+
+  private constructor(
     private readonly group: string,
     private readonly options: ResolvedMetricsOptions,
-  ) {
-    this.metrics = consumerMetricSet(options);
-  }
+    private readonly metrics: ConsumerMetricSet,
+  ) {}
 
   started(): void {
     this.running++;

@@ -11,36 +11,38 @@ import {
   type WatchedConsumer,
 } from './instrumentation.js';
 import { producerMetricSet } from './metric-set.js';
-import { resolveMetricsOptions, resolveTracingOptions } from './observability-options.js';
+import type { ResolvedMetricsOptions, ResolvedTracingOptions } from './observability-options.js';
 import type { CounterSeries, SeriesCounter } from './series-metrics.js';
 import { Tracing, type ProcessSpan } from './tracing.js';
 
-/** The observability options of a server or a client, as given (validated here). */
+/** The resolved `metrics` and `tracing` options of a server or a client (undefined: off). */
 export interface ObservabilityOptions {
-  metrics?: unknown;
-  tracing?: unknown;
+  metrics?: ResolvedMetricsOptions;
+  tracing?: ResolvedTracingOptions;
 }
 
 /**
  * The server's instrumentation: Prometheus metrics and OpenTelemetry spans as configured, or
- * NO_INSTRUMENTATION when neither is on. Throws InvalidOptionsError for a bad option or a missing package.
+ * NO_INSTRUMENTATION when neither is on. Loads prom-client / @opentelemetry/api; rejects with an
+ * InvalidOptionsError when one is missing or the registry holds a metric of the same name that is not ours.
  */
-export function createConsumerInstrumentation(group: string, options: ObservabilityOptions): ConsumerInstrumentation {
-  const metricsOptions = resolveMetricsOptions(options.metrics);
-  const tracingOptions = resolveTracingOptions(options.tracing);
-  if (!metricsOptions && !tracingOptions) return NO_INSTRUMENTATION;
-  return new ObservedConsumer(
-    metricsOptions && new ConsumerMetrics(group, metricsOptions),
-    tracingOptions && new Tracing(tracingOptions),
-  );
+export async function createConsumerInstrumentation(group: string, options: ObservabilityOptions): Promise<ConsumerInstrumentation> {
+  if (!options.metrics && !options.tracing) return NO_INSTRUMENTATION;
+  const [metrics, tracing] = await Promise.all([
+    options.metrics && ConsumerMetrics.create(group, options.metrics),
+    options.tracing && Tracing.create(options.tracing),
+  ]);
+  return new ObservedConsumer(metrics || undefined, tracing || undefined);
 }
 
 /** The client's instrumentation, or undefined when neither metrics nor tracing is on (the hot path then skips it). */
-export function createProducerInstrumentation(options: ObservabilityOptions): ProducerInstrumentation | undefined {
-  const metricsOptions = resolveMetricsOptions(options.metrics);
-  const tracingOptions = resolveTracingOptions(options.tracing);
-  if (!metricsOptions && !tracingOptions) return undefined;
-  return new ObservedProducer(metricsOptions && producerMetricSet(metricsOptions), tracingOptions && new Tracing(tracingOptions));
+export async function createProducerInstrumentation(options: ObservabilityOptions): Promise<ProducerInstrumentation | undefined> {
+  if (!options.metrics && !options.tracing) return undefined;
+  const [sent, tracing] = await Promise.all([
+    options.metrics && producerMetricSet(options.metrics),
+    options.tracing && Tracing.create(options.tracing),
+  ]);
+  return new ObservedProducer(sent || undefined, tracing || undefined);
 }
 
 class ObservedConsumer implements ConsumerInstrumentation {

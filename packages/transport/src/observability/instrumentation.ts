@@ -68,6 +68,20 @@ export interface ProducerInstrumentation {
   send(stream: string, headers: Record<string, string> | undefined, count: number, correlationId?: string): SendObservation;
 }
 
+/** `written` (an XADD's promise), reporting its end to `sending`. */
+export function tracked<T>(written: Promise<T>, sending: SendObservation): Promise<T> {
+  return written.then(
+    ids => {
+      sending.end(ids as string | string[]);
+      return ids;
+    },
+    err => {
+      sending.end(undefined, err);
+      throw err;
+    },
+  );
+}
+
 const NO_OBSERVATION: AttemptObservation = {
   run: fn => fn(),
   end: () => undefined,

@@ -1,7 +1,7 @@
 import type { Gauge, Registry } from 'prom-client';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { GroupSnapshot, GroupStats } from './group-stats.js';
-import { loadPeer } from './load-peer.js';
+import { commonJsExports, loadPeer } from './load-peer.js';
 import { METRIC_NAMES } from './metric-names.js';
 import type { ResolvedMetricsOptions } from './observability-options.js';
 import { SeriesCounter, SeriesHistogram } from './series-metrics.js';
@@ -108,15 +108,19 @@ function gauge<L extends string>(
   return metric;
 }
 
+async function promClient(): Promise<PromClient> {
+  return commonJsExports<PromClient>(await loadPeer('prom-client', 'metrics'));
+}
+
 /** The client's metric: entries XADDed. */
-export function producerMetricSet(options: ResolvedMetricsOptions): SeriesCounter {
-  const prom = loadPeer<PromClient>('prom-client', 'metrics');
+export async function producerMetricSet(options: ResolvedMetricsOptions): Promise<SeriesCounter> {
+  const prom = await promClient();
   return counter(registryOf(prom, options), METRIC_NAMES.sent, 'Entries added to a stream by emit(), send() and emitMany().', ['stream']);
 }
 
 /** The server's metrics, shared with every other server using the same registry. */
-export function consumerMetricSet(options: ResolvedMetricsOptions): ConsumerMetricSet {
-  const prom = loadPeer<PromClient>('prom-client', 'metrics');
+export async function consumerMetricSet(options: ResolvedMetricsOptions): Promise<ConsumerMetricSet> {
+  const prom = await promClient();
   const registry = registryOf(prom, options);
   const n = METRIC_NAMES;
   const gauges = [

@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { checkOptions, isObject, positiveInt, type Check, type OptionTable } from '../options/checks.js';
 
 /**
  * The `metrics` and `tracing` options of the server and the client. Typed structurally, so the package's
@@ -57,50 +58,60 @@ export const DEFAULT_METRICS_OPTIONS: Omit<ResolvedMetricsOptions, 'registry'> =
   latencyBuckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
 };
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+function withMethod(method: string, what: string): Check {
+  return (value, path) => {
+    if (typeof (value as Record<string, unknown> | null)?.[method] !== 'function') throw new InvalidOptionsError(path, `must be ${what}`);
+  };
 }
 
-function positiveInt(name: string, value: unknown): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new InvalidOptionsError(name, `must be an integer >= 1, got ${String(value)}`);
-  }
-}
-
-function buckets(name: string, value: unknown): void {
+const buckets: Check = (value, path) => {
   const ok = Array.isArray(value) && value.length > 0 && value.every((b, i) => typeof b === 'number' && b > 0 && (i === 0 || b > value[i - 1]));
-  if (!ok) throw new InvalidOptionsError(name, 'must be a non-empty array of increasing positive numbers (seconds)');
+  if (!ok) throw new InvalidOptionsError(path, 'must be a non-empty array of increasing positive numbers (seconds)');
+};
+
+/** `true`, `false`, or an options object checked against its table (an unknown key names the closest). */
+function switchOr<T>(table: OptionTable<T>): Check {
+  return (value, path) => {
+    if (typeof value === 'boolean') return;
+    if (!isObject(value)) throw new InvalidOptionsError(path, 'must be true, false or an object');
+    checkOptions(table, value, path);
+  };
 }
+
+const METRICS_OPTIONS: OptionTable<MetricsOptions> = {
+  registry: withMethod('getSingleMetric', 'a prom-client Registry'),
+  refreshMs: positiveInt,
+  refreshTimeoutMs: positiveInt,
+  durationBuckets: buckets,
+  latencyBuckets: buckets,
+};
+
+const TRACING_OPTIONS: OptionTable<TracingOptions> = {
+  tracerProvider: withMethod('getTracer', 'an OpenTelemetry TracerProvider'),
+};
+
+/** The checks of the `metrics` and `tracing` options, for the server's and the client's option tables. */
+export const metricsOption: Check = switchOr(METRICS_OPTIONS);
+export const tracingOption: Check = switchOr(TRACING_OPTIONS);
 
 /** `metrics: true | { ... }` -> resolved options, or undefined when off. Throws InvalidOptionsError naming the option. */
 export function resolveMetricsOptions(value: unknown): ResolvedMetricsOptions | undefined {
   if (value === undefined || value === false) return undefined;
-  if (value !== true && !isObject(value)) throw new InvalidOptionsError('metrics', `must be true, false or an object, got ${JSON.stringify(value)}`);
+  metricsOption(value, 'metrics');
   const o = value === true ? {} : (value as MetricsOptions);
-  const resolved: ResolvedMetricsOptions = {
+  const d = DEFAULT_METRICS_OPTIONS;
+  return {
     registry: o.registry,
-    refreshMs: o.refreshMs ?? DEFAULT_METRICS_OPTIONS.refreshMs,
-    refreshTimeoutMs: o.refreshTimeoutMs ?? DEFAULT_METRICS_OPTIONS.refreshTimeoutMs,
-    durationBuckets: o.durationBuckets ?? DEFAULT_METRICS_OPTIONS.durationBuckets,
-    latencyBuckets: o.latencyBuckets ?? DEFAULT_METRICS_OPTIONS.latencyBuckets,
+    refreshMs: o.refreshMs ?? d.refreshMs,
+    refreshTimeoutMs: o.refreshTimeoutMs ?? d.refreshTimeoutMs,
+    durationBuckets: o.durationBuckets ?? d.durationBuckets,
+    latencyBuckets: o.latencyBuckets ?? d.latencyBuckets,
   };
-  if (resolved.registry !== undefined && typeof (resolved.registry as Partial<MetricsRegistry>)?.getSingleMetric !== 'function') {
-    throw new InvalidOptionsError('metrics.registry', 'must be a prom-client Registry');
-  }
-  positiveInt('metrics.refreshMs', resolved.refreshMs);
-  positiveInt('metrics.refreshTimeoutMs', resolved.refreshTimeoutMs);
-  buckets('metrics.durationBuckets', resolved.durationBuckets);
-  buckets('metrics.latencyBuckets', resolved.latencyBuckets);
-  return resolved;
 }
 
 /** `tracing: true | { tracerProvider }` -> resolved options, or undefined when off. */
 export function resolveTracingOptions(value: unknown): ResolvedTracingOptions | undefined {
   if (value === undefined || value === false) return undefined;
-  if (value !== true && !isObject(value)) throw new InvalidOptionsError('tracing', `must be true, false or an object, got ${JSON.stringify(value)}`);
-  const o = value === true ? {} : (value as TracingOptions);
-  if (o.tracerProvider !== undefined && typeof (o.tracerProvider as Partial<TracingProvider>)?.getTracer !== 'function') {
-    throw new InvalidOptionsError('tracing.tracerProvider', 'must be an OpenTelemetry TracerProvider');
-  }
-  return { tracerProvider: o.tracerProvider };
+  tracingOption(value, 'tracing');
+  return { tracerProvider: value === true ? undefined : (value as TracingOptions).tracerProvider };
 }

@@ -1,5 +1,5 @@
-import type * as OtelApi from '@opentelemetry/api';
 import { loadedPeer } from './load-peer.js';
+import { otelApi } from './tracing.js';
 import { parseTraceParent } from './w3c-trace-context.js';
 
 /**
@@ -8,8 +8,9 @@ import { parseTraceParent } from './w3c-trace-context.js';
  */
 export function traceIdOf(headers?: Record<string, string>): string | undefined {
   // Only when tracing loaded the API: a log line never loads an optional package.
-  const api = loadedPeer<typeof OtelApi>('@opentelemetry/api');
-  if (api) {
+  const loaded = loadedPeer('@opentelemetry/api');
+  if (loaded) {
+    const api = otelApi(loaded);
     const active = api.trace.getSpan(api.context.active())?.spanContext();
     if (active && api.isSpanContextValid(active)) return active.traceId;
   }

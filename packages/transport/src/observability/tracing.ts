@@ -6,6 +6,11 @@ import { injectTraceContext, parseTraceParent, TRACESTATE } from './w3c-trace-co
 
 type OtelApi = typeof import('@opentelemetry/api');
 
+/** The API's exports: its ESM build has them by name, its CommonJS build is an ES module compiled (`__esModule`). */
+export function otelApi(module: Record<string, unknown>): OtelApi {
+  return (module.trace ? module : module.default) as OtelApi;
+}
+
 /** Instrumentation scope of every span the transport makes. */
 export const TRACER_NAME = '@nestream/transport';
 
@@ -38,13 +43,18 @@ export interface ProcessSpan {
  * makes all of it nearly free, and an incoming trace context is still passed on.
  */
 export class Tracing {
-  private readonly api: OtelApi;
   private readonly tracer: Tracer;
 
-  constructor(options: ResolvedTracingOptions) {
-    this.api = loadPeer<OtelApi>('@opentelemetry/api', 'tracing');
-    // The global provider is a proxy: an SDK registered after this constructor still gets the spans.
-    const provider = (options.tracerProvider as { getTracer(name: string): Tracer } | undefined) ?? this.api.trace.getTracerProvider();
+  static async create(options: ResolvedTracingOptions): Promise<Tracing> {
+    return new Tracing(otelApi(await loadPeer('@opentelemetry/api', 'tracing')), options);
+  }
+
+  private constructor(
+    private readonly api: OtelApi,
+    options: ResolvedTracingOptions,
+  ) {
+    // The global provider is a proxy: an SDK registered after this still gets the spans.
+    const provider = (options.tracerProvider as { getTracer(name: string): Tracer } | undefined) ?? api.trace.getTracerProvider();
     this.tracer = provider.getTracer(TRACER_NAME);
   }
 

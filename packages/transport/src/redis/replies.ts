@@ -31,6 +31,10 @@ function errorMessage(err: unknown): string {
  */
 export function redisErrorMessage(err: unknown): string {
   const message = errorMessage(err);
+  if (isCertificateError(err)) {
+    const code = (err as { code: string }).code;
+    return `TLS: the Redis server's certificate was refused (${code}: ${message}); check connection.tls (ca, servername) and the host name`;
+  }
   const previous = (err as { previousErrors?: unknown[] })?.previousErrors;
   if (!Array.isArray(previous) || previous.length === 0) return message;
   return `${message} (${previous.map(errorMessage).join('; ')})`;
@@ -38,8 +42,9 @@ export function redisErrorMessage(err: unknown): string {
 
 /** An authentication or permission error: retrying will not help until an operator acts. */
 export function isFatalRedisError(err: unknown): boolean {
-  return /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(errorMessage(err)) ||
-    ((err as { previousErrors?: unknown[] })?.previousErrors ?? []).some(isFatalRedisError);
+  const fatal = (e: unknown) => /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(errorMessage(e));
+  // One level down only: ioredis's previousErrors are the replies themselves (never nested).
+  return fatal(err) || ((err as { previousErrors?: unknown[] })?.previousErrors ?? []).some(fatal);
 }
 
 /** A TLS certificate the client refuses (unknown CA, wrong host name, expired): a configuration error. */

@@ -7,6 +7,8 @@ import { Attempt } from '../consumer/attempt.js';
 import { ClaimLoop } from '../consumer/claim-loop.js';
 import { Dispatcher } from '../consumer/dispatcher.js';
 import { installErrorCapture } from '../consumer/error-capture.js';
+import { checkRoute } from './check-route.js';
+import { brand } from '../brand.js';
 import { GoneEntries } from '../consumer/gone-entries.js';
 import { Leases } from '../consumer/leases.js';
 import { PendingIntake } from '../consumer/pending-intake.js';
@@ -23,18 +25,19 @@ import { createConsumerInstrumentation } from '../observability/create-instrumen
 import {
   resolveRetry,
   resolveServerOptions,
-  type RedisStreamsHandlerExtras,
   type RedisStreamsServerOptions,
   type ResolvedServerOptions,
 } from '../options.js';
 import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { isBusyGroup, isCertificateError, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
+import { checkConsumerPermissions, consumerPermissionScope } from '../redis/permissions.js';
 import { settleWithin } from '../settle-within.js';
 import { RedisStreamsStatus, type RedisStreamsEvents } from '../status.js';
 
 interface Running {
   commands: Redis;
   reader: Redis;
+  leases: Leases;
   acker: Acker;
   slots: Slots;
   dispatcher: Dispatcher;
@@ -58,6 +61,10 @@ export class RedisStreamsServer
   extends Server<{ [K in keyof RedisStreamsEvents]: RedisStreamsEvents[K] }, RedisStreamsStatus>
   implements CustomTransportStrategy
 {
+  static {
+    brand(this, 'RedisStreamsServer');
+  }
+
   readonly options: ResolvedServerOptions;
   protected override readonly logger = new Logger(RedisStreamsServer.name);
   private readonly keys: StreamKeys;
@@ -72,7 +79,6 @@ export class RedisStreamsServer
     super();
     this.options = resolveServerOptions(options);
     this.keys = new StreamKeys(this.options.keyPrefix);
-    this.instrumentation = createConsumerInstrumentation(this.options.group, options);
     this.transportId = this.options.transportId;
     // Handler failures are the transport's to settle (retry, dead letter): Nest 12 need not log them again.
     // Assigned, not declared, because NestJS 11's Server has no such member.
@@ -87,6 +93,8 @@ export class RedisStreamsServer
       const routes = this.buildRoutes();
       const streams = [...routes.keys()];
       const o = this.options;
+      // Loads prom-client / @opentelemetry/api when `metrics` / `tracing` is on (a missing one fails listen()).
+      this.instrumentation = await createConsumerInstrumentation(o.group, o);
       // `commands` gets a socket timeout: a frozen socket is replaced instead of holding up acks and claims.
       const commands = createRedis(o.connection, 'commands', { socketTimeout: o.commandTimeoutMs });
       const reader = createRedis(o.connection, 'reader');
@@ -140,10 +148,19 @@ export class RedisStreamsServer
     return { commands: this.running.commands, reader: this.running.reader } as T;
   }
 
-  /** Handlers in flight and retries waiting, for health checks and metrics. */
-  get stats(): { inFlight: number; scheduledRetries: number; lastReadAt: number } {
+  /**
+   * For health checks and metrics: entries holding a slot (`inFlight`), waiting for a retry
+   * (`scheduledRetries`), held in memory in all (`held`: those plus entries waiting for a slot), and when
+   * the reader last came back from a read.
+   */
+  get stats(): { inFlight: number; scheduledRetries: number; held: number; lastReadAt: number } {
     const r = this.running;
-    return { inFlight: r?.dispatcher.inFlight ?? 0, scheduledRetries: r?.redelivery.waiting ?? 0, lastReadAt: r?.readLoop.lastReadAt ?? 0 };
+    return {
+      inFlight: r?.dispatcher.inFlight ?? 0,
+      scheduledRetries: r?.redelivery.waiting ?? 0,
+      held: r?.leases.size ?? 0,
+      lastReadAt: r?.readLoop.lastReadAt ?? 0,
+    };
   }
 
   /** The stream keys this server reads (one per handler). */
@@ -154,7 +171,7 @@ export class RedisStreamsServer
   private buildRoutes(): Map<string, Route> {
     const routes = new Map<string, Route>();
     for (const [pattern, handler] of this.messageHandlers) {
-      const extras = (handler.extras ?? {}) as RedisStreamsHandlerExtras;
+      const extras = checkRoute(pattern, handler);
       const stream = this.keys.stream(pattern);
       routes.set(stream, {
         stream,
@@ -217,20 +234,25 @@ export class RedisStreamsServer
     });
     const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError });
     const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key });
-    return { commands, reader, acker, slots, dispatcher, redelivery, settler, readLoop, claimLoop, unwatch };
+    return { commands, reader, leases, acker, slots, dispatcher, redelivery, settler, readLoop, claimLoop, unwatch };
   }
 
   /**
-   * Creates the groups before reporting "listening", so events emitted right after are not missed. Returns
-   * the first connection error instead of waiting: ioredis would retry each command for seconds.
+   * Checks the user's permissions (a PermissionError names what is missing), then creates the groups before
+   * reporting "listening", so events emitted right after are not missed. Returns the first connection error
+   * instead of waiting: ioredis would retry each command for seconds.
    */
   private async firstContact(commands: Redis, streams: string[]): Promise<unknown> {
-    const groups = this.ensureGroups(commands, streams);
+    const scope = consumerPermissionScope(this.options, streams, [...this.messageHandlers.values()].some(h => !h.isEventHandler));
+    const groups = checkConsumerPermissions(commands, scope).then(() => this.ensureGroups(commands, streams));
     let onError!: (err: unknown) => void;
     const unreachable = new Promise<unknown>(resolve => commands.once('error', (onError = resolve)));
     const failure = await Promise.race([groups.then(() => undefined), unreachable]).catch(err => err);
     commands.off('error', onError);
-    groups.catch(() => undefined);
+    // Redis was unreachable and the check goes on in the background: a refusal once it answers is reported.
+    groups.catch(err => {
+      if (err !== failure && isFatalRedisError(err)) this.reportError('Redis refused the consumer once it could be reached', err);
+    });
     return failure;
   }
 

@@ -1,4 +1,8 @@
 import { DecodeError } from '../errors/decode.error.js';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './decode-limits.js';
+import { correlationIdLengthProblem, correlationIdProblem, parseDeadline, replyToProblem, show } from './request-fields.js';
+import { parseJson } from './safe-json.js';
+import type { RedisStreamsDeserializer, RedisStreamsSerializer } from './serializer.js';
 
 /**
  * Wire format v1: one stream entry per event, flat string fields.
@@ -32,45 +36,64 @@ export interface DecodedMessage {
 }
 
 /** Encodes a message as XADD field/value arguments, appended to `args` (the XADD's key and id, say). */
-export function encode(message: OutgoingMessage, args: Array<string | number> = []): Array<string | number> {
-  const json = JSON.stringify(message.data);
-  if (json === undefined) throw new TypeError('Event data must be JSON-serialisable (got undefined or a function)');
-  args.push(FIELD_DATA, json, FIELD_CORRELATION_ID, message.correlationId);
-  if (message.headers && Object.keys(message.headers).length > 0) args.push(FIELD_HEADERS, JSON.stringify(message.headers));
+export function encode(
+  message: OutgoingMessage,
+  args: Array<string | number> = [],
+  serializer?: RedisStreamsSerializer,
+): Array<string | number> {
+  const text = serializer ? serializer.serialize(message.data) : JSON.stringify(message.data);
+  if (typeof text !== 'string') {
+    throw new TypeError(serializer ? 'serializer.serialize() must return a string' : 'Event data must be JSON-serialisable (got undefined or a function)');
+  }
+  args.push(FIELD_DATA, text, FIELD_CORRELATION_ID, message.correlationId);
+  if (message.headers !== undefined) {
+    const headers = encodeHeaders(message.headers);
+    if (headers !== undefined) args.push(FIELD_HEADERS, headers);
+  }
   if (message.replyTo !== undefined) args.push(FIELD_REPLY_TO, message.replyTo);
   if (message.deadline !== undefined) args.push(FIELD_DEADLINE, String(message.deadline));
   return args;
 }
 
-// JSON.parse keeps a "__proto__" key as an own property; a handler that merges it into another object
-// would pollute prototypes. Such entries are refused. The cheap substring test keeps the reviver off the hot path.
-function parseJson(text: string, what: string): unknown {
-  try {
-    if (!text.includes('__proto__')) return JSON.parse(text);
-    return JSON.parse(text, (key, value) => {
-      if (key === '__proto__') throw new DecodeError(`${what} has a "__proto__" key`);
-      return value;
-    });
-  } catch (err) {
-    if (err instanceof DecodeError) throw err;
-    throw new DecodeError(`${what} is not valid JSON: ${(err as Error).message}`);
+/** Headers are strings only (a consumer dead-letters anything else): fail at the producer, not later. */
+function encodeHeaders(headers: Record<string, string>): string | undefined {
+  let count = 0;
+  for (const key in headers) {
+    if (typeof headers[key] !== 'string') throw new TypeError(`Header ${show(key)} must be a string, got ${typeof headers[key]}`);
+    count++;
   }
-}
-
-function fieldBytes(fields: string[]): number {
-  let n = 0;
-  for (const f of fields) n += Buffer.byteLength(f);
-  return n;
+  return count === 0 ? undefined : JSON.stringify(headers);
 }
 
 /**
- * Decodes an entry's flat field list. Throws DecodeError for anything a handler must not see:
- * no `data`, bad JSON, an unknown version, bad headers, or more than `maxBytes`.
+ * Whether the entry is larger than maxBytes (UTF-8). A UTF-16 code unit takes 1 to 3 UTF-8 bytes, so the
+ * string lengths settle it without encoding anything unless the entry is near the bound.
  */
-export function decode(fields: string[] | null | undefined, maxBytes?: number): DecodedMessage {
+function tooLarge(fields: string[], maxBytes: number): boolean {
+  let units = 0;
+  for (let i = 0; i < fields.length; i++) units += fields[i].length;
+  if (units * 3 <= maxBytes) return false;
+  if (units > maxBytes) return true;
+  let bytes = 0;
+  for (let i = 0; i < fields.length; i++) bytes += Buffer.byteLength(fields[i]);
+  return bytes > maxBytes;
+}
+
+/**
+ * Decodes an entry's flat field list. Throws DecodeError for anything a handler must not see or the server
+ * must not act on: no `data`, bad JSON, an unknown version, anything outside `limits` (size, depth,
+ * prototype-polluting keys, headers that are not a small object of strings), and fields that are not well
+ * formed (`rt` outside the reply namespace, `rt` without `cid`, a request's `cid` that is not a short id, an
+ * event's `cid` over 128 characters, a `dl` that is not a positive integer).
+ */
+export function decode(
+  fields: string[] | null | undefined,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+  deserializer?: RedisStreamsDeserializer,
+): DecodedMessage {
   if (!Array.isArray(fields) || fields.length === 0) throw new DecodeError('entry has no fields');
-  if (maxBytes !== undefined && fieldBytes(fields) > maxBytes) {
-    throw new DecodeError(`entry is larger than maxPayloadBytes (${maxBytes})`);
+  if (tooLarge(fields, limits.maxBytes)) {
+    throw new DecodeError(`entry is larger than maxPayloadBytes (${limits.maxBytes} bytes)`);
   }
   let data: string | undefined;
   let version: string | undefined;
@@ -91,23 +114,56 @@ export function decode(fields: string[] | null | undefined, maxBytes?: number): 
     }
   }
   if (version !== undefined && version !== WIRE_VERSION) {
-    throw new DecodeError(`unknown wire-format version "${version}" (this consumer reads "${WIRE_VERSION}")`);
+    throw new DecodeError(`unknown wire-format version ${show(version)} (this consumer reads "${WIRE_VERSION}")`);
   }
   if (data === undefined) throw new DecodeError(`entry has no "${FIELD_DATA}" field`);
-  const decoded: DecodedMessage = { data: parseJson(data, `"${FIELD_DATA}"`), headers: {} };
-  if (headers !== undefined) {
-    const parsed = parseJson(headers, `"${FIELD_HEADERS}"`);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new DecodeError(`"${FIELD_HEADERS}" must be a JSON object`);
-    }
-    decoded.headers = parsed as Record<string, string>;
+  // Request fields first: nothing is parsed for an entry the server could not answer safely.
+  const decoded: DecodedMessage = { data: undefined, headers: {} };
+  if (correlationId !== undefined) {
+    const problem = replyTo === undefined ? correlationIdLengthProblem(correlationId) : correlationIdProblem(correlationId);
+    if (problem) throw new DecodeError(`"${FIELD_CORRELATION_ID}" ${problem}`);
+    decoded.correlationId = correlationId;
   }
-  if (correlationId !== undefined) decoded.correlationId = correlationId;
-  if (replyTo !== undefined) decoded.replyTo = replyTo;
+  if (replyTo !== undefined) {
+    const problem = replyToProblem(replyTo, limits.replyPrefix);
+    if (problem) throw new DecodeError(`"${FIELD_REPLY_TO}" ${problem}`);
+    if (correlationId === undefined) throw new DecodeError(`"${FIELD_REPLY_TO}" without "${FIELD_CORRELATION_ID}": a reply could not be matched`);
+    decoded.replyTo = replyTo;
+  }
   if (deadline !== undefined) {
-    const n = Number(deadline);
-    if (!Number.isFinite(n)) throw new DecodeError(`"${FIELD_DEADLINE}" must be a number`);
+    const n = parseDeadline(deadline);
+    if (n === undefined) throw new DecodeError(`"${FIELD_DEADLINE}" must be a positive integer (ms since the epoch), got ${show(deadline)}`);
     decoded.deadline = n;
   }
+  if (headers !== undefined) decoded.headers = decodeHeaders(headers, limits);
+  decoded.data = deserializer ? deserializeWith(deserializer, data) : parseJson(data, `"${FIELD_DATA}"`, limits.maxDepth);
   return decoded;
+}
+
+/** `h`: a JSON object of at most maxHeaders string values, at most maxHeaderBytes in all. */
+function decodeHeaders(text: string, limits: DecodeLimits): Record<string, string> {
+  if (text.length > limits.maxHeaderBytes || (text.length * 3 > limits.maxHeaderBytes && Buffer.byteLength(text) > limits.maxHeaderBytes)) {
+    throw new DecodeError(`"${FIELD_HEADERS}" is larger than ${limits.maxHeaderBytes} bytes`);
+  }
+  const parsed = parseJson(text, `"${FIELD_HEADERS}"`, limits.maxDepth);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new DecodeError(`"${FIELD_HEADERS}" must be a JSON object`);
+  }
+  let count = 0;
+  for (const key in parsed) {
+    if (++count > limits.maxHeaders) throw new DecodeError(`"${FIELD_HEADERS}" has more than ${limits.maxHeaders} headers`);
+    if (typeof (parsed as Record<string, unknown>)[key] !== 'string') {
+      throw new DecodeError(`"${FIELD_HEADERS}" value of ${show(key)} must be a string`);
+    }
+  }
+  return parsed as Record<string, string>;
+}
+
+/** A user's deserializer: whatever it throws refuses the entry (reason `decode`). */
+function deserializeWith(deserializer: RedisStreamsDeserializer, text: string): unknown {
+  try {
+    return deserializer.deserialize(text);
+  } catch (err) {
+    throw new DecodeError(`deserializer refused "${FIELD_DATA}": ${(err as Error)?.message ?? String(err)}`);
+  }
 }

@@ -1,0 +1,13 @@
+export { StreamsAdmin } from './streams-admin.js';
+export { DEFAULT_ADMIN_OPTIONS, type StreamsAdminOptions } from './admin-options.js';
+export type { ConnectionOptions } from '../options.js';
+export { StreamsAdminError, type StreamsAdminErrorCode } from './streams-admin.error.js';
+export type { StreamsStatus, StreamStatus, GroupStatus, ConsumerStatus, DeadLetterStreamStatus } from './status.js';
+export { statusRates, type StreamRates } from './rates.js';
+export { DeadLetters, type ListDeadLettersOptions, type DeadLetterList } from './dead-letters.js';
+export { REDRIVE_FIELDS, type DeadLetterEntry } from './dead-letter-entry.js';
+export type { RedriveOptions, RedriveProgress, RedriveResult, RedrivenEntry } from './redrive.js';
+export type { PurgeOptions, PurgeCount, PurgeResult } from './purge.js';
+export type { PruneConsumersOptions, PruneConsumersResult } from './prune-consumers.js';
+export type { TailOptions, TailEntry } from './tail.js';
+export { checkEntryId, entryTime } from './entry-id.js';

@@ -1,0 +1,146 @@
+import type { Redis } from 'ioredis';
+import { DEAD_LETTER_FIELDS } from '../consumer/dead-letter.js';
+import { runScript } from '../redis/lua.js';
+import { findDeadLetterStream, newestId, pages, type DeadLetterStream } from './dead-letter-stream.js';
+import type { ResolvedAdminOptions } from './admin-options.js';
+import { checkEntryId } from './entry-id.js';
+import { readGroups } from './stream-info.js';
+import { StreamsAdminError } from './streams-admin.error.js';
+
+export interface RedriveOptions {
+  /** These dead letters (ids in the dead-letter stream). Either `ids` or `all`. */
+  ids?: string[];
+  /** Every dead letter of the stream there is when the redrive starts (later ones are left for the next run). */
+  all?: boolean;
+  /** Only dead letters with this `dlq.reason`. @default undefined (any) */
+  reason?: string;
+  /** Report what would be redriven, change nothing. @default false */
+  dryRun?: boolean;
+  /** Dead letters moved per script call (each call is atomic). @default 100 */
+  chunkSize?: number;
+  /** Redrive even when the source stream has no consumer group (nobody would read the entries). @default false */
+  force?: boolean;
+  /** Called after each chunk. */
+  onProgress?: (progress: RedriveProgress) => void;
+}
+
+export interface RedriveProgress {
+  /** Dead letters looked at so far, and in all (for `all`: the stream's length at the start). */
+  examined: number;
+  total: number;
+  moved: number;
+}
+
+/** One dead letter put back (or, in a dry run, that would be). */
+export interface RedrivenEntry {
+  deadLetterId: string;
+  /** The new entry's id in the source stream; null in a dry run. */
+  id: string | null;
+}
+
+export interface RedriveResult {
+  stream: string;
+  key: string;
+  deadLetterKey: string;
+  dryRun: boolean;
+  moved: RedrivenEntry[];
+  /** Requested ids not in the dead-letter stream (already redriven, or purged). */
+  notFound: string[];
+  /** Dead letters left alone: another `dlq.reason` than asked for, or from another source stream. */
+  skipped: number;
+  /** The source stream's consumer groups: each of them gets the redriven entries. */
+  groups: string[];
+}
+
+const DEFAULT_CHUNK_SIZE = 100;
+// The script returns 0 for an id no longer in the dead-letter stream, -1 and -2 for one it left alone.
+const NOT_FOUND = 0;
+
+/**
+ * Puts dead letters back on their source stream with their original fields, a new id, and
+ * `redrive.count` / `redrive.from`. Each chunk is one Lua script call that re-adds and deletes together,
+ * so an interrupted redrive leaves every entry in exactly one of the two streams; running it again moves
+ * the rest. On Redis Cluster the two keys must share a slot (hash tags: `{orders}.created`).
+ */
+export async function redrive(redis: Redis, options: ResolvedAdminOptions, name: string, opts: RedriveOptions): Promise<RedriveResult> {
+  if (!opts.all === !opts.ids) throw new StreamsAdminError('bad-option', 'Redrive needs either ids or all');
+  const ids = opts.ids ? [...new Set(opts.ids.map(checkEntryId))] : [];
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new StreamsAdminError('bad-option', `chunkSize must be an integer >= 1, got ${chunkSize}`);
+  const target = await findDeadLetterStream(redis, options, name);
+  const groups = target.sourceExists ? (await readGroups(redis, target.key)).map(g => g.name) : [];
+  if (groups.length === 0 && !opts.force && !opts.dryRun) {
+    throw new StreamsAdminError(
+      'no-group',
+      `Stream "${name}" has no consumer group: nobody would read the redriven entries (a group created later with startId '$' skips them). Start its consumers first, or force it`,
+    );
+  }
+  const result: RedriveResult = { stream: name, key: target.key, deadLetterKey: target.deadLetterKey, dryRun: !!opts.dryRun, moved: [], notFound: [], skipped: 0, groups };
+  if (opts.all) await redriveAll(redis, target, opts, chunkSize, result);
+  else await redriveIds(redis, target, ids, opts, chunkSize, result);
+  return result;
+}
+
+async function redriveAll(redis: Redis, target: DeadLetterStream, opts: RedriveOptions, chunkSize: number, result: RedriveResult): Promise<void> {
+  if (!target.exists) return;
+  // Only up to the newest dead letter now: an entry redriven here that fails again comes back with a later
+  // id, and must not be redriven again by this same run.
+  const end = await newestId(redis, target.deadLetterKey);
+  if (end === null) return;
+  const total = await redis.xlen(target.deadLetterKey);
+  let examined = 0;
+  for await (const page of pages(redis, target.deadLetterKey, end, chunkSize)) {
+    const wanted = page.filter(([, fields]) => {
+      const keep = matches(fields, target.key, opts.reason);
+      if (!keep) result.skipped++;
+      return keep;
+    }).map(([id]) => id);
+    if (opts.dryRun) {
+      for (const id of wanted) result.moved.push({ deadLetterId: id, id: null });
+    } else if (wanted.length > 0) {
+      await moveChunk(redis, target, wanted, opts.reason, result);
+    }
+    examined += page.length;
+    opts.onProgress?.({ examined, total, moved: result.moved.length });
+  }
+}
+
+async function redriveIds(redis: Redis, target: DeadLetterStream, ids: string[], opts: RedriveOptions, chunkSize: number, result: RedriveResult): Promise<void> {
+  for (let i = 0; i < ids.length; i += chunkSize) {
+    const chunk = ids.slice(i, i + chunkSize);
+    if (opts.dryRun) {
+      const pipeline = redis.pipeline();
+      for (const id of chunk) pipeline.xrange(target.deadLetterKey, id, id);
+      const rows = (await pipeline.exec()) ?? [];
+      chunk.forEach((id, j) => {
+        const [err, found] = rows[j] as [Error | null, Array<[string, string[]]>];
+        if (err) throw err;
+        if (found.length === 0) result.notFound.push(id);
+        else if (!matches(found[0][1], target.key, opts.reason)) result.skipped++;
+        else result.moved.push({ deadLetterId: id, id: null });
+      });
+    } else {
+      await moveChunk(redis, target, chunk, opts.reason, result);
+    }
+    opts.onProgress?.({ examined: Math.min(i + chunkSize, ids.length), total: ids.length, moved: result.moved.length });
+  }
+}
+
+async function moveChunk(redis: Redis, target: DeadLetterStream, ids: string[], reason: string | undefined, result: RedriveResult): Promise<void> {
+  const outcomes = await runScript<Array<string | number>>(redis, 'dlqRedrive', [target.deadLetterKey, target.key], [reason ?? '', ...ids]);
+  outcomes.forEach((outcome, i) => {
+    if (typeof outcome === 'string') result.moved.push({ deadLetterId: ids[i], id: outcome });
+    else if (outcome === NOT_FOUND) result.notFound.push(ids[i]);
+    else result.skipped++;
+  });
+}
+
+function matches(flat: string[], sourceKey: string, reason: string | undefined): boolean {
+  let stream: string | undefined;
+  let why: string | undefined;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    if (flat[i] === DEAD_LETTER_FIELDS.stream) stream = flat[i + 1];
+    else if (flat[i] === DEAD_LETTER_FIELDS.reason) why = flat[i + 1];
+  }
+  return stream === sourceKey && (reason === undefined || why === reason);
+}

@@ -1,0 +1,81 @@
+import type { Redis } from 'ioredis';
+import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
+import { resolveAdminOptions, type ResolvedAdminOptions, type StreamsAdminOptions } from './admin-options.js';
+import { DeadLetters } from './dead-letters.js';
+import { pruneConsumers, type PruneConsumersOptions, type PruneConsumersResult } from './prune-consumers.js';
+import { readStatus, type StreamsStatus } from './status.js';
+import { tail, type TailEntry, type TailOptions } from './tail.js';
+
+/**
+ * Inspecting and operating a transport's streams: what `nestream` (the CLI) runs, and what an admin
+ * endpoint of your own can call. Streams are named as the transport's patterns (`keyPrefix` is added).
+ *
+ * ```ts
+ * const admin = new StreamsAdmin({ connection: process.env.REDIS_URL });
+ * const { streams } = await admin.status();
+ * await admin.deadLetters.redrive('orders.created', { all: true, reason: 'max-attempts' });
+ * await admin.close();
+ * ```
+ */
+export class StreamsAdmin {
+  /** List, show, redrive and purge dead letters. */
+  readonly deadLetters: DeadLetters;
+  private readonly options: ResolvedAdminOptions;
+  private readonly redis: Redis;
+  private lastError: Error | undefined;
+
+  constructor(options: StreamsAdminOptions = {}) {
+    this.options = resolveAdminOptions(options);
+    this.redis = createRedis(this.options.connection, 'admin', { lazyConnect: true, ...this.options.redisOptions });
+    // Errors reach the caller through the rejected command; without a listener ioredis would also log them.
+    this.redis.on('error', (err: Error) => (this.lastError = err));
+    this.deadLetters = new DeadLetters(this.redis, this.options);
+  }
+
+  /**
+   * Connects now (commands connect on first use anyway). Rejects with the reason the connection failed
+   * (`connect ECONNREFUSED ...`, `WRONGPASS ...`), not ioredis's bare "Connection is closed".
+   */
+  async connect(): Promise<void> {
+    try {
+      if (this.redis.status === 'wait') await this.redis.connect();
+      else await this.redis.ping();
+    } catch (err) {
+      throw this.lastError ?? err;
+    }
+  }
+
+  /** Streams (all under the key prefix, or the named ones), their groups, consumers and dead-letter streams. */
+  status(streams?: string[]): Promise<StreamsStatus> {
+    return readStatus(this.redis, this.options, streams);
+  }
+
+  /** Removes a group's idle consumers that have no pending entries (never one that has). */
+  pruneConsumers(stream: string, group: string, options: PruneConsumersOptions): Promise<PruneConsumersResult> {
+    return pruneConsumers(this.redis, this.options, stream, group, options);
+  }
+
+  /** Follows new entries of the streams, decoded, without a consumer group. Ends when `signal` aborts. */
+  tail(streams: string[], options?: TailOptions): AsyncGenerator<TailEntry> {
+    return tail(this.redis, this.options, streams, options);
+  }
+
+  /** The Redis key of a stream name. */
+  key(stream: string): string {
+    return this.options.keyPrefix + stream;
+  }
+
+  /** The dead-letter stream key of a stream name. */
+  deadLetterKey(stream: string): string {
+    return this.options.deadLetterKey(this.key(stream));
+  }
+
+  /** Closes the connection: QUIT when it is up, else at once (a server that never answered gets no QUIT to ignore). */
+  async close(): Promise<void> {
+    if (this.redis.status !== 'ready') {
+      this.redis.disconnect();
+      return;
+    }
+    await quitOrDisconnect(this.redis);
+  }
+}

@@ -1,0 +1,175 @@
+import type { Redis } from 'ioredis';
+import { FatalConnectionError } from '../errors/fatal-connection.error.js';
+import { RedisUnavailableError } from '../errors/redis-unavailable.error.js';
+import type { ResolvedClientOptions } from '../options.js';
+import { createRedis } from '../redis/create-redis.js';
+import { commandError } from '../redis/command-errors.js';
+import { isCertificateError, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
+import { describeConnection } from '../redis/redis-url.js';
+
+/** A write or a connect() waiting for the connection to be ready. */
+interface Waiter {
+  go(): void;
+  fail(err: unknown): void;
+}
+
+/**
+ * The producer's connection, with bounded waits: every write settles within writeTimeoutMs and connect()
+ * within connectTimeoutMs, whatever Redis does.
+ * - Connection ready (the common case): the command goes out at once, bounded by ioredis's commandTimeout,
+ *   a timer ioredis keeps per command anyway; a wrapper promise and timer of our own per emit cost about
+ *   a sixth of the producer's CPU per emit.
+ * - Not ready: the write waits here (at most offlineQueueLimit of them), not in ioredis's unbounded offline
+ *   queue, under a timer of its own that runs on after it is sent; one that times out while waiting was
+ *   never sent.
+ * A wrong password or a refused certificate fails every waiting and new write at once, while ioredis keeps
+ * reconnecting (every 2 s at most), so a fixed password is picked up without a restart.
+ */
+export class ProducerConnection {
+  readonly redis: Redis;
+  private readonly waiting = new Set<Waiter>();
+  private waitingWrites = 0;
+  private lastError?: unknown;
+  private fatal?: FatalConnectionError;
+  private recycled = false;
+
+  constructor(private readonly options: ResolvedClientOptions) {
+    this.redis = createRedis(options.connection, 'producer', {
+      // Auto-pipelining: concurrent emits share one round trip instead of waiting for each other.
+      enableAutoPipelining: true,
+      // Writes in flight when the connection drops are sent again once, on the first reconnect, then fail
+      // (ioredis's default of 20 retries holds them about 10 s, ioredis 6's about 73 s).
+      maxRetriesPerRequest: 1,
+      commandTimeout: options.writeTimeoutMs,
+    });
+    this.redis.on('ready', () => {
+      this.lastError = undefined;
+      this.fatal = undefined;
+      this.recycled = false;
+      for (const waiter of this.takeWaiting()) waiter.go();
+    });
+    // Also keeps an ioredis 'error' event from crashing the process: errors reach callers through their writes.
+    this.redis.on('error', err => {
+      this.lastError = err;
+      if (!isFatalRedisError(err) && !isCertificateError(err)) return;
+      const hint = isCertificateError(err) ? '' : "; check the connection's username, password and ACL rules";
+      this.fatal = new FatalConnectionError(
+        `RedisStreamsClient could not connect: ${redisErrorMessage(err)} (${this.where})${hint}; retrying will not help`,
+        { cause: err },
+      );
+      for (const waiter of this.takeWaiting()) waiter.fail(this.fatal);
+    });
+  }
+
+  /** Resolves once Redis is ready; rejects after connectTimeoutMs, or at once on a fatal error. */
+  ready(): Promise<void> {
+    if (this.redis.status === 'ready') return Promise.resolve();
+    return this.wait('connect()', '', () => Promise.resolve(), this.options.connectTimeoutMs, 'connectTimeoutMs', false);
+  }
+
+  /**
+   * Runs `command` (an XADD to `stream`, or a script that adds to it) once the connection is ready; rejects
+   * with RedisUnavailableError if it has not completed within writeTimeoutMs (waiting for the connection
+   * included). `what` names the call in errors; a refusal by Redis names the command and the stream.
+   */
+  write<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>): Promise<T> {
+    if (this.redis.status === 'ready') return command(this.redis).catch(err => Promise.reject(this.explain(what, stream, err)));
+    if (this.waitingWrites >= this.options.offlineQueueLimit && !this.fatal) {
+      return Promise.reject(
+        new RedisUnavailableError(
+          `${what} failed: ${this.waitingWrites} writes are already waiting for Redis (${this.where}) to be reachable (option offlineQueueLimit); not written`,
+          { cause: this.lastError },
+        ),
+      );
+    }
+    return this.wait(what, stream, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true);
+  }
+
+  /** Fails the writes and connects still waiting for a connection (close()). */
+  abort(reason: string): void {
+    for (const waiter of this.takeWaiting()) waiter.fail(new RedisUnavailableError(`${reason}: not written`));
+  }
+
+  /** Waits for the connection (up to limitMs in all, the command included), then runs `command`. */
+  private wait<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, isWrite: boolean): Promise<T> {
+    if (this.fatal) return Promise.reject(this.fatal);
+    return new Promise<T>((resolve, reject) => {
+      let sent = false;
+      let settled = false;
+      const finish = (settle: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (!sent && this.waiting.delete(waiter) && isWrite) this.waitingWrites--;
+        settle();
+      };
+      const waiter: Waiter = {
+        go: () => {
+          sent = true;
+          command(this.redis).then(
+            value => finish(() => resolve(value)),
+            err => finish(() => reject(this.explain(what, stream, err))),
+          );
+        },
+        fail: err => finish(() => reject(err)),
+      };
+      const timer = setTimeout(() => finish(() => reject(sent ? this.noAnswer(what) : this.unreachable(what, limitMs, option, isWrite))), limitMs);
+      this.waiting.add(waiter);
+      if (isWrite) this.waitingWrites++;
+    });
+  }
+
+  private unreachable(what: string, limitMs: number, option: string, isWrite: boolean): RedisUnavailableError {
+    const written = isWrite ? '; nothing was written' : '';
+    return new RedisUnavailableError(
+      `${what} failed: Redis (${this.where}) not reachable within ${limitMs} ms (option ${option})${this.lastErrorText()}${written}`,
+      { cause: this.lastError },
+    );
+  }
+
+  /**
+   * A write sent on a connection that looked ready got no answer: a frozen socket, a partition or a hung
+   * server. A new connection is the only way out (TCP may take many minutes to notice): one reconnect per
+   * stuck connection.
+   */
+  private noAnswer(what: string): RedisUnavailableError {
+    if (this.redis.status === 'ready' && !this.recycled) {
+      this.recycled = true;
+      this.redis.disconnect(true);
+    }
+    return new RedisUnavailableError(
+      `${what} failed: no answer from Redis (${this.where}) within ${this.options.writeTimeoutMs} ms (option writeTimeoutMs); the entry may or may not have been added`,
+      { cause: this.lastError },
+    );
+  }
+
+  /**
+   * ioredis's own errors name ioredis options or nothing at all: say what happened instead. Redis's refusals
+   * (NOPERM, WRONGTYPE, OOM) name the command and the stream.
+   */
+  private explain(what: string, stream: string, err: unknown): unknown {
+    const e = err as Error;
+    if (e?.message === 'Command timed out') return this.noAnswer(what);
+    if (e?.name !== 'MaxRetriesPerRequestError') return commandError(err, 'XADD', stream);
+    return new RedisUnavailableError(
+      `${what} failed: the connection to Redis (${this.where}) was lost while writing; the entry may or may not have been added${this.lastErrorText()}`,
+      { cause: this.lastError ?? err },
+    );
+  }
+
+  private takeWaiting(): Waiter[] {
+    const waiters = [...this.waiting];
+    this.waiting.clear();
+    this.waitingWrites = 0;
+    return waiters;
+  }
+
+  private lastErrorText(): string {
+    const err = this.lastError;
+    return err ? `; last error: ${(err as Error).message ?? String(err)}` : '';
+  }
+
+  private get where(): string {
+    return describeConnection(this.options.connection);
+  }
+}

@@ -1,0 +1,166 @@
+import type { Redis } from 'ioredis';
+import { PermissionError, type MissingPermission } from '../errors/permission.error.js';
+import type { ResolvedServerOptions } from '../options.js';
+import { deniedCommand, isPermissionDenied } from './command-errors.js';
+
+/**
+ * Checks, before anything runs, that the Redis user may send every command the transport will send, to the
+ * keys it will send them to; a PermissionError names each missing command and key.
+ *
+ * Without side effects, and without the `acl` permission ACL DRYRUN would need: Redis checks a command's ACL
+ * before running it, so each probe is a real command built to fail right after that check (an invalid
+ * stream id, `0-0` for XADD, a non-number for EXPIRE, an unknown script sha, a script that does not compile)
+ * or to change nothing (XPENDING, XLEN, XINFO, an empty MULTI/EXEC). NOPERM means denied; any other answer, error or not, means allowed. Each probe
+ * below was checked against redis-server 7.0 (test/security/acl.spec.ts runs them under users lacking each
+ * permission in turn). A command the transport starts to send needs its probe here.
+ */
+
+/** A command line that passes the ACL check and then fails or does nothing. */
+interface Probe {
+  /** As PermissionError names it: `XADD`, `XGROUP CREATE`. */
+  command: string;
+  /** The key the ACL check is about ('' for MULTI/EXEC). */
+  key: string;
+  args: Array<string | number>;
+}
+
+/** Not a stream id: commands that parse ids fail on it after the ACL check. */
+const BAD_ID = 'nestream-permission-probe';
+/** A sha no script has: EVALSHA answers NOSCRIPT after the ACL check. */
+const NO_SCRIPT = '0'.repeat(40);
+/** A script that does not compile: EVAL fails after the ACL check, and Redis caches nothing. */
+const BAD_SCRIPT = 'nestream permission probe (';
+/** The consumer name the probes use where a command needs one (never created: every probe fails first). */
+const PROBE_CONSUMER = 'nestream-permission-probe';
+
+export interface ConsumerPermissionScope {
+  /** The streams the server reads. */
+  streams: string[];
+  group: string;
+  consumer: string;
+  /** The dead-letter stream of each stream ([] with `deadLetter: false`). */
+  deadLetterKeys: string[];
+  /** `<keyPrefix>nestream:replies:` when the server answers requests (@MessagePattern handlers), else undefined. */
+  replyPrefix?: string;
+  /** `consumerCleanup` is on: XINFO CONSUMERS and the clean-up script (XPENDING, XGROUP DELCONSUMER). */
+  consumerCleanup?: boolean;
+  /** The groups start at `$`: XLEN tells how many entries a new group skips. */
+  startsAtEnd?: boolean;
+}
+
+/** The scope of a RedisStreamsServer with these options and handlers. */
+export function consumerPermissionScope(options: ResolvedServerOptions, streams: string[], answersRequests: boolean): ConsumerPermissionScope {
+  return {
+    streams,
+    group: options.group,
+    consumer: options.consumer,
+    deadLetterKeys: options.deadLetter === false ? [] : streams.map(options.deadLetter.key),
+    replyPrefix: answersRequests ? options.decodeLimits.replyPrefix : undefined,
+    consumerCleanup: options.consumerCleanup !== false,
+    startsAtEnd: options.startId === '$',
+  };
+}
+
+/**
+ * What a consumer needs: on each stream XREADGROUP, XACK, XCLAIM, XAUTOCLAIM, XPENDING, XGROUP CREATE, XRANGE
+ * (and XLEN when groups start at `$`); XADD on each dead-letter stream; MULTI and EXEC (a dead-letter move is
+ * one transaction); XADD and EXPIRE on the reply namespace when it answers requests; with consumerCleanup,
+ * XINFO CONSUMERS, XGROUP DELCONSUMER, EVALSHA and EVAL on each stream. Throws PermissionError.
+ */
+export async function checkConsumerPermissions(redis: Redis, scope: ConsumerPermissionScope): Promise<void> {
+  const { group } = scope;
+  const probes: Probe[] = [];
+  for (const stream of scope.streams) {
+    const on = (command: string, ...args: Array<string | number>) => probes.push({ command, key: stream, args });
+    on('XREADGROUP', 'XREADGROUP', 'GROUP', group, PROBE_CONSUMER, 'COUNT', 1, 'STREAMS', stream, BAD_ID);
+    on('XACK', 'XACK', stream, group, BAD_ID);
+    on('XCLAIM', 'XCLAIM', stream, group, PROBE_CONSUMER, 0, BAD_ID);
+    on('XAUTOCLAIM', 'XAUTOCLAIM', stream, group, PROBE_CONSUMER, 0, BAD_ID);
+    on('XPENDING', 'XPENDING', stream, group);
+    on('XGROUP CREATE', 'XGROUP', 'CREATE', stream, group, BAD_ID, 'MKSTREAM');
+    on('XRANGE', 'XRANGE', stream, BAD_ID, BAD_ID);
+    if (scope.startsAtEnd) on('XLEN', 'XLEN', stream);
+    if (scope.consumerCleanup) {
+      on('XINFO CONSUMERS', 'XINFO', 'CONSUMERS', stream, group);
+      on('XGROUP DELCONSUMER', 'XGROUP', 'DELCONSUMER', stream, group, PROBE_CONSUMER);
+      on('EVALSHA', 'EVALSHA', NO_SCRIPT, 1, stream);
+      on('EVAL', 'EVAL', BAD_SCRIPT, 1, stream);
+    }
+  }
+  for (const key of scope.deadLetterKeys) probes.push(xaddProbe(key));
+  if (scope.replyPrefix !== undefined) {
+    const key = scope.replyPrefix + BAD_ID;
+    probes.push(xaddProbe(key), { command: 'EXPIRE', key, args: ['EXPIRE', key, 'not-a-number'] });
+  }
+  const missing = await run(redis, probes);
+  if (scope.streams.length > 0) missing.push(...(await transactionMissing(redis)));
+  if (missing.length > 0) throw new PermissionError(missing);
+}
+
+export interface ProducerPermissionScope {
+  /** The streams the client writes (`client.streamOf(pattern)`). */
+  streams: string[];
+  /** Events are also written with `emitMany()` (a script: EVALSHA, EVAL). @default false */
+  emitMany?: boolean;
+  /** The client's reply stream, when it sends requests: XREAD and XTRIM on it. */
+  replyStream?: string;
+}
+
+/**
+ * What a producer needs: XADD on each stream (EVALSHA and EVAL too with emitMany), and for request-reply
+ * XREAD and XTRIM on its reply stream. Throws PermissionError.
+ */
+export async function checkProducerPermissions(redis: Redis, scope: ProducerPermissionScope): Promise<void> {
+  const probes: Probe[] = [];
+  for (const stream of scope.streams) {
+    probes.push(xaddProbe(stream));
+    if (scope.emitMany) {
+      probes.push({ command: 'EVALSHA', key: stream, args: ['EVALSHA', NO_SCRIPT, 1, stream] });
+      probes.push({ command: 'EVAL', key: stream, args: ['EVAL', BAD_SCRIPT, 1, stream] });
+    }
+  }
+  const reply = scope.replyStream;
+  if (reply !== undefined) {
+    probes.push({ command: 'XREAD', key: reply, args: ['XREAD', 'COUNT', 1, 'STREAMS', reply, BAD_ID] });
+    probes.push({ command: 'XTRIM', key: reply, args: ['XTRIM', reply, 'MINID', BAD_ID] });
+  }
+  const missing = await run(redis, probes);
+  if (missing.length > 0) throw new PermissionError(missing);
+}
+
+/** XADD with id 0-0 is refused ("must be greater than 0-0") before the stream is created. */
+function xaddProbe(key: string): Probe {
+  return { command: 'XADD', key, args: ['XADD', key, '0-0', 'nestream', 'permission-probe'] };
+}
+
+/** Sends the probes together; returns those Redis refused with NOPERM. Connection errors are thrown. */
+async function run(redis: Redis, probes: Probe[]): Promise<MissingPermission[]> {
+  const answers = await Promise.all(
+    probes.map(p =>
+      redis.call(String(p.args[0]), ...p.args.slice(1)).then(
+        () => undefined,
+        (err: unknown) => {
+          if (isPermissionDenied(err)) return { command: p.command, key: p.key };
+          if ((err as { name?: string })?.name === 'ReplyError') return undefined; // allowed: it failed after the ACL check
+          throw err;
+        },
+      ),
+    ),
+  );
+  return answers.filter((a): a is MissingPermission => a !== undefined);
+}
+
+/** MULTI and EXEC: an empty transaction, sent as one unit (nothing else can land inside it). */
+async function transactionMissing(redis: Redis): Promise<MissingPermission[]> {
+  try {
+    await redis.multi().exec();
+    return [];
+  } catch (err) {
+    const refused = [err, ...((err as { previousErrors?: unknown[] }).previousErrors ?? [])].filter(isPermissionDenied);
+    if (refused.length === 0) {
+      if ((err as { name?: string })?.name === 'ReplyError') return [];
+      throw err;
+    }
+    return refused.map(e => ({ command: deniedCommand((e as Error).message) ?? 'MULTI', key: '' }));
+  }
+}

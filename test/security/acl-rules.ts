@@ -1,0 +1,77 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * The least-privilege ACL rules the README lists, as data: what acl.spec.ts creates users with (whole, and
+ * with each command taken out in turn), and what it checks the README says word for word.
+ * A rule is either the user's root permissions (commands without keys) or a Redis 7 selector: commands
+ * allowed only on keys matching the patterns.
+ */
+export interface AclRule {
+  /** What the rule is for, as the README's table says it. */
+  purpose: string;
+  commands: string[];
+  /** Key patterns (a selector); none for root commands such as MULTI. */
+  keys?: string[];
+}
+
+/** Every role's connection: ioredis's ready check (INFO) and connection names (CLIENT SETNAME). */
+export const CONNECTION_COMMANDS = ['+info', '+client|setname'];
+
+/** A consumer reading `streams` (one pattern, or each stream), dead-lettering to `<stream>:dlq`. */
+export function consumerRules(streams: string, options: { replyPrefix?: string; consumerCleanup?: boolean } = {}): AclRule[] {
+  const rules: AclRule[] = [
+    { purpose: 'dead-letter moves and reply writes are transactions', commands: ['+multi', '+exec'] },
+    {
+      purpose: 'read, ack, retry, claim, create the group',
+      commands: ['+xreadgroup', '+xack', '+xclaim', '+xautoclaim', '+xpending', '+xgroup|create', '+xrange', '+xlen'],
+      keys: [streams],
+    },
+    { purpose: 'dead letters', commands: ['+xadd'], keys: [`${streams}:dlq`] },
+  ];
+  if (options.replyPrefix !== undefined) {
+    rules.push({ purpose: 'replies (@MessagePattern)', commands: ['+xadd', '+expire'], keys: [`${options.replyPrefix}*`] });
+  }
+  if (options.consumerCleanup) {
+    rules.push({ purpose: 'consumerCleanup', commands: ['+xinfo|consumers', '+xgroup|delconsumer', '+evalsha', '+eval'], keys: [streams] });
+  }
+  return rules;
+}
+
+/** A producer writing `streams` with emit() (and emitMany(), a script). */
+export function producerRules(streams: string, options: { emitMany?: boolean } = {}): AclRule[] {
+  return [{ purpose: 'emit', commands: options.emitMany ? ['+xadd', '+evalsha', '+eval'] : ['+xadd'], keys: [streams] }];
+}
+
+/** A request-reply client: a producer that also reads its own reply stream. */
+export function requesterRules(streams: string, replyPrefix = 'nestream:replies:'): AclRule[] {
+  return [...producerRules(streams), { purpose: 'read its replies', commands: ['+xread', '+xtrim'], keys: [`${replyPrefix}*`] }];
+}
+
+/** A rule as ACL SETUSER takes it: root commands as they are, a selector in parentheses. */
+export function aclText(rule: AclRule): string {
+  return rule.keys ? `(${rule.keys.map(k => `~${k}`).join(' ')} ${rule.commands.join(' ')})` : rule.commands.join(' ');
+}
+
+/** The ACL SETUSER arguments for a user with these rules and nothing else. */
+export function setUserArgs(name: string, password: string, rules: AclRule[]): string[] {
+  const root = [...CONNECTION_COMMANDS, ...rules.filter(r => !r.keys).flatMap(r => r.commands)];
+  const selectors = rules.filter(r => r.keys).map(aclText);
+  return [name, 'reset', 'on', `>${password}`, 'resetkeys', 'resetchannels', '-@all', ...root, ...selectors];
+}
+
+/** (Re)creates the user on the admin connection. */
+export async function setUser(admin: Redis, name: string, password: string, rules: AclRule[]): Promise<void> {
+  await admin.call('ACL', 'SETUSER', ...setUserArgs(name, password, rules));
+}
+
+/** The rules with one command taken out of one rule, for each command of each rule: [command, key, rules]. */
+export function eachWithoutOne(rules: AclRule[]): Array<[command: string, key: string, rules: AclRule[]]> {
+  const variants: Array<[string, string, AclRule[]]> = [];
+  rules.forEach((rule, i) => {
+    for (const command of rule.commands) {
+      const without = rules.map((r, j) => (j === i ? { ...r, commands: r.commands.filter(c => c !== command) } : r));
+      variants.push([command.slice(1).replace('|', ' ').toUpperCase(), rule.keys?.[0] ?? '', without.filter(r => r.commands.length > 0)]);
+    }
+  });
+  return variants;
+}
