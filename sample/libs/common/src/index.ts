@@ -1,0 +1,13 @@
+export { ServiceEnvironment, validateEnvironment } from './config/environment.js';
+export { describeValidationErrors } from './config/describe-validation-errors.js';
+export { postgresOptions, type ServiceDatabase } from './database/postgres-options.js';
+export { runMigrations, type ServiceMigrations } from './database/run-migrations.js';
+export { OutboxMessage } from './outbox/outbox-message.entity.js';
+export { addToOutbox } from './outbox/add-to-outbox.js';
+export { OutboxRelay } from './outbox/outbox-relay.service.js';
+export { OutboxModule } from './outbox/outbox.module.js';
+export type { OutboxOptions } from './outbox/outbox.options.js';
+export { ObservabilityModule } from './observability/observability.module.js';
+export { ServiceLogger } from './bootstrap/service-logger.js';
+export { consumerName } from './bootstrap/consumer-name.js';
+export { announceReady } from './bootstrap/announce-ready.js';
