@@ -11,7 +11,7 @@ import { checkProducerPermissions } from '../redis/permissions.js';
 import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
 import { createProducerInstrumentation } from '../observability/create-instrumentation.js';
-import { tracked, type ProducerInstrumentation } from '../observability/instrumentation.js';
+import type { ProducerInstrumentation } from '../observability/instrumentation.js';
 import { ProducerConnection } from './producer-connection.js';
 import { ReplyReader } from './reply-reader.js';
 import { xaddMany } from './xadd-many.js';
@@ -103,7 +103,7 @@ export class RedisStreamsClient extends ClientProxy {
     });
     const stream = this.keys.stream(name);
     const written = this.connection().write(`emitMany("${name}")`, stream, redis => xaddMany(redis, stream, this.maxLenOf(name), entries));
-    return sending ? tracked(written, sending) : written;
+    return sending ? sending.track(written) : written;
   }
 
   /**
@@ -140,10 +140,11 @@ export class RedisStreamsClient extends ClientProxy {
     const pattern = this.normalizePattern(packet.pattern);
     const { data, headers } = unwrapRecord(packet.data);
     const correlationId = randomUUID();
-    const sending = this.instrumentation?.send(this.keys.stream(pattern), headers, 1, correlationId);
-    const args = encode({ data, headers: sending ? sending.headers : headers, correlationId }, this.xaddHead(pattern), this.options.serializer);
+    const head = this.xaddHead(pattern);
+    const sending = this.instrumentation?.send(head[0] as string, headers, 1, correlationId);
+    const args = encode({ data, headers: sending?.headers ?? headers, correlationId }, head, this.options.serializer);
     const written = this.connection().write(`emit("${pattern}")`, args[0] as string, redis => redis.call('xadd', args) as Promise<T>);
-    return sending ? tracked(written, sending) : written;
+    return sending ? sending.track(written) : written;
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
@@ -167,7 +168,7 @@ export class RedisStreamsClient extends ClientProxy {
     });
     const sending = this.instrumentation?.send(this.keys.stream(pattern), headers, 1, correlationId);
     const args = encode(
-      { data, headers: sending ? sending.headers : headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
+      { data, headers: sending?.headers ?? headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
       this.xaddHead(pattern),
       this.options.serializer,
     );

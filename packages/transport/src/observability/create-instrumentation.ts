@@ -94,7 +94,8 @@ class ObservedAttempt implements AttemptObservation {
 }
 
 class ObservedProducer implements ProducerInstrumentation {
-  private readonly byStream = new Map<string, CounterSeries>();
+  /** Metrics without tracing: one observation per stream, reused (nothing allocated per emit). */
+  private readonly counting = new Map<string, SendObservation>();
 
   constructor(
     private readonly sent: SeriesCounter | undefined,
@@ -102,24 +103,47 @@ class ObservedProducer implements ProducerInstrumentation {
   ) {}
 
   send(stream: string, headers: Record<string, string> | undefined, count: number, correlationId?: string): SendObservation {
-    const started = this.tracing?.startSend(stream, headers, count, correlationId);
-    const counter = this.sent && this.counterOf(stream, this.sent);
+    if (!this.tracing) return this.countingFor(stream);
     const tracing = this.tracing;
-    return {
-      headers: started ? started.headers : headers,
-      end(ids, error) {
-        if (counter && ids !== undefined) counter.value += count;
-        if (started) tracing!.endSend(started.span, ids, error);
-      },
+    const started = tracing.startSend(stream, headers, count, correlationId);
+    const counter = this.sent && this.countingFor(stream);
+    const end = (ids: string | string[] | undefined, error?: unknown) => {
+      counter?.end(ids, error);
+      tracing.endSend(started.span, ids, error);
     };
+    return { headers: started.headers, end, track: xadd => settled(xadd, end) };
   }
 
-  private counterOf(stream: string, sent: SeriesCounter): CounterSeries {
-    let c = this.byStream.get(stream);
-    if (!c) {
-      c = sent.child({ stream });
-      this.byStream.set(stream, c);
+  /** Counts the entries sent to `stream` (as many as the ids XADD returned). */
+  private countingFor(stream: string): SendObservation {
+    let observation = this.counting.get(stream);
+    if (!observation) {
+      const series: CounterSeries = this.sent!.child({ stream });
+      const end = (ids: string | string[] | undefined) => {
+        if (ids !== undefined) series.value += typeof ids === 'string' ? 1 : ids.length;
+      };
+      // Bound once: following an emit's XADD allocates no closure.
+      const sent = (ids: unknown) => {
+        end(ids as string | string[]);
+        return ids;
+      };
+      observation = { headers: undefined, end, track: xadd => xadd.then(sent as never) };
+      this.counting.set(stream, observation);
     }
-    return c;
+    return observation;
   }
+}
+
+/** `xadd`, calling `end` with its ids or its error once it settles. */
+function settled<T>(xadd: Promise<T>, end: (ids: string | string[] | undefined, error?: unknown) => void): Promise<T> {
+  return xadd.then(
+    ids => {
+      end(ids as string | string[]);
+      return ids;
+    },
+    err => {
+      end(undefined, err);
+      throw err;
+    },
+  );
 }

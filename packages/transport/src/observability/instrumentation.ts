@@ -57,29 +57,17 @@ export interface ConsumerInstrumentation {
 
 /** One XADD (emit, send) or one emitMany call of the client. */
 export interface SendObservation {
-  /** The headers to write: the entry's own plus `traceparent` / `tracestate`. */
+  /** The headers to write instead of the entry's own (theirs plus `traceparent` / `tracestate`), or undefined to keep them. */
   readonly headers: Record<string, string> | undefined;
   /** The XADD is done: counts the entries sent (`ids` given), ends the PRODUCER span either way. */
   end(ids: string | string[] | undefined, error?: unknown): void;
+  /** `xadd` (its promise), calling end() when it settles. */
+  track<T>(xadd: Promise<T>): Promise<T>;
 }
 
 export interface ProducerInstrumentation {
   /** Before encoding `count` entries for `stream` (emitMany: several, one span for the call). */
   send(stream: string, headers: Record<string, string> | undefined, count: number, correlationId?: string): SendObservation;
-}
-
-/** `written` (an XADD's promise), reporting its end to `sending`. */
-export function tracked<T>(written: Promise<T>, sending: SendObservation): Promise<T> {
-  return written.then(
-    ids => {
-      sending.end(ids as string | string[]);
-      return ids;
-    },
-    err => {
-      sending.end(undefined, err);
-      throw err;
-    },
-  );
 }
 
 const NO_OBSERVATION: AttemptObservation = {
