@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // npm run bench:smoke — a short correctness run for CI: starts its own redis-server (from PATH) on a free
 // port, runs the burst scenario with few events for raw ioredis, the transport (client.emit, default
-// options) and the transport with client.emitMany, and fails unless every event arrived exactly once and
-// was acked. No timing assertion: the numbers printed are for information only.
+// options; again with metrics on) and the transport with client.emitMany, and fails unless every event
+// arrived exactly once and was acked. No timing assertion: the numbers printed are for information only.
 import { startRedisServer } from './lib/redis-server.mjs';
 import { runBench } from './lib/runner.mjs';
 import { resultsTable } from './lib/report.mjs';
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 
 const n = Number(process.env.BENCH_SMOKE_N ?? 2000);
+const SYSTEMS = ['raw', 'transport', 'transport-metrics', 'transport-bulk'];
 const started = Date.now();
 const redis = await startRedisServer();
 const outDir = mkdtempSync(join(tmpdir(), 'nestream-bench-smoke-'));
@@ -20,7 +21,7 @@ try {
   report = await runBench({
     redisUrl: redis.url,
     only: ['burst'],
-    systems: ['raw', 'transport', 'transport-bulk'],
+    systems: SYSTEMS,
     n,
     batch: 250,
     idleMs: 5000,
@@ -41,7 +42,7 @@ for (const r of report.results) {
     failures.push(`${r.system}: lost ${r.lost}, duplicated ${r.duplicated}, pending ${r.pending}`);
   }
 }
-if (report.results.length !== 3) failures.push(`expected 3 runs, got ${report.results.length}`);
+if (report.results.length !== SYSTEMS.length) failures.push(`expected ${SYSTEMS.length} runs, got ${report.results.length}`);
 const took = ((Date.now() - started) / 1000).toFixed(1);
 if (failures.length > 0) {
   console.error(`bench:smoke FAILED after ${took} s (logs kept in ${outDir}):\n- ${failures.join('\n- ')}`);

@@ -105,6 +105,19 @@ export function targets(results) {
     b1 && b2 ? b2.evPerSec >= b1.evPerSec : undefined,
     b1 && b2 ? `${fmtInt(b2.evPerSec)} vs ${fmtInt(b1.evPerSec)} ev/s` : '',
   );
+  // Metrics on against off: throughput of the median runs decides; the median over the repeats of the CPU the
+  // producer and the consumer spent per event is shown too, as it moves less on a shared machine.
+  const metrics = get('burst', 'transport-metrics');
+  const cpuOf = r => medianOf((r.repeats ?? [r]).filter(x => !x.error).map(x => x.producerCpuUsPerEvent + x.consumerCpuUsPerEvent));
+  const pct = (a, b) => `${a >= b ? '+' : ''}${((a / b - 1) * 100).toFixed(1)}%`;
+  check(
+    'metrics on (client and server): emit burst at most 5% slower than metrics off',
+    burst && metrics ? metrics.evPerSec >= 0.95 * burst.evPerSec : undefined,
+    burst && metrics
+      ? `${fmtInt(metrics.evPerSec)} vs ${fmtInt(burst.evPerSec)} ev/s (${pct(metrics.evPerSec, burst.evPerSec)}); ` +
+          `producer+consumer CPU ${f1(cpuOf(metrics))} vs ${f1(cpuOf(burst))} µs/ev (${pct(cpuOf(metrics), cpuOf(burst))}, median of the repeats)`
+      : '',
+  );
   const bad = results.filter(r => !r.error && r.system !== 'nest-redis' && (r.lost > 0 || r.duplicated > 0 || r.pending > 0));
   check(
     'no lost, duplicated or unacked event (every system but pub/sub)',
@@ -112,6 +125,11 @@ export function targets(results) {
     bad.map(r => `#${r.idx} ${r.group} ${r.system}: lost ${r.lost}, dup ${r.duplicated}, pending ${r.pending}`).join('; '),
   );
   return out;
+}
+
+function medianOf(values) {
+  const sorted = values.filter(v => Number.isFinite(v)).sort((a, b) => a - b);
+  return sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : NaN;
 }
 
 export function targetsText(list) {

@@ -17,7 +17,7 @@ export const SCENARIOS = ['burst', 'latency', 'fanout', 'consumers', 'payload', 
 
 /** Systems each scenario runs by default (a --systems list is intersected with these). */
 const DEFAULT_SYSTEMS = {
-  burst: ['raw', 'transport', 'transport-tuned', 'transport-bulk', 'transport-bulk-tuned', 'nest-redis', 'bullmq'],
+  burst: ['raw', 'transport', 'transport-metrics', 'transport-tuned', 'transport-bulk', 'transport-bulk-tuned', 'nest-redis', 'bullmq'],
   latency: ['raw', 'transport', 'transport-tuned', 'transport-bulk', 'nest-redis', 'bullmq'],
   fanout: ['raw', 'transport', 'transport-bulk', 'nest-redis'],
   consumers: ['raw', 'transport', 'transport-bulk', 'transport-bulk-tuned', 'bullmq'],
@@ -626,7 +626,10 @@ function median(runs) {
   const key = r => (r.mode === 'rate' ? -(r.p99Ms ?? Infinity) : r.evPerSec);
   const sorted = [...ok].sort((a, b) => key(a) - key(b));
   const pick = { ...sorted[Math.floor((sorted.length - 1) / 2)] };
-  pick.repeats = runs.map(r => ({ evPerSec: r.evPerSec, p99Ms: r.p99Ms, peakRssMB: r.peakRssMB, lost: r.lost, duplicated: r.duplicated, pending: r.pending, error: r.error }));
+  pick.repeats = runs.map(r => ({
+    evPerSec: r.evPerSec, p99Ms: r.p99Ms, peakRssMB: r.peakRssMB, lost: r.lost, duplicated: r.duplicated, pending: r.pending, error: r.error,
+    producerCpuUsPerEvent: r.producerCpuUsPerEvent, consumerCpuUsPerEvent: r.consumerCpuUsPerEvent,
+  }));
   pick.lost = Math.max(...ok.map(r => r.lost));
   pick.duplicated = Math.max(...ok.map(r => r.duplicated));
   if (ok.some(r => r.pending != null)) pick.pending = Math.max(...ok.map(r => r.pending ?? 0));

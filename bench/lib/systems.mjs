@@ -19,6 +19,13 @@ export const SYSTEMS = {
     retry: true,
     backlog: true,
   },
+  'transport-metrics': {
+    title: '@nestream/transport, default options, client.emit(), metrics: true on client and server (scraped every second)',
+    stream: true,
+    fanout: true,
+    retry: true,
+    backlog: true,
+  },
   'transport-tuned': {
     title: '@nestream/transport, concurrency 512 / readBatchSize 512, client.emit()',
     stream: true,
@@ -77,6 +84,8 @@ export async function createProducer(cfg) {
     case 'transport':
     case 'transport-tuned':
       return transportProducer(cfg, false);
+    case 'transport-metrics':
+      return transportProducer(cfg, false, { metrics: true });
     case 'transport-bulk':
     case 'transport-bulk-tuned':
       return transportProducer(cfg, true);
@@ -106,10 +115,11 @@ async function rawProducer(cfg) {
   };
 }
 
-async function transportProducer(cfg, bulk) {
+async function transportProducer(cfg, bulk, extra = {}) {
   const { RedisStreamsClient } = await import('@nestream/transport');
   const { lastValueFrom } = await import('rxjs');
-  const client = new RedisStreamsClient({ connection: cfg.redisUrl });
+  const client = new RedisStreamsClient({ connection: cfg.redisUrl, ...extra });
+  const stopScraping = extra.metrics ? await scrapeEverySecond() : () => undefined;
   await client.connect();
   await client.unwrap().ping();
   return {
@@ -121,9 +131,17 @@ async function transportProducer(cfg, bulk) {
           await Promise.all(events.map(e => lastValueFrom(client.emit(cfg.key, e))));
         },
     async close() {
+      stopScraping();
       await client.close();
     },
   };
+}
+
+/** What a Prometheus scraping the process every second costs it (more often than the usual 15 s). */
+async function scrapeEverySecond() {
+  const { register } = await import('prom-client');
+  const timer = setInterval(() => void register.metrics(), 1000);
+  return () => clearInterval(timer);
 }
 
 async function nestRedisProducer(cfg) {
@@ -176,6 +194,8 @@ export async function createConsumer(cfg, handle) {
       return transportConsumer(cfg, handle, {}, true);
     case 'transport-tuned':
       return transportConsumer(cfg, handle, TUNED_SERVER_OPTIONS);
+    case 'transport-metrics':
+      return transportConsumer(cfg, handle, { metrics: true });
     case 'transport-bulk-tuned':
       return transportConsumer(cfg, handle, TUNED_SERVER_OPTIONS, true);
     case 'nest-redis':
@@ -308,7 +328,13 @@ async function transportConsumer(cfg, handle, tuned, batch = false) {
     logger: ['error', 'warn'],
   });
   await app.listen();
-  return { close: () => app.close() };
+  const stopScraping = options.metrics ? await scrapeEverySecond() : () => undefined;
+  return {
+    async close() {
+      stopScraping();
+      await app.close();
+    },
+  };
 }
 
 async function nestRedisConsumer(cfg, handle) {

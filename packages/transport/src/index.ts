@@ -44,6 +44,15 @@ export {
 export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './consumer/dead-letter.js';
 export { backoffDelay } from './consumer/backoff.js';
 export {
+  DEFAULT_METRICS_OPTIONS,
+  type MetricsOptions,
+  type MetricsRegistry,
+  type TracingOptions,
+  type TracingProvider,
+} from './observability/observability-options.js';
+export { METRIC_NAMES } from './observability/metric-names.js';
+export { traceIdOf } from './observability/trace-log.js';
+export {
   encode,
   decode,
   WIRE_VERSION,

@@ -12,6 +12,10 @@ import {
   connection, FOREIGN_KEY_HINTS, INLINE_CONNECTION_OPTIONS, resolveConnection,
   type ConnectionChoice, type ConnectionField, type ConnectionOptions,
 } from './options/connection.js';
+import {
+  metricsOption, resolveMetricsOptions, resolveTracingOptions, tracingOption,
+  type MetricsOptions, type ResolvedMetricsOptions, type ResolvedTracingOptions, type TracingOptions,
+} from './observability/observability-options.js';
 
 export type { ConnectionOptions, ConnectionChoice, InlineConnectionOptions } from './options/connection.js';
 
@@ -124,6 +128,10 @@ export interface RedisStreamsServerSettings {
   failureLogs?: 'brief' | 'full';
   /** Reads an entry's payload (`data`); must match the producers' serializer. @default JSON, with the maxPayloadDepth bound and the prototype checks */
   deserializer?: RedisStreamsDeserializer;
+  /** Prometheus metrics (needs prom-client): `true` registers them in prom-client's default registry. @default false */
+  metrics?: boolean | MetricsOptions;
+  /** OpenTelemetry spans (needs @opentelemetry/api): `true` uses the global tracer provider. @default false */
+  tracing?: boolean | TracingOptions;
 }
 
 /**
@@ -213,6 +221,9 @@ export interface ResolvedServerOptions {
   maxWaitingRetries: number;
   failureLogs: 'brief' | 'full';
   deserializer?: RedisStreamsDeserializer;
+  /** Undefined when off. */
+  metrics?: ResolvedMetricsOptions;
+  tracing?: ResolvedTracingOptions;
 }
 
 // The option tables: every accepted key and the check of its value. A key not in its table is an error.
@@ -273,6 +284,8 @@ const SERVER_OPTIONS: OptionTable<RedisStreamsServerSettings & ConnectionField> 
   maxWaitingRetries: positiveInt,
   failureLogs: oneOf('brief', 'full'),
   deserializer: withMethod('deserialize'),
+  metrics: metricsOption,
+  tracing: tracingOption,
 };
 
 const HANDLER_EXTRAS: OptionTable<RedisStreamsHandlerExtras> = {
@@ -357,6 +370,8 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
     maxWaitingRetries: o.maxWaitingRetries ?? d.waitingRetriesPerSlot * (o.concurrency ?? d.concurrency),
     failureLogs: o.failureLogs ?? d.failureLogs,
     deserializer: o.deserializer,
+    metrics: resolveMetricsOptions(o.metrics),
+    tracing: resolveTracingOptions(o.tracing),
   };
 }
 
@@ -381,6 +396,10 @@ export interface RedisStreamsClientSettings {
   offlineQueueLimit?: number;
   /** Writes an event's or request's payload (`data`); the consumers' deserializer must read it. @default JSON.stringify */
   serializer?: RedisStreamsSerializer;
+  /** Prometheus metrics (needs prom-client): `true` registers them in prom-client's default registry. @default false */
+  metrics?: boolean | MetricsOptions;
+  /** OpenTelemetry spans (needs @opentelemetry/api): `true` uses the global tracer provider. @default false */
+  tracing?: boolean | TracingOptions;
 }
 
 /**
@@ -411,6 +430,9 @@ export interface ResolvedClientOptions {
   writeTimeoutMs: number;
   offlineQueueLimit: number;
   serializer?: RedisStreamsSerializer;
+  /** Undefined when off. */
+  metrics?: ResolvedMetricsOptions;
+  tracing?: ResolvedTracingOptions;
 }
 
 const CLIENT_OPTIONS: OptionTable<RedisStreamsClientSettings & ConnectionField> = {
@@ -423,6 +445,8 @@ const CLIENT_OPTIONS: OptionTable<RedisStreamsClientSettings & ConnectionField> 
   writeTimeoutMs: positiveInt,
   offlineQueueLimit: positiveInt,
   serializer: withMethod('serialize'),
+  metrics: metricsOption,
+  tracing: tracingOption,
 };
 
 export function resolveClientOptions(options: RedisStreamsClientOptions = {}): ResolvedClientOptions {
@@ -439,6 +463,8 @@ export function resolveClientOptions(options: RedisStreamsClientOptions = {}): R
     writeTimeoutMs: o.writeTimeoutMs ?? d.writeTimeoutMs,
     offlineQueueLimit: o.offlineQueueLimit ?? d.offlineQueueLimit,
     serializer: o.serializer,
+    metrics: resolveMetricsOptions(o.metrics),
+    tracing: resolveTracingOptions(o.tracing),
   };
 }
 

@@ -10,6 +10,8 @@ import { quitOrDisconnect } from '../redis/create-redis.js';
 import { checkProducerPermissions } from '../redis/permissions.js';
 import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
+import { createProducerInstrumentation } from '../observability/create-instrumentation.js';
+import type { ProducerInstrumentation } from '../observability/instrumentation.js';
 import { ProducerConnection } from './producer-connection.js';
 import { ReplyReader } from './reply-reader.js';
 import { xaddMany } from './xadd-many.js';
@@ -32,11 +34,23 @@ export class RedisStreamsClient extends ClientProxy {
   private readonly clientId = randomUUID();
   private producer?: ProducerConnection;
   private replies?: ReplyReader;
+  /** Metrics and tracing (`metrics`, `tracing` options); undefined when both are off. */
+  private instrumentation?: ProducerInstrumentation;
+  /** Loading prom-client / @opentelemetry/api for them, from the constructor on; undefined once done. */
+  private instrumentationLoading?: Promise<void>;
 
   constructor(options: RedisStreamsClientOptions = {}) {
     super();
     this.options = resolveClientOptions(options);
     this.keys = new StreamKeys(this.options.keyPrefix);
+    if (this.options.metrics || this.options.tracing) {
+      const loading = createProducerInstrumentation(this.options).then(i => {
+        this.instrumentation = i;
+        this.instrumentationLoading = undefined;
+      });
+      loading.catch(() => undefined); // a missing package fails connect() and every emit and send instead
+      this.instrumentationLoading = loading;
+    }
   }
 
   /**
@@ -45,6 +59,7 @@ export class RedisStreamsClient extends ClientProxy {
    * password or a refused TLS certificate. The connection keeps trying in the background either way.
    */
   async connect(): Promise<Redis> {
+    if (this.instrumentationLoading) await this.instrumentationLoading;
     const connection = this.connection();
     await connection.ready();
     return connection.redis;
@@ -79,13 +94,16 @@ export class RedisStreamsClient extends ClientProxy {
    * with their entry ids, in order. Same delivery guarantees as emit().
    */
   async emitMany(pattern: unknown, events: unknown[]): Promise<string[]> {
+    if (this.instrumentationLoading) await this.instrumentationLoading;
     const name = this.normalizePattern(pattern as string);
+    const sending = this.instrumentation?.send(this.keys.stream(name), undefined, events.length);
     const entries = events.map(event => {
       const { data, headers } = unwrapRecord(event);
-      return encode({ data, headers, correlationId: randomUUID() }, [], this.options.serializer);
+      return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() }, [], this.options.serializer);
     });
     const stream = this.keys.stream(name);
-    return this.connection().write(`emitMany("${name}")`, stream, redis => xaddMany(redis, stream, this.maxLenOf(name), entries));
+    const written = this.connection().write(`emitMany("${name}")`, stream, redis => xaddMany(redis, stream, this.maxLenOf(name), entries));
+    return sending ? sending.track(written) : written;
   }
 
   /**
@@ -118,10 +136,15 @@ export class RedisStreamsClient extends ClientProxy {
   }
 
   protected dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
+    if (this.instrumentationLoading) return this.instrumentationLoading.then(() => this.dispatchEvent(packet));
     const pattern = this.normalizePattern(packet.pattern);
     const { data, headers } = unwrapRecord(packet.data);
-    const args = encode({ data, headers, correlationId: randomUUID() }, this.xaddHead(pattern), this.options.serializer);
-    return this.connection().write(`emit("${pattern}")`, args[0] as string, redis => redis.call('xadd', args) as Promise<T>);
+    const correlationId = randomUUID();
+    const head = this.xaddHead(pattern);
+    const sending = this.instrumentation?.send(head[0] as string, headers, 1, correlationId);
+    const args = encode({ data, headers: sending?.headers ?? headers, correlationId }, head, this.options.serializer);
+    const written = this.connection().write(`emit("${pattern}")`, args[0] as string, redis => redis.call('xadd', args) as Promise<T>);
+    return sending ? sending.track(written) : written;
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
@@ -143,8 +166,9 @@ export class RedisStreamsClient extends ClientProxy {
       }
       callback(reply);
     });
+    const sending = this.instrumentation?.send(this.keys.stream(pattern), headers, 1, correlationId);
     const args = encode(
-      { data, headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
+      { data, headers: sending?.headers ?? headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
       this.xaddHead(pattern),
       this.options.serializer,
     );
@@ -154,7 +178,9 @@ export class RedisStreamsClient extends ClientProxy {
         await replies.allowed(redis);
         return redis.call('xadd', args);
       })
+      .then(id => sending?.end(id as string))
       .catch(err => {
+        sending?.end(undefined, err);
         clearTimeout(timer);
         replies.forget(correlationId);
         callback({ err, isDisposed: true });

@@ -5,7 +5,7 @@ import { RedisStreamBatchContext } from '../ctx-host/redis-stream-batch.context.
 import { DecodeError } from '../errors/decode.error.js';
 import { HandlerTimeoutError } from '../errors/handler-timeout.error.js';
 import { ReplyWriteError } from '../errors/reply-write.error.js';
-import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
+import { bodySizeOf, type ConsumerInstrumentation } from '../observability/instrumentation.js';
 import type { ResolvedServerOptions } from '../options.js';
 import { decode, type DecodedMessage } from '../wire/codec.js';
 import type { AttemptResult } from './attempt-result.js';
@@ -48,7 +48,7 @@ export class Attempt {
     const observation = this.instrumented
       ? this.deps.instrumentation.attempt({
           stream: entry.stream, group: options.group, pattern: route.pattern, batch: false,
-          entries: [{ id: entry.id, deliveryCount: entry.deliveryCount, headers: message.headers }],
+          entries: [{ id: entry.id, deliveryCount: entry.deliveryCount, headers: message.headers, bodySize: bodySizeOf(entry.fields) }],
         })
       : undefined;
     let result: AttemptResult;
@@ -88,7 +88,7 @@ export class Attempt {
     }
     if (admitted.length === 0) return results;
     const { options } = this.deps;
-    const infos = admitted.map(i => ({ id: entries[i].id, deliveryCount: entries[i].deliveryCount, headers: entries[i].message!.headers }));
+    const infos = admitted.map(i => ({ id: entries[i].id, deliveryCount: entries[i].deliveryCount, headers: entries[i].message!.headers, bodySize: bodySizeOf(entries[i].fields) }));
     const ctx = new RedisStreamBatchContext([route.stream, options.group, options.consumer, infos, route.pattern]);
     const observation = this.instrumented
       ? this.deps.instrumentation.attempt({ stream: route.stream, group: options.group, pattern: route.pattern, batch: true, entries: infos })

@@ -143,7 +143,7 @@ export class Settler {
       this.deps.emit('deleted', { stream: entry.stream, ids: [entry.id] });
       return;
     }
-    this.deps.instrumentation.deadLettered(entry.stream, reason);
+    this.deps.instrumentation.deadLettered(entry.stream, reason, { id: entry.id, deliveryCount: entry.deliveryCount, headers: entry.message?.headers ?? {} });
     if (dlq === false) {
       this.deps.logger.error(`Dropped entry ${entry.id} of ${entry.stream} (${reason}: ${described.message}); deadLetter is false`);
     } else {

@@ -1,7 +1,9 @@
+import type { Redis } from 'ioredis';
+
 /**
- * What the consumer tells an observer (metrics, tracing) about its work. The consumer calls these
- * synchronously on its hot path: implementations must be cheap and must not throw. NO_INSTRUMENTATION is
- * used when nothing is configured.
+ * What the consumer and the client tell an observer (metrics, tracing) about their work. They call these
+ * synchronously on their hot path: implementations must be cheap and must not throw. NO_INSTRUMENTATION is
+ * used when nothing is configured (compare with it to skip building the arguments).
  */
 
 /** One entry of an attempt, as the handler sees it. */
@@ -9,6 +11,8 @@ export interface AttemptEntry {
   id: string;
   deliveryCount: number;
   headers: Record<string, string>;
+  /** Size of the entry's `data` field in bytes, when known (span attribute `messaging.message.body.size`). */
+  bodySize?: number;
 }
 
 /** One handler call: a single entry, or the entries of a batch handler's call. */
@@ -25,16 +29,45 @@ export type AttemptOutcome = 'success' | 'failure';
 
 /** The life of one handler call. */
 export interface AttemptObservation {
-  /** Runs the handler call (inside a tracing context, say); returns what fn returns. */
+  /** Runs the handler call (inside its CONSUMER span's context, so the handler's own emits continue the trace). */
   run<T>(fn: () => T): T;
   /** The call ended: one outcome per entry, and the error when any failed. */
   end(outcomes: readonly AttemptOutcome[], error?: unknown): void;
 }
 
+/** What the gauges of a running consumer are read from (XINFO on scrape, at most once per `metrics.refreshMs`). */
+export interface WatchedConsumer {
+  /** The command connection (not the blocking reader). */
+  redis: Redis;
+  group: string;
+  streams: readonly string[];
+  /** The dead-letter stream of a source stream, or undefined with `deadLetter: false`. */
+  deadLetterKey?: (stream: string) => string;
+}
+
 export interface ConsumerInstrumentation {
   attempt(info: AttemptInfo): AttemptObservation;
-  deadLettered(stream: string, reason: string): void;
+  /** An entry went to the dead-letter stream (or was dropped); with `entry`, the trace shows it too. */
+  deadLettered(stream: string, reason: string, entry?: AttemptEntry): void;
+  /** Entries left by another consumer were taken over. */
   claimed(stream: string, count: number): void;
+  /** listen(): report this consumer's gauges from now on. Returns what close() calls to stop. */
+  watch(consumer: WatchedConsumer): () => void;
+}
+
+/** One XADD (emit, send) or one emitMany call of the client. */
+export interface SendObservation {
+  /** The headers to write instead of the entry's own (theirs plus `traceparent` / `tracestate`), or undefined to keep them. */
+  readonly headers: Record<string, string> | undefined;
+  /** The XADD is done: counts the entries sent (`ids` given), ends the PRODUCER span either way. */
+  end(ids: string | string[] | undefined, error?: unknown): void;
+  /** `xadd` (its promise), calling end() when it settles. */
+  track<T>(xadd: Promise<T>): Promise<T>;
+}
+
+export interface ProducerInstrumentation {
+  /** Before encoding `count` entries for `stream` (emitMany: several, one span for the call). */
+  send(stream: string, headers: Record<string, string> | undefined, count: number, correlationId?: string): SendObservation;
 }
 
 const NO_OBSERVATION: AttemptObservation = {
@@ -42,8 +75,18 @@ const NO_OBSERVATION: AttemptObservation = {
   end: () => undefined,
 };
 
+const NO_WATCH = () => undefined;
+
 export const NO_INSTRUMENTATION: ConsumerInstrumentation = {
   attempt: () => NO_OBSERVATION,
   deadLettered: () => undefined,
   claimed: () => undefined,
+  watch: () => NO_WATCH,
 };
+
+/** Bytes of an entry's `data` field (its flat field list as read), for `AttemptEntry.bodySize`. */
+export function bodySizeOf(fields: readonly string[] | null | undefined): number | undefined {
+  if (!fields) return undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === 'data') return Buffer.byteLength(fields[i + 1]);
+  return undefined;
+}

@@ -23,6 +23,7 @@ import { Slots } from '../consumer/slots.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { StreamKeys } from '../keys.js';
 import { NO_INSTRUMENTATION, type ConsumerInstrumentation } from '../observability/instrumentation.js';
+import { createConsumerInstrumentation } from '../observability/create-instrumentation.js';
 import {
   resolveRetry,
   resolveServerOptions,
@@ -46,6 +47,8 @@ interface Running {
   settler: Settler;
   readLoop: ReadLoop;
   claimLoop: ClaimLoop;
+  /** Stops the metrics gauges reading this server's streams. */
+  unwatch: () => void;
 }
 
 // The same error from a loop is logged once per this much time (each is still emitted as an `error` event).
@@ -70,7 +73,7 @@ export class RedisStreamsServer
   private readonly events = new EventEmitter();
   private running?: Running;
   private closing?: Promise<void>;
-  /** Metrics and tracing hooks; nothing by default. */
+  /** Metrics and tracing hooks (`metrics`, `tracing` options); NO_INSTRUMENTATION when both are off. */
   protected instrumentation: ConsumerInstrumentation = NO_INSTRUMENTATION;
   private lastErrorLog = { text: '', at: 0 };
 
@@ -92,6 +95,8 @@ export class RedisStreamsServer
       const routes = this.buildRoutes();
       const streams = [...routes.keys()];
       const o = this.options;
+      // Loads prom-client / @opentelemetry/api when `metrics` / `tracing` is on (a missing one fails listen()).
+      this.instrumentation = await createConsumerInstrumentation(o.group, o);
       // `commands` gets a socket timeout: a frozen socket is replaced instead of holding up acks and claims.
       const commands = createRedis(o.connection, 'commands', { socketTimeout: o.commandTimeoutMs });
       const reader = createRedis(o.connection, 'reader');
@@ -233,7 +238,8 @@ export class RedisStreamsServer
       sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams, logger, emit }) : undefined,
     });
     const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError });
-    return { commands, reader, leases, acker, slots, dispatcher, redelivery, settler, readLoop, claimLoop };
+    const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key });
+    return { commands, reader, leases, acker, slots, dispatcher, redelivery, settler, readLoop, claimLoop, unwatch };
   }
 
   /**
@@ -311,6 +317,7 @@ export class RedisStreamsServer
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
     r.redelivery.stop();
     r.dispatcher.stop();
+    r.unwatch();
     // The loops may be waiting on an unreachable Redis: do not wait for them past the deadline.
     await settleWithin(Promise.all([r.readLoop.stop(), r.claimLoop.stop()]), deadline - Date.now());
     const drained = await settleWithin(r.slots.whenIdle(), deadline - Date.now());
