@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Controller, Module, type LoggerService, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { RedisStreamsServer, UnrecoverableEventError, type RedisStreamContext } from '@nestream/transport';
+import { RedisStreamRecordBuilder, RedisStreamsServer, UnrecoverableEventError, type RedisStreamContext } from '@nestream/transport';
 import { sigkill } from '../harness/child.js';
 import { useRedis } from '../harness/fixture.js';
 import { startProxy } from '../harness/freezable-proxy.js';
@@ -361,9 +361,12 @@ describe('failure logs', () => {
     );
     await app.listen();
     try {
-      await fx.client().emitMany(pattern, [{ n: 1 }]);
+      // The producer's trace (W3C traceparent header) is named in each line.
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      await fx.client().emitMany(pattern, [new RedisStreamRecordBuilder({ n: 1 }).setHeaders({ traceparent: `00-${traceId}-00f067aa0ba902b7-01` }).build()]);
       await waitFor(async () => (await fx.deadLetters(pattern)).length === 1, 'dead-lettered');
       const failures = logger.lines.filter(l => /failed on entry/.test(l.text));
+      expect(failures.every(l => l.text.split('\n')[0].endsWith(`trace_id=${traceId}`))).toBe(true);
       expect(failures.map(l => l.level)).toEqual(['warn', 'warn', 'error']);
       expect(failures[0].text.split('\n')).toHaveLength(1);
       expect(failures[2].text).toMatch(/attempt 3\/3.*-> dead letter[\s\S]*at /);

@@ -109,7 +109,10 @@ describe.each([
     const metrics = await fetch(`${mailerUrl}/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
-    expect(await metrics.text()).toMatch(/^process_cpu_user_seconds_total \d/m);
+    const text = await metrics.text();
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    // The transport's own metrics (metrics: true): the welcome mail of the user registered above was handled.
+    expect(text).toMatch(/^nestream_messages_processed_total\{stream="user\.registered",group="mailer",outcome="success"\} [1-9]/m);
   });
 });
 

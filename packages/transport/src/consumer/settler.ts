@@ -13,6 +13,7 @@ import type { ReplyWriter } from './reply-writer.js';
 import type { Route } from './route.js';
 import type { StreamEntry } from './stream-entry.js';
 import { doublingDelay } from './backoff.js';
+import { withTraceId } from '../observability/trace-log.js';
 
 /** Emits one of the server's typed events. */
 export type EmitEvent = <K extends keyof RedisStreamsEvents>(event: K, ...args: Parameters<RedisStreamsEvents[K]>) => void;
@@ -98,10 +99,11 @@ export class Settler {
     const line = `Handler for ${entry.stream} failed on entry ${entry.id} (attempt ${attempt}/${route.retry.maxAttempts}): ${name}: ${message}`;
     const stack = (decision.error as Error)?.stack;
     if (decision.kind === 'retry') {
-      if (this.deps.options.failureLogs === 'full' && stack) this.deps.logger.warn?.(`${line} -> retry in ${decision.delayMs} ms\n${stack}`);
-      else this.deps.logger.warn?.(`${line} -> retry in ${decision.delayMs} ms`);
+      const next = withTraceId(`${line} -> retry in ${decision.delayMs} ms`, entry.message?.headers);
+      if (this.deps.options.failureLogs === 'full' && stack) this.deps.logger.warn?.(`${next}\n${stack}`);
+      else this.deps.logger.warn?.(next);
     } else {
-      this.deps.logger.error(`${line} -> dead letter (${decision.reason})`, stack);
+      this.deps.logger.error(withTraceId(`${line} -> dead letter (${decision.reason})`, entry.message?.headers), stack);
     }
     this.deps.emit('failed', {
       stream: entry.stream, id: entry.id, attempt, error: decision.error,

@@ -26,6 +26,8 @@ const GROUP = 'accounts';
       useFactory: (config: ConfigService) =>
         new RedisStreamsServer({
           connection: config.getOrThrow<string>('REDIS_URL'),
+          // The transport's Prometheus metrics, on prom-client's default registry that /metrics serves.
+          metrics: true,
           group: GROUP,
           consumer: consumerName(GROUP, config.get('CONSUMER_NAME')),
           // A new group reads the stream from its start: users registered before this service first ran get accounts too.

@@ -21,7 +21,7 @@ const GROUP = 'inventory';
     RedisStreamsModule.forRootAsync({
       name: EVENTS,
       inject: [ConfigService],
-      useFactory: (config: ConfigService) => ({ connection: config.getOrThrow<string>('REDIS_URL') }),
+      useFactory: (config: ConfigService) => ({ connection: config.getOrThrow<string>('REDIS_URL'), metrics: true }),
     }),
     ObservabilityModule,
   ],
@@ -34,6 +34,8 @@ const GROUP = 'inventory';
       useFactory: (config: ConfigService) =>
         new RedisStreamsServer({
           connection: config.getOrThrow<string>('REDIS_URL'),
+          // The transport's Prometheus metrics, on prom-client's default registry that /metrics serves.
+          metrics: true,
           group: GROUP,
           consumer: consumerName(GROUP, config.get('CONSUMER_NAME')),
           startId: '0',

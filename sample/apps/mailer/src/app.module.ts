@@ -27,6 +27,8 @@ const GROUP = 'mailer';
       useFactory: (config: ConfigService) =>
         new RedisStreamsServer({
           connection: config.getOrThrow<string>('REDIS_URL'),
+          // The transport's Prometheus metrics, on prom-client's default registry that /metrics serves.
+          metrics: true,
           group: GROUP,
           consumer: consumerName(GROUP, config.get('CONSUMER_NAME')),
           // A new group reads the streams from their start: nobody registered before the first deploy misses a mail.

@@ -22,7 +22,7 @@ const EVENTS = 'EVENTS';
     TypeOrmModule.forRootAsync({ inject: [ConfigService], useFactory: (config: ConfigService) => postgresOptions(config, { schema: 'orders' }) }),
     TypeOrmModule.forFeature([Order]),
     RedisStreamsModule.forRootAsync(
-      { name: EVENTS, inject: [ConfigService], useFactory: (config: ConfigService) => ({ connection: config.getOrThrow<string>('REDIS_URL') }) },
+      { name: EVENTS, inject: [ConfigService], useFactory: (config: ConfigService) => ({ connection: config.getOrThrow<string>('REDIS_URL'), metrics: true }) },
       { isGlobal: true },
     ),
     OutboxModule.forRoot({ client: EVENTS }),
@@ -37,6 +37,8 @@ const EVENTS = 'EVENTS';
       useFactory: (config: ConfigService) =>
         new RedisStreamsServer({
           connection: config.getOrThrow<string>('REDIS_URL'),
+          // The transport's Prometheus metrics, on prom-client's default registry that /metrics serves.
+          metrics: true,
           group: GROUP,
           consumer: consumerName(GROUP, config.get('CONSUMER_NAME')),
           startId: '0',

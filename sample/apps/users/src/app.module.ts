@@ -17,7 +17,7 @@ const EVENTS = 'EVENTS';
     TypeOrmModule.forRootAsync({ inject: [ConfigService], useFactory: (config: ConfigService) => postgresOptions(config, { schema: 'users' }) }),
     TypeOrmModule.forFeature([User]),
     RedisStreamsModule.forRootAsync(
-      { name: EVENTS, inject: [ConfigService], useFactory: (config: ConfigService) => ({ connection: config.getOrThrow<string>('REDIS_URL') }) },
+      { name: EVENTS, inject: [ConfigService], useFactory: (config: ConfigService) => ({ connection: config.getOrThrow<string>('REDIS_URL'), metrics: true }) },
       { isGlobal: true },
     ),
     OutboxModule.forRoot({ client: EVENTS }),
