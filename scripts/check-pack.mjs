@@ -1,6 +1,7 @@
 // Checks what `npm pack` puts in the @nestream/transport tarball: exactly the expected files, computed from
 // the sources (each src/**/*.ts gives a .js, .d.ts and .js.map in dist/esm and in dist/cjs), plus
-// package.json, README.md, LICENSE and dist/cjs/package.json; source maps carry their sources. Catches a tarball without a build, without
+// package.json, README.md, LICENSE, dist/cjs/package.json and the dashboards/ folder (Grafana dashboard, Prometheus
+// config); source maps carry their sources. Catches a tarball without a build, without
 // its LICENSE, or with sources, tests or build leftovers. `npm pack --dry-run` runs prepack (the build).
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ for (const source of sources(join(pkg, 'src'))) {
   const base = source.replace(/\.ts$/, '').split('\\').join('/');
   for (const build of ['esm', 'cjs']) for (const ext of ['.js', '.d.ts', '.js.map']) expected.add(`dist/${build}/${base}${ext}`);
 }
+
+for (const file of readdirSync(join(pkg, 'dashboards'))) expected.add(`dashboards/${file}`);
 
 const [report] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts=false'], { cwd: pkg, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
 const packed = new Set(report.files.map(f => f.path));
