@@ -5,7 +5,7 @@ import { RedisStreamBatchContext } from '../ctx-host/redis-stream-batch.context.
 import { DecodeError } from '../errors/decode.error.js';
 import { HandlerTimeoutError } from '../errors/handler-timeout.error.js';
 import { ReplyWriteError } from '../errors/reply-write.error.js';
-import { bodySizeOf, type ConsumerInstrumentation } from '../observability/instrumentation.js';
+import { bodySizeOf, NO_INSTRUMENTATION, type ConsumerInstrumentation } from '../observability/instrumentation.js';
 import type { ResolvedServerOptions } from '../options.js';
 import { decode, type DecodedMessage } from '../wire/codec.js';
 import type { AttemptResult } from './attempt-result.js';
@@ -31,10 +31,11 @@ export interface AttemptDeps {
  * handler, and says how it ended. It decides nothing about what follows: that is the failure policy's.
  */
 export class Attempt {
+  /** Whether to build an observation per call at all (nothing is allocated for it when off). */
   private readonly instrumented: boolean;
 
-  constructor(private readonly deps: AttemptDeps, instrumented: boolean) {
-    this.instrumented = instrumented;
+  constructor(private readonly deps: AttemptDeps) {
+    this.instrumented = deps.instrumentation !== NO_INSTRUMENTATION;
   }
 
   async run(route: Route, entry: StreamEntry): Promise<AttemptResult> {

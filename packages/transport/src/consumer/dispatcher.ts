@@ -51,11 +51,6 @@ export class Dispatcher {
     return this.active;
   }
 
-  /** Held entries waiting for a slot. */
-  get waiting(): number {
-    return this.backlog.length;
-  }
-
   /** Room for entries taken back for a retry. */
   get capacity(): number {
     return Math.max(0, this.deps.slots.free - this.backlog.length);

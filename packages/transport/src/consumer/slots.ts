@@ -37,11 +37,6 @@ export class Slots {
     return new Promise(resolve => this.waiters.push(resolve));
   }
 
-  /** Wakes every waiter without a slot freed (shutdown: they check why they woke). */
-  wakeAll(): void {
-    for (const wake of this.waiters.splice(0)) wake();
-  }
-
   /** Resolves once every slot is released. */
   whenIdle(): Promise<void> {
     if (this.used === 0) return Promise.resolve();

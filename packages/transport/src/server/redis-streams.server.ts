@@ -223,10 +223,10 @@ export class RedisStreamsServer
       redis: commands, options: o, acker, leases, replies, logger, emit, instrumentation,
       scheduleRetry: (entry, delayMs) => redelivery.schedule(entry, delayMs),
     });
-    const attempt = new Attempt(
-      { options: o, replies, instrumentation, onReplyError: (entry, err) => this.reportError(`Request ${entry.id} of ${entry.stream} was handled but its reply was not written`, err) },
-      instrumentation !== NO_INSTRUMENTATION,
-    );
+    const attempt = new Attempt({
+      options: o, replies, instrumentation,
+      onReplyError: (entry, err) => this.reportError(`Request ${entry.id} of ${entry.stream} was handled but its reply was not written`, err),
+    });
     dispatcher = new Dispatcher({ routes, slots, leases, attempt, settler, redelivery: () => redelivery, maxWaitingRetries: o.maxWaitingRetries, logger });
     const utf8Guard = new Utf8Guard(commands, leases, (entry, error) => settler.apply(routes.get(entry.stream)!, entry, { kind: 'deadLetter', reason: 'decode', error, beforeHandler: true }), logger);
     const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard });
