@@ -1,6 +1,7 @@
 export { RedisStreamsServer } from './server/redis-streams.server.js';
 export { RedisStreamsClient } from './client/redis-streams.client.js';
-export { RedisStreamRecord, RedisStreamRecordBuilder } from './client/redis-stream-record.js';
+export { RedisStreamRecord, RedisStreamRecordBuilder, type RedisStreamRecordOptions } from './client/redis-stream-record.js';
+export { partitionOf, MAX_PARTITIONS } from './partition-routing.js';
 export {
   RedisStreamsModule,
   REDIS_STREAMS_CLIENT,
@@ -39,6 +40,7 @@ export {
   FatalConnectionError,
   RedisCommandError,
   PermissionError,
+  PartitionError,
   type MissingPermission,
 } from './errors/index.js';
 export { DEAD_LETTER_FIELDS, type DeadLetterReason } from './consumer/dead-letter.js';
@@ -103,6 +105,7 @@ export {
   checkProducerPermissions,
   consumerPermissionScope,
   type ConsumerPermissionScope,
+  type PartitionPermissionScope,
   type ProducerPermissionScope,
 } from './redis/permissions.js';
 export type { RedisStreamsSerializer, RedisStreamsDeserializer } from './wire/serializer.js';

@@ -7,6 +7,35 @@ export class StreamKeys {
     return this.prefix + pattern;
   }
 
+  /**
+   * Partition `index` of a partitioned pattern: `<keyPrefix><pattern>:{<index>}`. The `{index}` is a Redis
+   * Cluster hash tag: partitions of one pattern spread over slots (and nodes), while a partition's dead-letter
+   * stream and lease key (`<partition>:dlq`, `<partition>:owner`) land in its slot.
+   */
+  partition(pattern: string, index: number): string {
+    return `${this.prefix}${pattern}:{${index}}`;
+  }
+
+  /** The `count` partition streams of a pattern, in index order. */
+  partitions(pattern: string, count: number): string[] {
+    return Array.from({ length: count }, (_, i) => this.partition(pattern, i));
+  }
+
+  /** Where a partitioned pattern's partition count is recorded (a string), read by producers. */
+  partitionCount(pattern: string): string {
+    return `${this.prefix}nestream:partitions:${pattern}`;
+  }
+
+  /** The lease of an ordered partition (a string holding the owning consumer's name, with a TTL). */
+  partitionOwner(partitionStream: string): string {
+    return `${partitionStream}:owner`;
+  }
+
+  /** The live consumers of a group sharing an ordered partitioned pattern (a sorted set: name -> last heartbeat). */
+  partitionMembers(group: string, pattern: string): string {
+    return `${this.prefix}nestream:partition-members:${group}:${pattern}`;
+  }
+
   /** A client's reply stream for request-reply. */
   replies(clientId: string): string {
     return this.replyPrefix() + clientId;

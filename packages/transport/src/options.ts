@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { InvalidOptionsError } from './errors/invalid-options.error.js';
 import { StreamKeys } from './keys.js';
+import { MAX_PARTITIONS } from './partition-routing.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './wire/decode-limits.js';
 import type { RedisStreamsDeserializer, RedisStreamsSerializer } from './wire/serializer.js';
 import {
@@ -150,6 +151,12 @@ export interface RedisStreamsHandlerExtras {
   ordered?: boolean;
   /** The handler gets an array of payloads (up to the entries read at once) and a RedisStreamBatchContext. @default false */
   batch?: boolean;
+  /**
+   * Spread the pattern over this many streams, `<pattern>:{0}` .. `<pattern>:{n-1}` (1 to 1024), recorded in Redis
+   * at listen() so producers route without configuration (by the record's partition key, else round-robin).
+   * With `ordered`, each partition is run by one consumer of the group at a time. Events only. @default undefined (one stream)
+   */
+  partitions?: number;
 }
 
 export const DEFAULT_BACKOFF: Required<BackoffOptions> = {
@@ -288,10 +295,18 @@ const SERVER_OPTIONS: OptionTable<RedisStreamsServerSettings & ConnectionField> 
   tracing: tracingOption,
 };
 
+/** A partition count: an integer from 1 to MAX_PARTITIONS. */
+const partitionCount: Check = (value, path) => {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_PARTITIONS) {
+    throw new InvalidOptionsError(path, `must be an integer from 1 to ${MAX_PARTITIONS}, got ${typeof value === 'number' ? value : typeof value}`);
+  }
+};
+
 const HANDLER_EXTRAS: OptionTable<RedisStreamsHandlerExtras> = {
   retry: nested(RETRY_OPTIONS),
   ordered: boolean,
   batch: boolean,
+  partitions: partitionCount,
 };
 
 export function defaultConsumerName(): string {
@@ -396,6 +411,12 @@ export interface RedisStreamsClientSettings {
   offlineQueueLimit?: number;
   /** Writes an event's or request's payload (`data`); the consumers' deserializer must read it. @default JSON.stringify */
   serializer?: RedisStreamsSerializer;
+  /**
+   * Partition counts of partitioned patterns (`{ 'orders.placed': 8 }`). Not needed: the client reads a pattern's
+   * count from Redis on its first emit. Given, it is checked against Redis on first use (a difference is a
+   * PartitionError), and used even before any consumer recorded one. @default {}
+   */
+  partitions?: Record<string, number>;
   /** Prometheus metrics (needs prom-client): `true` registers them in prom-client's default registry. @default false */
   metrics?: boolean | MetricsOptions;
   /** OpenTelemetry spans (needs @opentelemetry/api): `true` uses the global tracer provider. @default false */
@@ -430,6 +451,7 @@ export interface ResolvedClientOptions {
   writeTimeoutMs: number;
   offlineQueueLimit: number;
   serializer?: RedisStreamsSerializer;
+  partitions: Record<string, number>;
   /** Undefined when off. */
   metrics?: ResolvedMetricsOptions;
   tracing?: ResolvedTracingOptions;
@@ -445,6 +467,7 @@ const CLIENT_OPTIONS: OptionTable<RedisStreamsClientSettings & ConnectionField> 
   writeTimeoutMs: positiveInt,
   offlineQueueLimit: positiveInt,
   serializer: withMethod('serialize'),
+  partitions: recordOf(partitionCount),
   metrics: metricsOption,
   tracing: tracingOption,
 };
@@ -463,6 +486,7 @@ export function resolveClientOptions(options: RedisStreamsClientOptions = {}): R
     writeTimeoutMs: o.writeTimeoutMs ?? d.writeTimeoutMs,
     offlineQueueLimit: o.offlineQueueLimit ?? d.offlineQueueLimit,
     serializer: o.serializer,
+    partitions: { ...o.partitions },
     metrics: resolveMetricsOptions(o.metrics),
     tracing: resolveTracingOptions(o.tracing),
   };

@@ -68,12 +68,12 @@ export class ProducerConnection {
   }
 
   /**
-   * Runs `command` (an XADD to `stream`, or a script that adds to it) once the connection is ready; rejects
+   * Runs `command` (an XADD to `stream`, a script that adds to it, or `commandName` on that key) once the connection is ready; rejects
    * with RedisUnavailableError if it has not completed within writeTimeoutMs (waiting for the connection
    * included). `what` names the call in errors; a refusal by Redis names the command and the stream.
    */
-  write<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>): Promise<T> {
-    if (this.redis.status === 'ready') return command(this.redis).catch(err => Promise.reject(this.explain(what, stream, err)));
+  write<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>, commandName = 'XADD'): Promise<T> {
+    if (this.redis.status === 'ready') return command(this.redis).catch(err => Promise.reject(this.explain(what, stream, err, commandName)));
     if (this.waitingWrites >= this.options.offlineQueueLimit && !this.fatal) {
       return Promise.reject(
         new RedisUnavailableError(
@@ -82,7 +82,7 @@ export class ProducerConnection {
         ),
       );
     }
-    return this.wait(what, stream, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true);
+    return this.wait(what, stream, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true, commandName);
   }
 
   /** Fails the writes and connects still waiting for a connection (close()). */
@@ -91,7 +91,9 @@ export class ProducerConnection {
   }
 
   /** Waits for the connection (up to limitMs in all, the command included), then runs `command`. */
-  private wait<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, isWrite: boolean): Promise<T> {
+  private wait<T>(
+    what: string, stream: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, isWrite: boolean, commandName = 'XADD',
+  ): Promise<T> {
     if (this.fatal) return Promise.reject(this.fatal);
     return new Promise<T>((resolve, reject) => {
       let sent = false;
@@ -108,7 +110,7 @@ export class ProducerConnection {
           sent = true;
           command(this.redis).then(
             value => finish(() => resolve(value)),
-            err => finish(() => reject(this.explain(what, stream, err))),
+            err => finish(() => reject(this.explain(what, stream, err, commandName))),
           );
         },
         fail: err => finish(() => reject(err)),
@@ -147,10 +149,10 @@ export class ProducerConnection {
    * ioredis's own errors name ioredis options or nothing at all: say what happened instead. Redis's refusals
    * (NOPERM, WRONGTYPE, OOM) name the command and the stream.
    */
-  private explain(what: string, stream: string, err: unknown): unknown {
+  private explain(what: string, stream: string, err: unknown, commandName: string): unknown {
     const e = err as Error;
     if (e?.message === 'Command timed out') return this.noAnswer(what);
-    if (e?.name !== 'MaxRetriesPerRequestError') return commandError(err, 'XADD', stream);
+    if (e?.name !== 'MaxRetriesPerRequestError') return commandError(err, commandName, stream);
     return new RedisUnavailableError(
       `${what} failed: the connection to Redis (${this.where}) was lost while writing; the entry may or may not have been added${this.lastErrorText()}`,
       { cause: this.lastError ?? err },

@@ -1,5 +1,13 @@
 import { brand } from '../brand.js';
 
+/** Per-message settings of a record. */
+export interface RedisStreamRecordOptions {
+  /** send() only: this request's reply timeout. */
+  timeoutMs?: number;
+  /** emit() / emitMany() to a partitioned pattern: what picks the partition. */
+  partitionKey?: string;
+}
+
 /** Data plus per-message settings, built by RedisStreamRecordBuilder and passed to emit()/send(). */
 export class RedisStreamRecord<T = unknown> {
   static {
@@ -9,7 +17,7 @@ export class RedisStreamRecord<T = unknown> {
   constructor(
     readonly data: T,
     readonly headers: Record<string, string> = {},
-    readonly options: { timeoutMs?: number } = {},
+    readonly options: RedisStreamRecordOptions = {},
   ) {}
 }
 
@@ -19,7 +27,7 @@ export class RedisStreamRecord<T = unknown> {
  */
 export class RedisStreamRecordBuilder<T = unknown> {
   private headers: Record<string, string> = {};
-  private options: { timeoutMs?: number } = {};
+  private options: RedisStreamRecordOptions = {};
 
   constructor(private data?: T) {}
 
@@ -41,6 +49,19 @@ export class RedisStreamRecordBuilder<T = unknown> {
   setTimeout(ms: number): this {
     if (!Number.isInteger(ms) || ms < 1) throw new TypeError(`timeout must be an integer >= 1 ms, got ${ms}`);
     this.options = { ...this.options, timeoutMs: ms };
+    return this;
+  }
+
+  /**
+   * emit() / emitMany() to a partitioned pattern (`@EventPattern(p, { partitions })`): entries with the same key
+   * go to the same partition, in the order emitted (with `ordered: true` on the consumers, they run in that
+   * order). A number counts as its decimal string (`42` and `'42'` are the same key). An error for a pattern
+   * without partitions, and for send().
+   */
+  setPartitionKey(key: string | number): this {
+    const valid = typeof key === 'string' ? key.length > 0 : typeof key === 'number' && Number.isFinite(key);
+    if (!valid) throw new TypeError(`partition key must be a non-empty string or a finite number, got ${typeof key === 'string' ? '""' : String(key)}`);
+    this.options = { ...this.options, partitionKey: String(key) };
     return this;
   }
 

@@ -3,8 +3,10 @@ import type { Redis } from 'ioredis';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { InvalidMessageException } from '@nestjs/microservices/errors/invalid-message.exception.js';
 import { from, throwError, type Observable } from 'rxjs';
+import { PartitionError } from '../errors/partition.error.js';
 import { RequestTimeoutError } from '../errors/request-timeout.error.js';
 import { StreamKeys } from '../keys.js';
+import { partitionOf } from '../partition-routing.js';
 import { resolveClientOptions, type RedisStreamsClientOptions, type ResolvedClientOptions } from '../options.js';
 import { quitOrDisconnect } from '../redis/create-redis.js';
 import { checkProducerPermissions } from '../redis/permissions.js';
@@ -12,6 +14,7 @@ import { RedisStreamsStatus } from '../status.js';
 import { encode } from '../wire/codec.js';
 import { createProducerInstrumentation } from '../observability/create-instrumentation.js';
 import type { ProducerInstrumentation } from '../observability/instrumentation.js';
+import { PartitionCounts, type KnownPartitions } from './partition-counts.js';
 import { ProducerConnection } from './producer-connection.js';
 import { ReplyReader } from './reply-reader.js';
 import { xaddMany } from './xadd-many.js';
@@ -31,6 +34,8 @@ export class RedisStreamsClient extends ClientProxy {
 
   readonly options: ResolvedClientOptions;
   private readonly keys: StreamKeys;
+  /** Partition counts of the patterns emitted to, read from Redis on first use. */
+  private readonly partitions: PartitionCounts;
   private readonly clientId = randomUUID();
   private producer?: ProducerConnection;
   private replies?: ReplyReader;
@@ -43,6 +48,12 @@ export class RedisStreamsClient extends ClientProxy {
     super();
     this.options = resolveClientOptions(options);
     this.keys = new StreamKeys(this.options.keyPrefix);
+    this.partitions = new PartitionCounts(
+      this.keys,
+      this.options.partitions,
+      (pattern, key) => this.connection().write(`emit("${pattern}")`, key, redis => redis.get(key), 'GET'),
+      () => this.producer?.redis.status === 'ready',
+    );
     if (this.options.metrics || this.options.tracing) {
       const loading = createProducerInstrumentation(this.options).then(i => {
         this.instrumentation = i;
@@ -84,26 +95,48 @@ export class RedisStreamsClient extends ClientProxy {
     return this.producer.redis as T;
   }
 
-  /** The stream key a pattern's entries go to. */
+  /** The stream key a pattern's entries go to (of a partitioned pattern, its partitions are `<stream>:{i}`). */
   streamOf(pattern: unknown): string {
     return this.keys.stream(this.normalizePattern(pattern as string));
   }
 
   /**
-   * Emits many events of one pattern in one round trip (a script adds them in chunks, in order). Resolves
-   * with their entry ids, in order. Same delivery guarantees as emit().
+   * Emits many events of one pattern (each event data or a RedisStreamRecord) in one round trip per partition
+   * written (a script adds them in chunks, in order). Resolves with their entry ids, in order. Same delivery
+   * guarantees as emit(); to a partitioned pattern, each event goes to its partition key's partition.
    */
   async emitMany(pattern: unknown, events: unknown[]): Promise<string[]> {
     if (this.instrumentationLoading) await this.instrumentationLoading;
     const name = this.normalizePattern(pattern as string);
-    const sending = this.instrumentation?.send(this.keys.stream(name), undefined, events.length);
-    const entries = events.map(event => {
-      const { data, headers } = unwrapRecord(event);
-      return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() }, [], this.options.serializer);
+    const records = events.map(unwrapRecord);
+    const what = `emitMany("${name}")`;
+    const known = this.partitions.peek(name);
+    if (!known || (known.count === 0 && this.partitions.worthRecheck(known) && records.some(r => r.partitionKey !== undefined))) {
+      return this.afterLookup(what, name, () => this.emitMany(pattern, events));
+    }
+    if (known.error) throw known.error;
+    // Event indexes by stream, in order: one script call (per chunk) per stream.
+    const byStream = new Map<string, number[]>();
+    records.forEach((record, i) => {
+      const stream = this.streamFor(name, known, record.partitionKey, what);
+      const indexes = byStream.get(stream);
+      if (indexes) indexes.push(i);
+      else byStream.set(stream, [i]);
     });
-    const stream = this.keys.stream(name);
-    const written = this.connection().write(`emitMany("${name}")`, stream, redis => xaddMany(redis, stream, this.maxLenOf(name), entries));
-    return sending ? sending.track(written) : written;
+    const ids: string[] = new Array(events.length);
+    await Promise.all(
+      [...byStream].map(async ([stream, indexes]) => {
+        const sending = this.instrumentation?.send(stream, undefined, indexes.length);
+        const entries = indexes.map(i => {
+          const { data, headers } = records[i];
+          return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() }, [], this.options.serializer);
+        });
+        const written = this.connection().write(what, stream, redis => xaddMany(redis, stream, this.maxLenOf(name), entries));
+        const added = await (sending ? sending.track(written) : written);
+        indexes.forEach((index, k) => (ids[index] = added[k]));
+      }),
+    );
+    return ids;
   }
 
   /**
@@ -112,8 +145,20 @@ export class RedisStreamsClient extends ClientProxy {
    * For a fail-fast start-up (`onApplicationBootstrap`); without it the first emit or send fails the same way.
    */
   async checkPermissions(patterns: string[], use: { emitMany?: boolean; send?: boolean } = {}): Promise<void> {
-    await checkProducerPermissions(await this.connect(), {
-      streams: patterns.map(p => this.streamOf(p)),
+    const redis = await this.connect();
+    const names = patterns.map(p => this.normalizePattern(p));
+    const streams: string[] = [];
+    for (const name of names) {
+      // A partitioned pattern is written to its partitions (the GET itself is checked below).
+      const count = await this.partitions.lookup(name).then(
+        () => this.partitions.peek(name)?.count ?? 0,
+        () => 0,
+      );
+      streams.push(...(count > 0 ? this.keys.partitions(name, count) : [this.keys.stream(name)]));
+    }
+    await checkProducerPermissions(redis, {
+      streams,
+      partitionCountKeys: names.map(name => this.keys.partitionCount(name)),
       emitMany: use.emitMany,
       replyStream: use.send ? this.keys.replies(this.clientId) : undefined,
     });
@@ -138,18 +183,35 @@ export class RedisStreamsClient extends ClientProxy {
   protected dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
     if (this.instrumentationLoading) return this.instrumentationLoading.then(() => this.dispatchEvent(packet));
     const pattern = this.normalizePattern(packet.pattern);
-    const { data, headers } = unwrapRecord(packet.data);
+    const { data, headers, partitionKey } = unwrapRecord(packet.data);
+    const known = this.partitions.peek(pattern);
+    // The first emit of a pattern reads its partition count (one GET); emits made meanwhile wait for the same
+    // GET and go out after it, in the order they were made.
+    if (!known || (known.count === 0 && partitionKey !== undefined && this.partitions.worthRecheck(known))) {
+      return this.afterLookup(`emit("${pattern}")`, pattern, () => this.dispatchEvent<T>(packet));
+    }
+    let stream: string;
+    try {
+      stream = this.streamFor(pattern, known, partitionKey, `emit("${pattern}")`);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const correlationId = randomUUID();
-    const head = this.xaddHead(pattern);
-    const sending = this.instrumentation?.send(head[0] as string, headers, 1, correlationId);
+    const head = this.xaddHead(stream, pattern);
+    const sending = this.instrumentation?.send(stream, headers, 1, correlationId);
     const args = encode({ data, headers: sending?.headers ?? headers, correlationId }, head, this.options.serializer);
-    const written = this.connection().write(`emit("${pattern}")`, args[0] as string, redis => redis.call('xadd', args) as Promise<T>);
+    const written = this.connection().write(`emit("${pattern}")`, stream, redis => redis.call('xadd', args) as Promise<T>);
     return sending ? sending.track(written) : written;
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const pattern = this.normalizePattern(packet.pattern);
-    const { data, headers, timeoutMs = this.options.requestTimeoutMs } = unwrapRecord(packet.data);
+    const { data, headers, timeoutMs = this.options.requestTimeoutMs, partitionKey } = unwrapRecord(packet.data);
+    if (partitionKey !== undefined) {
+      const err = new PartitionError(`send("${pattern}"): requests are not partitioned (a @MessagePattern reads one stream); drop setPartitionKey() from the request`);
+      callback({ err, isDisposed: true });
+      return () => undefined;
+    }
     const correlationId = randomUUID();
     const replies = (this.replies ??= new ReplyReader(this.options.connection, this.keys.replies(this.clientId)));
     let received = 0;
@@ -169,7 +231,7 @@ export class RedisStreamsClient extends ClientProxy {
     const sending = this.instrumentation?.send(this.keys.stream(pattern), headers, 1, correlationId);
     const args = encode(
       { data, headers: sending?.headers ?? headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
-      this.xaddHead(pattern),
+      this.xaddHead(this.keys.stream(pattern), pattern),
       this.options.serializer,
     );
     this.connection()
@@ -206,14 +268,42 @@ export class RedisStreamsClient extends ClientProxy {
     return this.options.maxLenByPattern[pattern] ?? this.options.maxLen;
   }
 
+  /**
+   * Runs `then` once the pattern's partition count was read from Redis (one GET). Inside a write of its own, so
+   * the first emit of a pattern waits for the connection, counts against offlineQueueLimit and settles within
+   * writeTimeoutMs like any other.
+   */
+  private afterLookup<T>(what: string, pattern: string, then: () => Promise<T>): Promise<T> {
+    const key = this.keys.partitionCount(pattern);
+    return this.connection().write(what, key, () => this.partitions.lookup(pattern).then(then), 'GET');
+  }
+
+  /**
+   * The stream an event goes to: the pattern's own, or, partitioned, its partition key's partition (round-robin
+   * without a key). A partition key for a pattern without partitions is an error, not ignored.
+   */
+  private streamFor(pattern: string, known: KnownPartitions, partitionKey: string | undefined, what: string): string {
+    if (known.error) throw known.error;
+    if (known.count > 0) {
+      return this.keys.partition(pattern, partitionKey === undefined ? this.partitions.nextPartition(known) : partitionOf(partitionKey, known.count));
+    }
+    if (partitionKey === undefined) return this.keys.stream(pattern);
+    throw new PartitionError(
+      `${what}: the event has a partition key, but "${pattern}" has no partitions (no consumer recorded a count at ${this.keys.partitionCount(pattern)}): ` +
+        `declare @EventPattern('${pattern}', { partitions: n }) on its consumers and start one, or give the client partitions: { '${pattern}': n }, or drop setPartitionKey()`,
+    );
+  }
+
   /** XADD's arguments before the fields: the stream, its trimming if any, and `*` for a new id. */
-  private xaddHead(pattern: string): (string | number)[] {
+  private xaddHead(stream: string, pattern: string): (string | number)[] {
     const maxLen = this.maxLenOf(pattern);
-    return maxLen ? [this.keys.stream(pattern), 'MAXLEN', '~', maxLen, '*'] : [this.keys.stream(pattern), '*'];
+    return maxLen ? [stream, 'MAXLEN', '~', maxLen, '*'] : [stream, '*'];
   }
 }
 
-function unwrapRecord(value: unknown): { data: unknown; headers?: Record<string, string>; timeoutMs?: number } {
-  if (value instanceof RedisStreamRecord) return { data: value.data, headers: value.headers, timeoutMs: value.options.timeoutMs };
+function unwrapRecord(value: unknown): { data: unknown; headers?: Record<string, string>; timeoutMs?: number; partitionKey?: string } {
+  if (value instanceof RedisStreamRecord) {
+    return { data: value.data, headers: value.headers, timeoutMs: value.options.timeoutMs, partitionKey: value.options.partitionKey };
+  }
   return { data: value };
 }

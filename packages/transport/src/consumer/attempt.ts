@@ -44,7 +44,7 @@ export class Attempt {
     const message = entry.message!;
     const { options } = this.deps;
     const ctx = new RedisStreamContext([
-      entry.stream, entry.id, options.group, options.consumer, entry.deliveryCount, message.headers, route.pattern,
+      entry.stream, entry.id, options.group, options.consumer, entry.deliveryCount, message.headers, route.pattern, route.partition?.index,
     ]);
     const observation = this.instrumented
       ? this.deps.instrumentation.attempt({
@@ -90,7 +90,7 @@ export class Attempt {
     if (admitted.length === 0) return results;
     const { options } = this.deps;
     const infos = admitted.map(i => ({ id: entries[i].id, deliveryCount: entries[i].deliveryCount, headers: entries[i].message!.headers, bodySize: bodySizeOf(entries[i].fields) }));
-    const ctx = new RedisStreamBatchContext([route.stream, options.group, options.consumer, infos, route.pattern]);
+    const ctx = new RedisStreamBatchContext([route.stream, options.group, options.consumer, infos, route.pattern, route.partition?.index]);
     const observation = this.instrumented
       ? this.deps.instrumentation.attempt({ stream: route.stream, group: options.group, pattern: route.pattern, batch: true, entries: infos })
       : undefined;

@@ -4,6 +4,7 @@ import type { ResolvedServerOptions } from '../options.js';
 import { removeIdleConsumers } from './consumer-cleanup.js';
 import type { Leases } from './leases.js';
 import type { PendingIntake } from './pending-intake.js';
+import type { StreamOwnership } from './partition-ownership.js';
 import type { Redelivery } from './redelivery.js';
 
 export interface ClaimLoopDeps {
@@ -15,12 +16,15 @@ export interface ClaimLoopDeps {
   redelivery: Redelivery;
   logger: LoggerService;
   onError: (err: unknown) => void;
+  /** With ordered partitions: renewed and shared out each round; only owned partitions are claimed from. */
+  ownership?: StreamOwnership;
 }
 
 /**
  * Every claim.intervalMs: renews the leases of entries held here, then runs one XAUTOCLAIM pass over each
  * stream's pending list through the pending intake (entries idle longer than claim.minIdleMs: their
- * consumer crashed or hangs), then, if configured, removes idle consumers that have nothing pending.
+ * consumer crashed or hangs), then, if configured, removes idle consumers that have nothing pending. With
+ * ordered partitions, each round first runs the ownership round (leases renewed, partitions shared out).
  */
 export class ClaimLoop {
   private timer?: NodeJS.Timeout;
@@ -31,6 +35,9 @@ export class ClaimLoop {
 
   start(): void {
     this.running = true;
+    // Take partitions at once, not one interval after start.
+    const { ownership } = this.deps;
+    if (ownership) this.current = ownership.tick().catch(err => this.deps.onError(err));
     this.schedule();
   }
 
@@ -42,7 +49,8 @@ export class ClaimLoop {
 
   /** One round: renew, claim, clean up. The timer runs it; tests may call it. */
   async runRound(): Promise<void> {
-    const { leases, redelivery, intake, options, streams } = this.deps;
+    const { leases, redelivery, intake, options, streams, ownership } = this.deps;
+    if (ownership) await ownership.tick();
     // Renew well before minIdleMs runs out, so a slow handler's entry is never taken from it.
     const lost = await leases.renew(Math.floor(options.claim.minIdleMs / 3));
     for (const entry of lost) {
@@ -50,6 +58,7 @@ export class ClaimLoop {
       this.deps.logger.warn?.(`Entry ${entry.id} of ${entry.stream} was taken over by another consumer or removed`);
     }
     for (const stream of streams) {
+      if (ownership && !ownership.owns(stream)) continue;
       while (this.running && (await intake.claimStale(stream)));
     }
     if (options.consumerCleanup !== false) {

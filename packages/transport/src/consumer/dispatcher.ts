@@ -29,6 +29,11 @@ export interface DispatcherDeps {
   /** Waiting retries at most before the reader stops reading new entries (maxWaitingRetries). */
   maxWaitingRetries: number;
   logger: LoggerService;
+  /**
+   * Ordered partitions: whether this consumer's lease on the entry's partition is still valid (always true for
+   * other streams). Checked before each entry of an ordered partition runs.
+   */
+  mayRun?: (stream: string) => boolean;
 }
 
 /**
@@ -109,6 +114,15 @@ export class Dispatcher {
     this.wakeReader();
   }
 
+  /**
+   * This consumer no longer holds the lease of an ordered partition: its entries waiting here (not the one
+   * running) are let go, unacked: they stay pending in Redis, and the partition's new owner takes them.
+   */
+  letGoPartition(stream: string): void {
+    const queue = this.ordered.get(stream);
+    if (queue) this.dropOrdered(queue, queue.running ? 1 : 0);
+  }
+
   /** Stops starting entries; held ones not started are released (they stay pending in Redis). */
   stop(): void {
     this.stopped = true;
@@ -181,9 +195,17 @@ export class Dispatcher {
   private async runOrdered(stream: string, queue: OrderedQueue): Promise<void> {
     if (queue.running || queue.retrying) return;
     const route = this.deps.routes.get(stream)!;
+    const { mayRun } = this.deps;
     queue.running = true;
     try {
       while (queue.entries.length > 0 && !queue.retrying && !this.stopped) {
+        if (route.partition && mayRun && !mayRun(stream)) {
+          // Our lease on the partition ran out: another consumer may own it by now. Running on could run an
+          // entry beside, or after, later ones there.
+          this.deps.logger.warn?.(`Lease of partition ${stream} not valid here any more; ${queue.entries.length} entries left pending for its owner`);
+          this.dropOrdered(queue, 0);
+          continue; // freeing the slots may have queued more of it (from the backlog): let those go too
+        }
         const entry = queue.entries[0];
         const result = await this.deps.attempt.run(route, entry);
         const retrying = await this.settle(route, entry, result);
@@ -194,6 +216,17 @@ export class Dispatcher {
     } finally {
       queue.running = false;
     }
+  }
+
+  /** Releases an ordered queue's entries from index `from` on, and its head waiting for a retry; frees their slots. */
+  private dropOrdered(queue: OrderedQueue, from: number): void {
+    const dropped = queue.entries.splice(from);
+    const retrying = queue.retrying;
+    queue.retrying = undefined;
+    if (retrying) dropped.push(retrying);
+    for (const e of dropped) this.deps.leases.release(e);
+    if (retrying) this.deps.redelivery().cancel(retrying);
+    if (dropped.length > 0) this.done(dropped.length);
   }
 
   /** Policy, then settler. Returns true when the entry now waits for a retry. Never rejects. */

@@ -67,6 +67,40 @@ export class PendingIntake {
   }
 
   /**
+   * Takes every pending entry of an ordered partition whose lease this consumer has just taken, whoever holds
+   * them, oldest first, and hands them over in id order, so they run before anything new is read from it.
+   * Returns true once none is left, false if `stillOwned()` turned false first.
+   *
+   * XCLAIM with min-idle 0: everywhere else the transport claims only entries idle longer than
+   * claim.minIdleMs, because only idle time tells a dead holder from a live one. Here the partition's lease
+   * tells it: the previous owner's lease ended (expired or given up), and an owner checks its lease before it
+   * runs each entry of the partition, so nobody else runs these entries any more.
+   */
+  async takeOver(stream: string, stillOwned: () => boolean): Promise<boolean> {
+    const { redis, options, slots, dispatcher } = this.deps;
+    let start = '-';
+    while (stillOwned()) {
+      await slots.whenFree();
+      const room = Math.min(options.readBatchSize, Math.max(1, dispatcher.capacity));
+      const rows = (await redis.xpending(stream, options.group, start, '+', room)) as XPendingRow[];
+      if (!stillOwned()) return false;
+      if (rows.length === 0) return true;
+      start = `(${rows[rows.length - 1][0]}`;
+      const held = this.deps.leases.heldIds(stream);
+      const ids = rows.map(([id]) => id).filter(id => !held.has(id));
+      if (ids.length === 0) continue;
+      const claimed = (await redis.xclaim(stream, options.group, options.consumer, 0, ...ids)) as XClaimReply;
+      const counts = new Map(rows.map(([id, , , n]) => [id, Number(n) + 1]));
+      const live = claimed.filter((e): e is [string, string[]] => Boolean(e?.[1]));
+      const returned = new Set(live.map(([id]) => id));
+      await this.accept(stream, live, counts);
+      // With min-idle 0 an id is left out only when its entry is gone (trimmed or deleted).
+      await this.deps.gone.report(stream, ids.filter(id => !returned.has(id)));
+    }
+    return false;
+  }
+
+  /**
    * One XAUTOCLAIM call for `stream`: entries idle longer than claim.minIdleMs, from any consumer (a crashed
    * one's, or ours after a stall). Redis hands over only entries idle >= min-idle and restarts their idle
    * time, so two consumers claiming at once never both get one. Returns false when the pass is complete.

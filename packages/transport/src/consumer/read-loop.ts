@@ -6,6 +6,7 @@ import { isNoGroup } from '../redis/replies.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Leases } from './leases.js';
 import type { PendingIntake } from './pending-intake.js';
+import type { StreamOwnership } from './partition-ownership.js';
 import type { SizeGuard } from './size-guard.js';
 import type { Utf8Guard } from './utf8-guard.js';
 import { streamEntry, type StreamEntry } from './stream-entry.js';
@@ -34,6 +35,8 @@ export interface ReadLoopDeps {
   utf8Guard: Utf8Guard;
   /** With boundedReads: reads the entries waiting without taking oversized ones out of Redis. */
   sizeGuard?: SizeGuard;
+  /** With ordered partitions: which of `streams` this consumer owns now; only those are read and recovered. */
+  ownership?: StreamOwnership;
 }
 
 /**
@@ -90,7 +93,10 @@ export class ReadLoop {
           this.groupsReady = true;
         }
         if (!this.recovered) {
-          for (const stream of this.deps.streams) await this.deps.intake.recoverOwn(stream, () => this.running);
+          const { ownership } = this.deps;
+          for (const stream of this.deps.streams) {
+            if (!ownership || ownership.owns(stream)) await this.deps.intake.recoverOwn(stream, () => this.running);
+          }
           this.recovered = true;
         }
         await this.deps.dispatcher.whenReadable();
@@ -133,14 +139,30 @@ export class ReadLoop {
    * (Reading only some of the streams instead would block on them while others have entries.)
    */
   private async read(room: number): Promise<StreamEntry[]> {
-    const { options, streams, reader } = this.deps;
+    const { ownership } = this.deps;
+    if (!ownership) return this.readFrom(this.deps.streams, this.newIds, room);
+    const streams = ownership.startRead(this.deps.streams);
+    try {
+      if (streams.length === 0) {
+        // No partition of ours to read yet (or any more): wait for the ownership to change.
+        await Promise.race([ownership.whenChanged(), this.pausing.sleep(this.deps.options.blockMs)]);
+        return [];
+      }
+      return await this.readFrom(streams, streams === this.deps.streams ? this.newIds : streams.map(() => '>'), room);
+    } finally {
+      ownership.readDone(streams);
+    }
+  }
+
+  private async readFrom(streams: string[], newIds: string[], room: number): Promise<StreamEntry[]> {
+    const { options, reader } = this.deps;
     const count = Math.max(1, Math.floor(room / streams.length));
     const { sizeGuard } = this.deps;
-    let reply: XReadGroupReply = sizeGuard ? await sizeGuard.take(count) : null;
+    let reply: XReadGroupReply = sizeGuard ? await sizeGuard.take(count, streams) : null;
     if (!reply) {
       const command = new Command(
         'xreadgroup',
-        ['GROUP', options.group, options.consumer, 'COUNT', sizeGuard?.blockingCount ?? count, 'BLOCK', options.blockMs, 'STREAMS', ...streams, ...this.newIds],
+        ['GROUP', options.group, options.consumer, 'COUNT', sizeGuard?.blockingCount ?? count, 'BLOCK', options.blockMs, 'STREAMS', ...streams, ...newIds],
         { replyEncoding: 'utf8' },
       );
       reply = await this.watchdog.watch<XReadGroupReply>(command, c => reader.sendCommand(c));

@@ -12,4 +12,6 @@ export interface Route {
   ordered: boolean;
   /** Handler takes an array of payloads (extras `{ batch: true }`). */
   batch: boolean;
+  /** The partition this route's stream is, of a partitioned pattern (extras `{ partitions }`). */
+  partition?: { index: number; count: number };
 }

@@ -36,12 +36,12 @@ export class SizeGuard {
   constructor(private readonly deps: SizeGuardDeps) {}
 
   /**
-   * Takes up to `count` waiting entries of each stream for this consumer, all within maxPayloadBytes.
+   * Takes up to `count` waiting entries of each stream (`streams`: those the reader reads now) for this
+   * consumer, all within maxPayloadBytes.
    * Returns null when no entry was waiting (then wait with a blocking read of `blockingCount`), an empty
    * list when the ones waiting were all oversized (read again: more may wait).
    */
-  async take(count: number): Promise<XReadGroupReply> {
-    const { streams } = this.deps;
+  async take(count: number, streams = this.deps.streams): Promise<XReadGroupReply> {
     const replies = await Promise.all(streams.map(stream => this.takeFrom(stream, count)));
     const reply: NonNullable<XReadGroupReply> = [];
     let full = false;

@@ -8,7 +8,7 @@ export interface BatchEntry {
   headers: Record<string, string>;
 }
 
-type RedisStreamBatchContextArgs = [stream: string, group: string, consumer: string, entries: BatchEntry[], pattern: string];
+type RedisStreamBatchContextArgs = [stream: string, group: string, consumer: string, entries: BatchEntry[], pattern: string, partition?: number];
 
 /**
  * The `@Ctx()` of a batch handler (`@EventPattern('x', { batch: true })`), whose payload is an array.
@@ -47,6 +47,11 @@ export class RedisStreamBatchContext extends BaseRpcContext<RedisStreamBatchCont
 
   getPattern(): string {
     return this.args[4];
+  }
+
+  /** Of a partitioned pattern (`{ partitions }`): which partition the entries were read from (0-based); else undefined. */
+  getPartition(): number | undefined {
+    return this.args[5];
   }
 
   /** Marks the entry at `index` as failed: it is retried (or dead-lettered) on its own; the others are acked. */

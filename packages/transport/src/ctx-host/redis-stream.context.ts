@@ -10,6 +10,7 @@ type RedisStreamContextArgs = [
   deliveryCount: number,
   headers: Record<string, string>,
   pattern: string,
+  partition?: number,
 ];
 
 /** How a manual-mode handler settled its entry. */
@@ -33,7 +34,7 @@ export class RedisStreamContext extends BaseRpcContext<RedisStreamContextArgs> {
     super(args);
   }
 
-  /** The stream key the entry was read from (key prefix included). */
+  /** The stream key the entry was read from (key prefix included; a partition's stream, `<pattern>:{i}`, if partitioned). */
   getStream(): string {
     return this.args[0];
   }
@@ -66,6 +67,11 @@ export class RedisStreamContext extends BaseRpcContext<RedisStreamContextArgs> {
   /** The pattern the handler is bound to. */
   getPattern(): string {
     return this.args[6];
+  }
+
+  /** Of a partitioned pattern (`{ partitions }`): which partition the entry was read from (0-based); else undefined. */
+  getPartition(): number | undefined {
+    return this.args[7];
   }
 
   /** Manual mode: the entry is done, ack it. */

@@ -9,3 +9,4 @@ export { HandlerTimeoutError } from './handler-timeout.error.js';
 export { ReplyWriteError } from './reply-write.error.js';
 export { RedisCommandError } from './redis-command.error.js';
 export { PermissionError, type MissingPermission } from './permission.error.js';
+export { PartitionError } from './partition.error.js';

@@ -17,7 +17,7 @@ export function isPermissionDenied(err: unknown): boolean {
  * (connection closed, a timeout) are returned as they are.
  */
 export function commandError(err: unknown, command: string, key: string): unknown {
-  if (err instanceof RedisCommandError) return err;
+  if (err instanceof RedisCommandError || err instanceof PermissionError) return err;
   // A NOPERM names the command Redis refused (EVALSHA rather than the XADD a script would run).
   if (isPermissionDenied(err)) return new PermissionError([{ command: deniedCommand((err as Error).message) ?? command, key }], err);
   if ((err as { name?: string })?.name === 'ReplyError') return new RedisCommandError(command, key, err);

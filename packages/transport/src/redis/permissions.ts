@@ -48,10 +48,26 @@ export interface ConsumerPermissionScope {
   startsAtEnd?: boolean;
   /** `boundedReads` is on: new entries are read by a script (EVALSHA, EVAL on each stream). */
   boundedReads?: boolean;
+  /** Partitioned patterns (`{ partitions }`): what the server needs besides their partition streams. */
+  partitions?: PartitionPermissionScope;
+}
+
+export interface PartitionPermissionScope {
+  /** Each partitioned pattern's count key (GET, SET: recorded at listen()) and its own stream (XLEN: entries there are not read). */
+  counted: Array<{ countKey: string; stream: string }>;
+  /** Lease keys of the ordered partitions (SET NX PX to take one; a script renews and gives it up: EVALSHA, EVAL). */
+  leaseKeys: string[];
+  /** Membership sets of the ordered partitioned patterns (a script beats the heartbeat: EVALSHA, EVAL; ZREM on close()). */
+  memberKeys: string[];
 }
 
 /** The scope of a RedisStreamsServer with these options and handlers. */
-export function consumerPermissionScope(options: ResolvedServerOptions, streams: string[], answersRequests: boolean): ConsumerPermissionScope {
+export function consumerPermissionScope(
+  options: ResolvedServerOptions,
+  streams: string[],
+  answersRequests: boolean,
+  partitions?: PartitionPermissionScope,
+): ConsumerPermissionScope {
   return {
     streams,
     group: options.group,
@@ -61,6 +77,7 @@ export function consumerPermissionScope(options: ResolvedServerOptions, streams:
     consumerCleanup: options.consumerCleanup !== false,
     startsAtEnd: options.startId === '$',
     boundedReads: options.boundedReads,
+    partitions,
   };
 }
 
@@ -70,7 +87,9 @@ export function consumerPermissionScope(options: ResolvedServerOptions, streams:
  * together with its dead-letter stream (a dead-letter move is a script naming both); XADD and EXPIRE on the
  * reply namespace, MULTI and EXEC (a reply write is a transaction) when it answers requests; with
  * consumerCleanup, XINFO CONSUMERS and XGROUP DELCONSUMER (and the script commands) on each stream; with
- * boundedReads, the script commands on each stream. Throws PermissionError.
+ * boundedReads, the script commands on each stream; with partitioned patterns, GET and SET on their count keys
+ * and XLEN on their own streams, and for ordered ones SET and the script commands on each lease key, the
+ * script commands and ZREM on each membership set. Throws PermissionError.
  */
 export async function checkConsumerPermissions(redis: Redis, scope: ConsumerPermissionScope): Promise<void> {
   const { group } = scope;
@@ -105,14 +124,17 @@ export async function checkConsumerPermissions(redis: Redis, scope: ConsumerPerm
     const key = scope.replyPrefix + BAD_ID;
     probes.push(xaddProbe(key), { command: 'EXPIRE', key, args: ['EXPIRE', key, 'not-a-number'] });
   }
+  if (scope.partitions) probes.push(...partitionProbes(scope.partitions));
   const missing = await run(redis, probes);
   if (scope.streams.length > 0 && scope.replyPrefix !== undefined) missing.push(...(await transactionMissing(redis)));
   if (missing.length > 0) throw new PermissionError(missing);
 }
 
 export interface ProducerPermissionScope {
-  /** The streams the client writes (`client.streamOf(pattern)`). */
+  /** The streams the client writes (`client.streamOf(pattern)`, or a partitioned pattern's partitions). */
   streams: string[];
+  /** The count keys of the patterns written (GET: a pattern's partition count is read on its first emit). */
+  partitionCountKeys?: string[];
   /** Events are also written with `emitMany()` (a script: EVALSHA, EVAL). @default false */
   emitMany?: boolean;
   /** The client's reply stream, when it sends requests: XREAD and XTRIM on it. */
@@ -120,8 +142,8 @@ export interface ProducerPermissionScope {
 }
 
 /**
- * What a producer needs: XADD on each stream (EVALSHA and EVAL too with emitMany), and for request-reply
- * XREAD and XTRIM on its reply stream. Throws PermissionError.
+ * What a producer needs: XADD on each stream (EVALSHA and EVAL too with emitMany), GET on the patterns'
+ * partition count keys, and for request-reply XREAD and XTRIM on its reply stream. Throws PermissionError.
  */
 export async function checkProducerPermissions(redis: Redis, scope: ProducerPermissionScope): Promise<void> {
   const probes: Probe[] = [];
@@ -132,6 +154,7 @@ export async function checkProducerPermissions(redis: Redis, scope: ProducerPerm
       probes.push({ command: 'EVAL', key: stream, args: ['EVAL', BAD_SCRIPT, 1, stream] });
     }
   }
+  for (const key of scope.partitionCountKeys ?? []) probes.push({ command: 'GET', key, args: ['GET', key] });
   const reply = scope.replyStream;
   if (reply !== undefined) {
     probes.push({ command: 'XREAD', key: reply, args: ['XREAD', 'COUNT', 1, 'STREAMS', reply, BAD_ID] });
@@ -139,6 +162,22 @@ export async function checkProducerPermissions(redis: Redis, scope: ProducerPerm
   }
   const missing = await run(redis, probes);
   if (missing.length > 0) throw new PermissionError(missing);
+}
+
+/** GET reads; SET with a PX that is not a number is refused after the ACL check; ZREM of a member never added. */
+function partitionProbes(scope: PartitionPermissionScope): Probe[] {
+  const probes: Probe[] = [];
+  const set = (key: string): Probe => ({ command: 'SET', key, args: ['SET', key, BAD_ID, 'PX', 'not-a-number'] });
+  const scripts = (key: string): Probe[] => [
+    { command: 'EVALSHA', key, args: ['EVALSHA', NO_SCRIPT, 1, key] },
+    { command: 'EVAL', key, args: ['EVAL', BAD_SCRIPT, 1, key] },
+  ];
+  for (const { countKey, stream } of scope.counted) {
+    probes.push({ command: 'GET', key: countKey, args: ['GET', countKey] }, set(countKey), { command: 'XLEN', key: stream, args: ['XLEN', stream] });
+  }
+  for (const key of scope.leaseKeys) probes.push(set(key), ...scripts(key));
+  for (const key of scope.memberKeys) probes.push(...scripts(key), { command: 'ZREM', key, args: ['ZREM', key, PROBE_CONSUMER] });
+  return probes;
 }
 
 /** XADD with id 0-0 is refused ("must be greater than 0-0") before the stream is created. */

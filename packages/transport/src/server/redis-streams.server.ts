@@ -11,6 +11,7 @@ import { checkRoute } from './check-route.js';
 import { brand } from '../brand.js';
 import { GoneEntries } from '../consumer/gone-entries.js';
 import { Leases } from '../consumer/leases.js';
+import { PartitionOwnership } from '../consumer/partition-ownership.js';
 import { PendingIntake } from '../consumer/pending-intake.js';
 import { ReadLoop } from '../consumer/read-loop.js';
 import { Redelivery } from '../consumer/redelivery.js';
@@ -21,6 +22,7 @@ import type { Route } from '../consumer/route.js';
 import { Settler, type EmitEvent } from '../consumer/settler.js';
 import { Slots } from '../consumer/slots.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { PartitionError } from '../errors/partition.error.js';
 import { StreamKeys } from '../keys.js';
 import { NO_INSTRUMENTATION, type ConsumerInstrumentation } from '../observability/instrumentation.js';
 import { createConsumerInstrumentation } from '../observability/create-instrumentation.js';
@@ -32,7 +34,8 @@ import {
 } from '../options.js';
 import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { isBusyGroup, isCertificateError, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
-import { checkConsumerPermissions, consumerPermissionScope } from '../redis/permissions.js';
+import { checkConsumerPermissions, consumerPermissionScope, type PartitionPermissionScope } from '../redis/permissions.js';
+import { recordPartitionCounts, type EventPatternPartitions } from './partition-counts.js';
 import { settleWithin } from '../settle-within.js';
 import { RedisStreamsStatus, type RedisStreamsEvents } from '../status.js';
 
@@ -47,6 +50,8 @@ interface Running {
   settler: Settler;
   readLoop: ReadLoop;
   claimLoop: ClaimLoop;
+  /** With ordered partitions: who reads and runs which partition. */
+  ownership?: PartitionOwnership;
   /** Stops the metrics gauges reading this server's streams. */
   unwatch: () => void;
 }
@@ -76,6 +81,10 @@ export class RedisStreamsServer
   /** Metrics and tracing hooks (`metrics`, `tracing` options); NO_INSTRUMENTATION when both are off. */
   protected instrumentation: ConsumerInstrumentation = NO_INSTRUMENTATION;
   private lastErrorLog = { text: '', at: 0 };
+  /** The @EventPatterns with their partition counts, as listen() found them. */
+  private eventPatterns: EventPatternPartitions[] = [];
+  /** Partitioned patterns whose own stream holds entries were warned about (once per listen()). */
+  private warnedUnread = false;
 
   constructor(options: RedisStreamsServerOptions) {
     super();
@@ -94,6 +103,7 @@ export class RedisStreamsServer
     try {
       const routes = this.buildRoutes();
       const streams = [...routes.keys()];
+      this.eventPatterns = eventPatternsOf(routes);
       const o = this.options;
       // Loads prom-client / @opentelemetry/api when `metrics` / `tracing` is on (a missing one fails listen()).
       this.instrumentation = await createConsumerInstrumentation(o.group, o);
@@ -106,9 +116,9 @@ export class RedisStreamsServer
       reader.on('ready', () => running.readLoop.markReconnected());
 
       if (streams.length > 0) {
-        const failure = await this.firstContact(commands, streams);
-        if (failure && (isFatalRedisError(failure) || isCertificateError(failure))) {
-          // Wrong credentials, a missing permission, a refused certificate: retrying cannot help.
+        const failure = await this.firstContact(commands, streams, routes);
+        if (failure && (isFatalRedisError(failure) || isCertificateError(failure) || failure instanceof PartitionError)) {
+          // Wrong credentials, a missing permission, a refused certificate, another partition count: retrying cannot help.
           this.running = undefined;
           commands.disconnect();
           reader.disconnect();
@@ -165,39 +175,64 @@ export class RedisStreamsServer
     };
   }
 
-  /** The stream keys this server reads (one per handler). */
+  /** The stream keys this server reads (one per handler; a partitioned pattern's partitions). */
   get streams(): string[] {
-    return [...this.messageHandlers.keys()].map(p => this.keys.stream(p));
+    return [...this.messageHandlers].flatMap(([pattern, handler]) => {
+      const partitions = handler.isEventHandler ? (handler.extras as { partitions?: unknown } | undefined)?.partitions : undefined;
+      return typeof partitions === 'number' ? this.keys.partitions(pattern, partitions) : [this.keys.stream(pattern)];
+    });
+  }
+
+  /**
+   * With ordered partitions: the partitions of each ordered partitioned pattern this consumer holds the lease of
+   * and reads now (0-based indexes), by pattern. Empty before listen().
+   */
+  get ownedPartitions(): Map<string, number[]> {
+    return this.running?.ownership?.owned ?? new Map();
   }
 
   private buildRoutes(): Map<string, Route> {
     const routes = new Map<string, Route>();
     for (const [pattern, handler] of this.messageHandlers) {
       const extras = checkRoute(pattern, handler);
-      const stream = this.keys.stream(pattern);
-      routes.set(stream, {
-        stream,
-        pattern,
-        handler,
-        isEvent: handler.isEventHandler === true,
-        // A request's caller is waiting: no retry unless the handler asks for it (extras.retry), so a failure
-        // reaches the caller at once, as with Nest's built-in transports.
-        retry: resolveRetry(
-          handler.isEventHandler === true ? this.options.retry : { ...this.options.retry, maxAttempts: 1 },
-          extras.retry,
-          `@${handler.isEventHandler === true ? 'Event' : 'Message'}Pattern('${pattern}') extras.retry`,
-        ),
-        ordered: extras.ordered === true,
-        batch: extras.batch === true,
-      });
-      if (extras.batch && handler.isEventHandler !== true) {
-        throw new InvalidOptionsError(`@MessagePattern('${pattern}') extras.batch`, 'batch is for @EventPattern handlers only');
+      const isEvent = handler.isEventHandler === true;
+      const where = `@${isEvent ? 'Event' : 'Message'}Pattern('${pattern}')`;
+      if (extras.batch && !isEvent) throw new InvalidOptionsError(`${where} extras.batch`, 'batch is for @EventPattern handlers only');
+      if (extras.ordered && extras.batch) throw new InvalidOptionsError(`${where} extras`, 'ordered and batch cannot be combined');
+      if (extras.partitions !== undefined && !isEvent) {
+        throw new InvalidOptionsError(`${where} extras.partitions`, 'requests are not partitioned: partitions is for @EventPattern handlers only');
       }
-      if (extras.ordered && extras.batch) {
-        throw new InvalidOptionsError(`@EventPattern('${pattern}') extras`, 'ordered and batch cannot be combined');
+      if (extras.partitions !== undefined && extras.ordered) this.checkLeaseTiming(where);
+      // A request's caller is waiting: no retry unless the handler asks for it (extras.retry), so a failure
+      // reaches the caller at once, as with Nest's built-in transports.
+      const retry = resolveRetry(isEvent ? this.options.retry : { ...this.options.retry, maxAttempts: 1 }, extras.retry, `${where} extras.retry`);
+      const route = (stream: string, partition?: Route['partition']): Route => ({
+        stream, pattern, handler, isEvent, retry, ordered: extras.ordered === true, batch: extras.batch === true, partition,
+      });
+      const count = extras.partitions;
+      if (count === undefined) {
+        const stream = this.keys.stream(pattern);
+        routes.set(stream, route(stream));
+      } else {
+        this.keys.partitions(pattern, count).forEach((stream, index) => routes.set(stream, route(stream, { index, count })));
       }
     }
     return routes;
+  }
+
+  /**
+   * An ordered partition's lease lasts claim.minIdleMs, renewed every claim.intervalMs; its owner reads it only
+   * while the lease outlasts a blocking read (blockMs). With less time than that, partitions would keep lapsing.
+   */
+  private checkLeaseTiming(where: string): void {
+    const { claim, blockMs } = this.options;
+    const needed = 2 * claim.intervalMs + blockMs;
+    if (claim.minIdleMs < needed) {
+      throw new InvalidOptionsError(
+        'claim.minIdleMs',
+        `is ${claim.minIdleMs}; with ordered partitions (${where}) it is the partition lease time, and must be at least 2 x claim.intervalMs + blockMs (${needed}): a lease renewed every intervalMs must outlast a blocking read`,
+      );
+    }
   }
 
   /** Wires the consumer's parts; control flows reader -> dispatcher -> attempt -> policy -> settler or redelivery. */
@@ -227,19 +262,30 @@ export class RedisStreamsServer
       options: o, replies, instrumentation,
       onReplyError: (entry, err) => this.reportError(`Request ${entry.id} of ${entry.stream} was handled but its reply was not written`, err),
     });
-    dispatcher = new Dispatcher({ routes, slots, leases, attempt, settler, redelivery: () => redelivery, maxWaitingRetries: o.maxWaitingRetries, logger });
+    dispatcher = new Dispatcher({
+      routes, slots, leases, attempt, settler, redelivery: () => redelivery, maxWaitingRetries: o.maxWaitingRetries, logger,
+      mayRun: stream => ownership?.mayRun(stream) ?? true,
+    });
     const utf8Guard = new Utf8Guard(commands, leases, (entry, error) => settler.apply(routes.get(entry.stream)!, entry, { kind: 'deadLetter', reason: 'decode', error, beforeHandler: true }), logger);
     const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard });
     const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
+    const owned = orderedPartitions(routes);
+    const ownership = owned.length === 0 ? undefined : new PartitionOwnership({
+      redis: commands, options: o, keys: this.keys, patterns: owned, intake, leases, logger,
+      letGo: stream => dispatcher!.letGoPartition(stream),
+      flushAcks: () => acker.flush(),
+      onError: err => this.reportError('Partition ownership round failed', err),
+    });
     const readLoop = new ReadLoop({
       reader, options: o, streams, leases, dispatcher, intake, logger, onError,
       ensureGroups: () => this.ensureGroups(commands, streams),
       utf8Guard,
       sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams, logger, emit }) : undefined,
+      ownership,
     });
-    const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError });
+    const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError, ownership });
     const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key });
-    return { commands, reader, leases, acker, slots, dispatcher, redelivery, settler, readLoop, claimLoop, unwatch };
+    return { commands, reader, leases, acker, slots, dispatcher, redelivery, settler, readLoop, claimLoop, ownership, unwatch };
   }
 
   /**
@@ -247,8 +293,10 @@ export class RedisStreamsServer
    * reporting "listening", so events emitted right after are not missed. Returns the first connection error
    * instead of waiting: ioredis would retry each command for seconds.
    */
-  private async firstContact(commands: Redis, streams: string[]): Promise<unknown> {
-    const scope = consumerPermissionScope(this.options, streams, [...this.messageHandlers.values()].some(h => !h.isEventHandler));
+  private async firstContact(commands: Redis, streams: string[], routes: Map<string, Route>): Promise<unknown> {
+    const scope = consumerPermissionScope(
+      this.options, streams, [...this.messageHandlers.values()].some(h => !h.isEventHandler), this.partitionScope(routes),
+    );
     const groups = checkConsumerPermissions(commands, scope).then(() => this.ensureGroups(commands, streams));
     let onError!: (err: unknown) => void;
     const unreachable = new Promise<unknown>(resolve => commands.once('error', (onError = resolve)));
@@ -256,12 +304,39 @@ export class RedisStreamsServer
     commands.off('error', onError);
     // Redis was unreachable and the check goes on in the background: a refusal once it answers is reported.
     groups.catch(err => {
-      if (err !== failure && isFatalRedisError(err)) this.reportError('Redis refused the consumer once it could be reached', err);
+      if (err !== failure && (isFatalRedisError(err) || err instanceof PartitionError)) this.reportError('Redis refused the consumer once it could be reached', err);
     });
     return failure;
   }
 
+  /** What partitioned patterns need besides their streams, for the permission check (undefined without any). */
+  private partitionScope(routes: Map<string, Route>): PartitionPermissionScope | undefined {
+    const counted = this.eventPatterns.filter(p => p.partitions !== undefined);
+    if (counted.length === 0) return undefined;
+    const ordered = orderedPartitions(routes);
+    return {
+      counted: counted.map(({ pattern }) => ({ countKey: this.keys.partitionCount(pattern), stream: this.keys.stream(pattern) })),
+      leaseKeys: ordered.flatMap(p => p.streams.map(s => this.keys.partitionOwner(s))),
+      memberKeys: ordered.map(p => this.keys.partitionMembers(this.options.group, p.pattern)),
+    };
+  }
+
+  /**
+   * Records the partition counts (a different one recorded already is a PartitionError: see
+   * recordPartitionCounts), then creates the group on every stream.
+   */
   private async ensureGroups(redis: Redis, streams: string[]): Promise<void> {
+    const unread = await recordPartitionCounts(redis, this.keys, this.eventPatterns);
+    if (!this.warnedUnread) {
+      this.warnedUnread = true;
+      for (const { pattern, stream, length } of unread) {
+        this.logger.warn?.(
+          `${stream} holds ${length} entries, but @EventPattern('${pattern}') reads only its partitions (${this.keys.partition(pattern, 0)} ...): ` +
+            `entries written before the pattern had partitions, or by a producer that emitted before any consumer recorded the count, are not read here. ` +
+            `Start consumers before producers, or give producers the client option partitions: { '${pattern}': n }`,
+        );
+      }
+    }
     for (const stream of streams) {
       try {
         await redis.xgroup('CREATE', stream, this.options.group, this.options.startId, 'MKSTREAM');
@@ -325,10 +400,33 @@ export class RedisStreamsServer
       this.logger.warn?.(`close(): ${r.slots.inUse} handlers still running after shutdownTimeoutMs; their entries stay pending`);
     }
     await settleWithin(r.acker.flush(), Math.max(0, deadline - Date.now()));
+    // After the acks: the next owner of a partition given up takes whatever is still pending.
+    if (r.ownership) await settleWithin(r.ownership.stop(), Math.max(0, deadline - Date.now()));
     r.acker.stop();
     r.settler.stop();
     await quitOrDisconnect(r.commands);
     this._status$.next(RedisStreamsStatus.DISCONNECTED);
     this.events.emit(RedisStreamsStatus.DISCONNECTED);
   }
+}
+
+/** The @EventPatterns of the routes, each once, with its partition count if partitioned. */
+function eventPatternsOf(routes: Map<string, Route>): EventPatternPartitions[] {
+  const patterns = new Map<string, EventPatternPartitions>();
+  for (const route of routes.values()) {
+    if (route.isEvent && !patterns.has(route.pattern)) patterns.set(route.pattern, { pattern: route.pattern, partitions: route.partition?.count });
+  }
+  return [...patterns.values()];
+}
+
+/** The ordered partitioned patterns of the routes, with their partition streams in index order. */
+function orderedPartitions(routes: Map<string, Route>): Array<{ pattern: string; streams: string[] }> {
+  const patterns = new Map<string, string[]>();
+  for (const route of routes.values()) {
+    if (!route.ordered || !route.partition) continue;
+    const streams = patterns.get(route.pattern) ?? [];
+    streams[route.partition.index] = route.stream;
+    patterns.set(route.pattern, streams);
+  }
+  return [...patterns].map(([pattern, streams]) => ({ pattern, streams }));
 }

@@ -1,0 +1,316 @@
+import type { LoggerService } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { StreamKeys } from '../keys.js';
+import type { ResolvedServerOptions } from '../options.js';
+import { partitionOf } from '../partition-routing.js';
+import { runScript } from '../redis/lua.js';
+import { CLOCK_MARGIN_MS, type Leases } from './leases.js';
+import type { PendingIntake } from './pending-intake.js';
+
+/**
+ * What the reader and the claim loop ask before they touch a stream. Every stream is owned, except the
+ * partitions of an ordered partitioned pattern, which only their lease holder reads, claims and runs.
+ */
+export interface StreamOwnership {
+  /** Whether this consumer may read new entries of `stream` and claim its stale ones now. */
+  owns(stream: string): boolean;
+  /**
+   * Of `streams`, those this consumer may read now (a partition's lease must outlast the blocking read), each
+   * counted as being read until readDone(): a partition is never given up while a read of it is in flight.
+   */
+  startRead(streams: string[]): string[];
+  readDone(streams: string[]): void;
+  /** Resolves at the next change of what is owned, or the end of the next ownership round. */
+  whenChanged(): Promise<void>;
+  /** One ownership round (the claim loop's tick): heartbeat, renew, share out, take over, give up. */
+  tick(): Promise<void>;
+}
+
+/** An ordered partitioned pattern of this server, and the group's membership set for it. */
+export interface OwnedPattern {
+  pattern: string;
+  /** Its partition streams, in index order. */
+  streams: string[];
+}
+
+export interface PartitionOwnershipDeps {
+  /** The commands connection. Every command names one key (a partition's lease, or the membership set): fits Redis Cluster. */
+  redis: Redis;
+  options: ResolvedServerOptions;
+  keys: StreamKeys;
+  patterns: OwnedPattern[];
+  intake: PendingIntake;
+  leases: Leases;
+  /** The lease of a partition was lost: its entries waiting here (not running) are let go, unacked, for the new owner. */
+  letGo: (stream: string) => void;
+  /** Sends the acks queued so far: a partition is given up only once what was run here is acked. */
+  flushAcks: () => Promise<void>;
+  logger: LoggerService;
+  onError: (err: unknown) => void;
+}
+
+/**
+ * taking: the lease is ours; the partition's pending entries (whoever holds them) are being taken and queued,
+ *   in id order, before anything new is read from it.
+ * owned: read, claimed and run here.
+ * releasing: over our share: no longer read; given up once what is held of it has settled and is acked.
+ */
+type LeaseState = 'taking' | 'owned' | 'releasing';
+
+interface PartitionLease {
+  state: LeaseState;
+  /** Until when, by our clock, the lease is surely ours: when the last renewal was sent, + ttl - margin. */
+  validUntil: number;
+  /** The take-over of its pending entries, while it runs. */
+  takingOver?: Promise<void>;
+}
+
+/**
+ * Assignment of ordered partitions (`@EventPattern(p, { partitions: n, ordered: true })`): each partition is run
+ * by one consumer of the group at a time, so the order per partition key holds across the group.
+ *
+ * - A partition's lease is a key, `<partition>:owner`, holding the owner's name with a TTL of claim.minIdleMs:
+ *   taken with SET NX PX, renewed every claim loop tick by a compare-and-PEXPIRE script, given up by a
+ *   compare-and-delete script.
+ * - Each consumer's heartbeat goes into the group's membership set for the pattern, scored with Redis's clock;
+ *   a consumer owns at most ceil(partitions / live consumers): one over it gives the extra partitions up once
+ *   their entries settled; one under it takes free ones.
+ * - The owner checks, by its own clock, that its lease is still valid before it reads (for a whole blocking
+ *   read) and before it runs each entry; the lease is counted from when the renewal was sent, so it ends here
+ *   before Redis lets it expire. A crashed or stalled owner's partitions are taken after the lease time.
+ * - A consumer that takes a partition first takes every pending entry of it (PendingIntake.takeOver) and
+ *   queues them in id order before it reads new ones.
+ */
+export class PartitionOwnership implements StreamOwnership {
+  private readonly managed = new Set<string>();
+  private readonly held = new Map<string, PartitionLease>();
+  /** Reads in flight per partition. */
+  private readonly reads = new Map<string, number>();
+  /** The lease time: claim.minIdleMs, as long as an entry may go without renewal before others claim it. */
+  private readonly ttl: number;
+  /** Our lease ends this much before Redis's (command travel time, clock rates). */
+  private readonly margin: number;
+  private changed?: { promise: Promise<void>; resolve: () => void };
+  private round?: Promise<void>;
+  private stopped = false;
+
+  constructor(private readonly deps: PartitionOwnershipDeps) {
+    for (const p of deps.patterns) for (const s of p.streams) this.managed.add(s);
+    this.ttl = deps.options.claim.minIdleMs;
+    this.margin = Math.max(CLOCK_MARGIN_MS, Math.floor(this.ttl / 10));
+  }
+
+  owns(stream: string): boolean {
+    if (!this.managed.has(stream)) return true;
+    const lease = this.held.get(stream);
+    return lease?.state === 'owned' && lease.validUntil > Date.now();
+  }
+
+  /** Whether entries of `stream` may run here now: not a managed partition, or one whose lease is valid. */
+  mayRun(stream: string): boolean {
+    if (!this.managed.has(stream)) return true;
+    const lease = this.held.get(stream);
+    return lease !== undefined && lease.validUntil > Date.now();
+  }
+
+  startRead(streams: string[]): string[] {
+    // A read blocks up to blockMs in Redis, delivering entries all that time: the lease must outlast it.
+    const until = Date.now() + this.deps.options.blockMs;
+    const readable: string[] = [];
+    for (const stream of streams) {
+      if (this.managed.has(stream)) {
+        const lease = this.held.get(stream);
+        if (lease?.state !== 'owned' || lease.validUntil <= until) continue;
+        this.reads.set(stream, (this.reads.get(stream) ?? 0) + 1);
+      }
+      readable.push(stream);
+    }
+    return readable.length === streams.length ? streams : readable;
+  }
+
+  readDone(streams: string[]): void {
+    for (const stream of streams) {
+      const n = this.reads.get(stream);
+      if (n === undefined) continue;
+      if (n <= 1) this.reads.delete(stream);
+      else this.reads.set(stream, n - 1);
+    }
+  }
+
+  whenChanged(): Promise<void> {
+    if (!this.changed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>(r => (resolve = r));
+      this.changed = { promise, resolve };
+    }
+    return this.changed.promise;
+  }
+
+  tick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    this.round ??= this.runRound().finally(() => (this.round = undefined));
+    return this.round;
+  }
+
+  /** The partitions this consumer holds a lease on now, by pattern (for logs and tests). */
+  get owned(): Map<string, number[]> {
+    const owned = new Map<string, number[]>();
+    for (const p of this.deps.patterns) {
+      owned.set(p.pattern, p.streams.flatMap((s, i) => (this.held.get(s)?.state === 'owned' ? [i] : [])));
+    }
+    return owned;
+  }
+
+  /**
+   * Shutdown, after the handlers drained and the acks were flushed: gives up every partition nothing is held
+   * of (the others' leases run out: a handler still running must not overlap with a new owner), and leaves
+   * the membership sets, so the others share the partitions out at once instead of after the lease time.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.round;
+    const { redis, options, keys } = this.deps;
+    const releases = [...this.held.keys()]
+      .filter(stream => this.heldEntries(stream) === 0)
+      .map(stream => runScript(redis, 'partitionLeaseRelease', [keys.partitionOwner(stream)], [options.consumer]));
+    const leaves = this.deps.patterns.map(p => redis.zrem(keys.partitionMembers(options.group, p.pattern), options.consumer));
+    this.held.clear();
+    this.notify();
+    await Promise.allSettled([...releases, ...leaves]);
+  }
+
+  private async runRound(): Promise<void> {
+    for (const p of this.deps.patterns) {
+      if (this.stopped) break;
+      try {
+        await this.rebalance(p);
+      } catch (err) {
+        this.deps.onError(err);
+      }
+    }
+    this.notify();
+  }
+
+  private async rebalance(p: OwnedPattern): Promise<void> {
+    const { redis, options, keys } = this.deps;
+    const live = await runScript<number>(redis, 'partitionMembers', [keys.partitionMembers(options.group, p.pattern)], [options.consumer, this.ttl]);
+    await Promise.all(p.streams.filter(s => this.held.has(s)).map(s => this.renew(s)));
+    const share = Math.ceil(p.streams.length / Math.max(1, live));
+    const kept = p.streams.filter(s => this.held.has(s) && this.held.get(s)!.state !== 'releasing');
+    if (kept.length > share) {
+      for (const stream of kept.slice(share)) {
+        this.held.get(stream)!.state = 'releasing';
+        this.deps.logger.log?.(`Giving up partition ${stream} once its entries here have settled (${live} consumers share ${p.streams.length} partitions)`);
+      }
+    } else if (kept.length < share) {
+      let need = share - kept.length;
+      // Partitions being given up are still ours: keep those first.
+      for (const stream of p.streams) {
+        const lease = this.held.get(stream);
+        if (need > 0 && lease?.state === 'releasing') {
+          lease.state = 'owned';
+          need--;
+        }
+      }
+      if (need > 0) await this.take(p, need);
+    }
+    await this.releaseSettled(p);
+    for (const stream of p.streams) {
+      const lease = this.held.get(stream);
+      if (lease?.state === 'taking' && !lease.takingOver) this.takeOver(stream, lease);
+    }
+  }
+
+  /** Renews a lease we hold; a lease another consumer holds now is lost. */
+  private async renew(stream: string): Promise<void> {
+    const { redis, options, keys } = this.deps;
+    const lease = this.held.get(stream)!;
+    const sentAt = Date.now();
+    const lapsed = lease.validUntil <= sentAt;
+    let renewed: number;
+    try {
+      renewed = await runScript<number>(redis, 'partitionLeaseRenew', [keys.partitionOwner(stream)], [options.consumer, this.ttl]);
+    } catch (err) {
+      this.deps.onError(err);
+      return; // the lease runs out by our clock unless a later renewal gets through
+    }
+    if (this.held.get(stream) !== lease) return;
+    if (renewed !== 1) return this.lose(stream, 'its lease expired and another consumer holds it, or it was deleted');
+    lease.validUntil = sentAt + this.ttl - this.margin;
+    // While the lease looked lapsed here, entries of the partition were let go (they are pending in Redis):
+    // take them again, in order, before reading on. Nobody else can have taken the partition meanwhile: the
+    // renewal only succeeds if the lease never expired.
+    if (lapsed && lease.state === 'owned') lease.state = 'taking';
+  }
+
+  /** Takes up to `need` free partitions: SET NX PX on their lease keys, starting at a place of our own. */
+  private async take(p: OwnedPattern, need: number): Promise<void> {
+    const { redis, options, keys } = this.deps;
+    const n = p.streams.length;
+    // Consumers start their attempts at different partitions (by their name's hash) rather than all at {0}.
+    const start = partitionOf(options.consumer, n);
+    for (let k = 0; k < n && need > 0 && !this.stopped; k++) {
+      const stream = p.streams[(start + k) % n];
+      if (this.held.has(stream)) continue;
+      const sentAt = Date.now();
+      const taken = await redis.set(keys.partitionOwner(stream), options.consumer, 'PX', this.ttl, 'NX');
+      if (taken !== 'OK') continue;
+      this.held.set(stream, { state: 'taking', validUntil: sentAt + this.ttl - this.margin });
+      this.deps.logger.log?.(`Took partition ${stream}; taking its pending entries before reading it`);
+      need--;
+    }
+  }
+
+  /** Starts taking the partition's pending entries, once nothing of it is held here any more. */
+  private takeOver(stream: string, lease: PartitionLease): void {
+    // Entries of it still held here (running when the lease lapsed, or waiting for a retry) must settle first:
+    // the entries taken now would otherwise run after, or beside, later ones.
+    if (this.heldEntries(stream) > 0) return;
+    const stillOurs = () => !this.stopped && this.held.get(stream) === lease && lease.state === 'taking' && lease.validUntil > Date.now();
+    lease.takingOver = this.deps.intake
+      .takeOver(stream, stillOurs)
+      .then(done => {
+        if (!done || !stillOurs()) return;
+        lease.state = 'owned';
+        this.notify();
+      })
+      .catch(err => this.deps.onError(err))
+      .finally(() => (lease.takingOver = undefined));
+  }
+
+  /** Gives up the partitions being released whose entries have all settled here (acked, and no read in flight). */
+  private async releaseSettled(p: OwnedPattern): Promise<void> {
+    const settled = p.streams.filter(s => this.held.get(s)?.state === 'releasing' && !this.reads.has(s) && this.heldEntries(s) === 0);
+    if (settled.length === 0) return;
+    // The new owner takes whatever is still pending: what ran here must be acked by then, or it runs again.
+    await this.deps.flushAcks();
+    const { redis, options, keys } = this.deps;
+    await Promise.all(
+      settled.map(async stream => {
+        const lease = this.held.get(stream);
+        if (lease?.state !== 'releasing' || this.reads.has(stream) || this.heldEntries(stream) > 0) return;
+        this.held.delete(stream);
+        await runScript(redis, 'partitionLeaseRelease', [keys.partitionOwner(stream)], [options.consumer]);
+        this.deps.logger.log?.(`Gave up partition ${stream}`);
+      }),
+    );
+    this.notify();
+  }
+
+  private lose(stream: string, why: string): void {
+    this.held.delete(stream);
+    this.deps.letGo(stream);
+    this.deps.logger.warn?.(`Lost partition ${stream}: ${why}; its entries waiting here are left pending for its new owner`);
+    this.notify();
+  }
+
+  private heldEntries(stream: string): number {
+    return this.deps.leases.heldIds(stream).size;
+  }
+
+  private notify(): void {
+    const changed = this.changed;
+    this.changed = undefined;
+    changed?.resolve();
+  }
+}

@@ -1,0 +1,12 @@
+--[[
+  Gives up a consumer's lease on an ordered partition (compare and delete): deletes the lease key only if this
+  consumer holds it, so a lease that expired and was taken by another consumer meanwhile is left to it.
+
+  KEYS[1] the partition's lease key (<partition stream>:owner)
+  ARGV[1] the consumer
+
+  Returns 1 when given up, 0 when the lease was not this consumer's.
+]]
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
