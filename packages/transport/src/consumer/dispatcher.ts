@@ -34,6 +34,8 @@ export interface DispatcherDeps {
    * other streams). Checked before each entry of an ordered partition runs.
    */
   mayRun?: (stream: string) => boolean;
+  /** Sends the queued acks and resolves once they settled (ordered partitions wait for it between entries). */
+  flushAcks?: () => Promise<void>;
 }
 
 /**
@@ -211,7 +213,12 @@ export class Dispatcher {
         const retrying = await this.settle(route, entry, result);
         queue.entries.shift();
         if (retrying) queue.retrying = entry;
-        else this.done();
+        else {
+          this.done();
+          // An ordered partition's entry is acked before the next one runs, so the partition's next owner, after
+          // a crash here, re-runs at most the entry that was running: the order per key never goes back.
+          if (route.partition && this.deps.flushAcks) await this.deps.flushAcks();
+        }
       }
     } finally {
       queue.running = false;

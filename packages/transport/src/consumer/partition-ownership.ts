@@ -93,6 +93,8 @@ export class PartitionOwnership implements StreamOwnership {
   private changed?: { promise: Promise<void>; resolve: () => void };
   private round?: Promise<void>;
   private stopped = false;
+  /** Patterns whose leases held under our name (by a previous run) were looked for. */
+  private readonly adopted = new Set<string>();
 
   constructor(private readonly deps: PartitionOwnershipDeps) {
     for (const p of deps.patterns) for (const s of p.streams) this.managed.add(s);
@@ -194,6 +196,7 @@ export class PartitionOwnership implements StreamOwnership {
   private async rebalance(p: OwnedPattern): Promise<void> {
     const { redis, options, keys } = this.deps;
     const live = await runScript<number>(redis, 'partitionMembers', [keys.partitionMembers(options.group, p.pattern)], [options.consumer, this.ttl]);
+    if (!this.adopted.has(p.pattern)) await this.adopt(p);
     await Promise.all(p.streams.filter(s => this.held.has(s)).map(s => this.renew(s)));
     const share = Math.ceil(p.streams.length / Math.max(1, live));
     const kept = p.streams.filter(s => this.held.has(s) && this.held.get(s)!.state !== 'releasing');
@@ -241,6 +244,25 @@ export class PartitionOwnership implements StreamOwnership {
     // take them again, in order, before reading on. Nobody else can have taken the partition meanwhile: the
     // renewal only succeeds if the lease never expired.
     if (lapsed && lease.state === 'owned') lease.state = 'taking';
+  }
+
+  /**
+   * A consumer restarted under the same name (a stable `consumer`, as recommended) finds leases its previous run
+   * held: it takes them back at once, as it takes back its own pending entries, instead of waiting for them to
+   * expire. (Renewing succeeds only for a lease held under our name.)
+   */
+  private async adopt(p: OwnedPattern): Promise<void> {
+    const { redis, options, keys } = this.deps;
+    const sentAt = Date.now();
+    const renewed = await Promise.all(
+      p.streams.map(s => (this.held.has(s) ? 0 : runScript<number>(redis, 'partitionLeaseRenew', [keys.partitionOwner(s)], [options.consumer, this.ttl]))),
+    );
+    this.adopted.add(p.pattern);
+    p.streams.forEach((stream, i) => {
+      if (renewed[i] !== 1) return;
+      this.held.set(stream, { state: 'taking', validUntil: sentAt + this.ttl - this.margin });
+      this.deps.logger.log?.(`Took back partition ${stream}, held under this consumer's name by its previous run`);
+    });
   }
 
   /** Takes up to `need` free partitions: SET NX PX on their lease keys, starting at a place of our own. */

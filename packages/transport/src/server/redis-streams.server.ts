@@ -265,6 +265,7 @@ export class RedisStreamsServer
     dispatcher = new Dispatcher({
       routes, slots, leases, attempt, settler, redelivery: () => redelivery, maxWaitingRetries: o.maxWaitingRetries, logger,
       mayRun: stream => ownership?.mayRun(stream) ?? true,
+      flushAcks: () => acker.flush(),
     });
     const utf8Guard = new Utf8Guard(commands, leases, (entry, error) => settler.apply(routes.get(entry.stream)!, entry, { kind: 'deadLetter', reason: 'decode', error, beforeHandler: true }), logger);
     const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard });
