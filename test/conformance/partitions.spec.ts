@@ -206,6 +206,14 @@ describe('partitioned streams', () => {
       const error = await failingListen([Bad], { connection: fx.redis.url, group: 'g' });
       expect(error.message).toContain('extras.partitions": must be an integer from 1 to 1024');
     }
+    @Controller()
+    class Ordered {
+      @EventPattern(uniqueName('short'), { partitions: 2, ordered: true })
+      handle() {}
+    }
+    const short = await failingListen([Ordered], { connection: fx.redis.url, group: 'g', claim: { minIdleMs: 3000, intervalMs: 1000 }, blockMs: 2000 });
+    expect(short.message).toContain('"claim.minIdleMs": is 3000; with ordered partitions');
+    expect(short.message).toContain('must be at least 2 x claim.intervalMs + blockMs (4000)');
   });
 
   it('fails an emit with a partition key to a pattern without partitions, a request with one, and a client count Redis contradicts', async () => {

@@ -37,9 +37,32 @@ export function consumerRules(streams: string, options: { replyPrefix?: string; 
   return rules;
 }
 
-/** A producer writing `streams` with emit() (and emitMany(), a script). */
+/**
+ * What a consumer of partitioned patterns among `streams` needs besides consumerRules(): the partition counts,
+ * and with `ordered`, the partitions' leases and the group's membership set (its heartbeat script reads TIME).
+ */
+export function partitionConsumerRules(streams: string, options: { ordered?: boolean; group?: string } = {}): AclRule[] {
+  const rules: AclRule[] = [{ purpose: 'record the partition counts', commands: ['+get', '+set'], keys: [`nestream:partitions:${streams}`] }];
+  if (options.ordered) {
+    rules.push(
+      { purpose: 'the heartbeat script reads the clock of Redis', commands: ['+time'] },
+      { purpose: 'partition leases', commands: ['+set', '+get', '+pexpire'], keys: [`${streams}:owner`] },
+      {
+        purpose: 'the group\'s membership set',
+        commands: ['+evalsha', '+eval', '+zadd', '+zremrangebyscore', '+zcard', '+zrem'],
+        keys: [`nestream:partition-members:${options.group ?? 'g'}:${streams}`],
+      },
+    );
+  }
+  return rules;
+}
+
+/** A producer writing `streams` with emit() (and emitMany(), a script); it reads each pattern's partition count. */
 export function producerRules(streams: string, options: { emitMany?: boolean } = {}): AclRule[] {
-  return [{ purpose: 'emit', commands: options.emitMany ? ['+xadd', '+evalsha', '+eval'] : ['+xadd'], keys: [streams] }];
+  return [
+    { purpose: 'emit', commands: options.emitMany ? ['+xadd', '+evalsha', '+eval'] : ['+xadd'], keys: [streams] },
+    { purpose: 'partition counts', commands: ['+get'], keys: [`nestream:partitions:${streams}`] },
+  ];
 }
 
 /** A request-reply client: a producer that also reads its own reply stream. */
@@ -64,10 +87,14 @@ export async function setUser(admin: Redis, name: string, password: string, rule
   await admin.call('ACL', 'SETUSER', ...setUserArgs(name, password, rules));
 }
 
-/** The rules with one command taken out of one rule, for each command of each rule: [command, key, rules]. */
-export function eachWithoutOne(rules: AclRule[]): Array<[command: string, key: string, rules: AclRule[]]> {
+/**
+ * The rules with one command taken out of one rule, for each command of each rule (from rule `from` on):
+ * [command, key, rules].
+ */
+export function eachWithoutOne(rules: AclRule[], from = 0): Array<[command: string, key: string, rules: AclRule[]]> {
   const variants: Array<[string, string, AclRule[]]> = [];
   rules.forEach((rule, i) => {
+    if (i < from) return;
     for (const command of rule.commands) {
       const without = rules.map((r, j) => (j === i ? { ...r, commands: r.commands.filter(c => c !== command) } : r));
       variants.push([command.slice(1).replace('|', ' ').toUpperCase(), rule.keys?.[0] ?? '', without.filter(r => r.commands.length > 0)]);

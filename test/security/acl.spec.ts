@@ -4,6 +4,7 @@ import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
 import {
+  RedisStreamRecordBuilder,
   checkConsumerPermissions,
   checkProducerPermissions,
   PermissionError,
@@ -20,6 +21,7 @@ import {
   CONNECTION_COMMANDS,
   consumerRules,
   eachWithoutOne,
+  partitionConsumerRules,
   producerRules,
   requesterRules,
   setUser,
@@ -77,6 +79,7 @@ describe('least-privilege ACL users', () => {
     const readme = readFileSync(new URL('../../packages/transport/README.md', import.meta.url), 'utf8');
     const listed = [
       ...consumerRules('orders.*', { replyPrefix: REPLIES, consumerCleanup: true }),
+      ...partitionConsumerRules('orders.*', { ordered: true, group: 'shipping' }),
       ...requesterRules('orders.*'),
       ...producerRules('orders.*', { emitMany: true }),
     ];
@@ -110,8 +113,31 @@ describe('least-privilege ACL users', () => {
       streams: [stream, `${base}.absent`], group: 'g', consumer: 'c1', deadLetterKeys: [`${stream}:dlq`, `${base}.absent:dlq`],
       replyPrefix: REPLIES, consumerCleanup: true, startsAtEnd: true,
     });
-    await checkProducerPermissions(admin, { streams: [stream, `${base}.other`], emitMany: true, replyStream: `${REPLIES}${base}` });
+    await checkProducerPermissions(admin, {
+      streams: [stream, `${base}.other`], partitionCountKeys: [`nestream:partitions:${stream}`], emitMany: true, replyStream: `${REPLIES}${base}`,
+    });
     expect(await snapshot()).toEqual(before);
+    // Partitioned patterns: another consumer's lease, a membership set and a recorded count stay as they were.
+    await admin.set(`${stream}:{0}:owner`, 'someone', 'PX', 60_000);
+    await admin.zadd(`nestream:partition-members:g:${stream}`, 1, 'someone');
+    await admin.set(`nestream:partitions:${stream}`, '1');
+    const withPartitions = await snapshot();
+    const ttl = await admin.pttl(`${stream}:{0}:owner`);
+    await checkConsumerPermissions(admin, {
+      streams: [`${stream}:{0}`], group: 'g', consumer: 'c1', deadLetterKeys: [`${stream}:{0}:dlq`],
+      partitions: {
+        counted: [{ countKey: `nestream:partitions:${stream}`, stream }],
+        leaseKeys: [`${stream}:{0}:owner`],
+        memberKeys: [`nestream:partition-members:g:${stream}`],
+      },
+    });
+    expect(await snapshot()).toEqual(withPartitions);
+    expect(await admin.get(`${stream}:{0}:owner`)).toBe('someone');
+    const left = await admin.pttl(`${stream}:{0}:owner`);
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(ttl);
+    expect(await admin.zrange(`nestream:partition-members:g:${stream}`, 0, -1, 'WITHSCORES')).toEqual(['someone', '1']);
+    expect(await admin.get(`nestream:partitions:${stream}`)).toBe('1');
     expect(before.scripts).toMatch(/^\d+$/);
   });
 
@@ -222,6 +248,61 @@ describe('least-privilege ACL users', () => {
     });
   });
 
+  describe('consumer of partitioned patterns', () => {
+    const partitionedRules = (base: string) => [...consumerRules(`${base}.*`), ...partitionConsumerRules(`${base}.*`, { ordered: true })];
+
+    it('handles ordered and unordered partitioned events under exactly its rules, and gives its partitions up on close()', async () => {
+      const base = uniqueName('acl');
+      await setUser(admin, `${base}-consumer`, PASSWORD, partitionedRules(base));
+      await setUser(admin, `${base}-producer`, PASSWORD, producerRules(`${base}.*`, { emitMany: true }));
+      const handled: string[] = [];
+      @Controller()
+      class Handlers {
+        @EventPattern(`${base}.ordered`, { partitions: 2, ordered: true })
+        ordered(@Payload() data: { id: string }) {
+          handled.push(data.id);
+        }
+
+        @EventPattern(`${base}.spread`, { partitions: 2 })
+        spread(@Payload() data: { id: string }) {
+          handled.push(data.id);
+        }
+      }
+      const app = await startApp([Handlers], { connection: as(`${base}-consumer`), group: 'g', blockMs: 200, claim: { minIdleMs: 2000, intervalMs: 100 } });
+      fx.apps.push(app);
+      const client = fx.client({ connection: as(`${base}-producer`) });
+      await client.checkPermissions([`${base}.ordered`, `${base}.spread`], { emitMany: true });
+      await lastValueFrom(client.emit(`${base}.ordered`, new RedisStreamRecordBuilder({ id: 'o1' }).setPartitionKey('a').build()));
+      await client.emitMany(`${base}.spread`, [{ id: 's1' }, { id: 's2' }]);
+      await waitFor(() => handled.length === 3, 'the three events handled');
+      await waitFor(async () => (await admin.exists(`${base}.ordered:{0}:owner`, `${base}.ordered:{1}:owner`)) === 2, 'both partitions owned');
+      await app.close();
+      // Leases given up and the membership set left (an empty set is no key).
+      expect(await admin.exists(`${base}.ordered:{0}:owner`, `${base}.ordered:{1}:owner`, `nestream:partition-members:g:${base}.ordered`)).toBe(0);
+    });
+
+    // Each rule of partitionConsumerRules() (those of consumerRules() are taken out one by one above).
+    const consumerCommands = consumerRules('<streams>').length;
+    it.each(eachWithoutOne(partitionedRules('<base>'), consumerCommands).map(([command, key]) => [command, key || 'no key']))(
+      'fails listen() without %s (%s), naming the command and the key',
+      async (command, label) => {
+        const base = uniqueName('acl');
+        const user = `${base}-consumer`;
+        const keyPattern = label === 'no key' ? '' : label.replace('<base>', base);
+        const [, , without] = eachWithoutOne(partitionedRules(base), consumerCommands).find(([c, k]) => c === command && k === keyPattern)!;
+        await setUser(admin, user, PASSWORD, without);
+        @Controller()
+        class Handlers {
+          @EventPattern(`${base}.event`, { partitions: 2, ordered: true })
+          event() {}
+        }
+        const error = await failingListen([Handlers], { connection: as(user), group: 'g' });
+        expectPermissionError(error, command, keyPattern);
+        await waitFor(async () => (await connectionsOf(user)) === 0, 'every connection of the failed start closed');
+      },
+    );
+  });
+
   describe('producer', () => {
     it('emits and emits many under exactly its rules', async () => {
       const base = uniqueName('acl');
@@ -233,6 +314,22 @@ describe('least-privilege ACL users', () => {
       expect(await admin.xlen(`${base}.x`)).toBe(3);
       expect(ids).toHaveLength(2);
       expect(id).toMatch(/^\d+-\d+$/);
+    });
+
+    it('fails the first emit without GET on the pattern\'s partition count key, naming it, without writing', async () => {
+      const base = uniqueName('acl');
+      const user = `${base}-producer`;
+      const [, , without] = eachWithoutOne(producerRules(`${base}.*`)).find(([c]) => c === 'GET')!;
+      await setUser(admin, user, PASSWORD, without);
+      const client = fx.client({ connection: as(user) });
+      const error = await lastValueFrom(client.emit(`${base}.x`, { a: 1 })).then(
+        () => new Error('resolved'),
+        (err: Error) => err,
+      );
+      expectPermissionError(error, 'GET', `nestream:partitions:${base}.x`);
+      await expect(client.emitMany(`${base}.x`, [{ a: 1 }])).rejects.toThrow(PermissionError);
+      await expect(client.checkPermissions([`${base}.x`])).rejects.toThrow(`GET on "nestream:partitions:${base}.x"`);
+      expect(await admin.exists(`${base}.x`)).toBe(0);
     });
 
     it.each([

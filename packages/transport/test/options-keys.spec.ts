@@ -77,5 +77,15 @@ describe('client defaults', () => {
   it('are DEFAULT_CLIENT_OPTIONS', () => {
     expect(new RedisStreamsClient().options).toMatchObject(DEFAULT_CLIENT_OPTIONS);
     expect(DEFAULT_CLIENT_OPTIONS).toMatchObject({ connectTimeoutMs: 5000, writeTimeoutMs: 5000, requestTimeoutMs: 30_000 });
+    expect(new RedisStreamsClient().options.partitions).toEqual({});
+  });
+
+  it('check the partitions option: counts from 1 to 1024 by pattern', () => {
+    expect(new RedisStreamsClient({ partitions: { 'orders.placed': 8 } }).options.partitions).toEqual({ 'orders.placed': 8 });
+    for (const bad of [0, 1025, 1.5, '8']) {
+      expect(() => new RedisStreamsClient({ partitions: { 'orders.placed': bad as number } })).toThrow(
+        'Invalid nestream option "partitions.orders.placed": must be an integer from 1 to 1024',
+      );
+    }
   });
 });

@@ -55,9 +55,9 @@ export interface ConsumerPermissionScope {
 export interface PartitionPermissionScope {
   /** Each partitioned pattern's count key (GET, SET: recorded at listen()) and its own stream (XLEN: entries there are not read). */
   counted: Array<{ countKey: string; stream: string }>;
-  /** Lease keys of the ordered partitions (SET NX PX to take one; a script renews and gives it up: EVALSHA, EVAL). */
+  /** Lease keys of the ordered partitions (SET NX PX takes one; scripts renew and give it up: GET, PEXPIRE). */
   leaseKeys: string[];
-  /** Membership sets of the ordered partitioned patterns (a script beats the heartbeat: EVALSHA, EVAL; ZREM on close()). */
+  /** Membership sets of the ordered partitioned patterns (a script beats the heartbeat: TIME, ZADD, ZREMRANGEBYSCORE, ZCARD; ZREM on close()). */
   memberKeys: string[];
 }
 
@@ -87,9 +87,8 @@ export function consumerPermissionScope(
  * together with its dead-letter stream (a dead-letter move is a script naming both); XADD and EXPIRE on the
  * reply namespace, MULTI and EXEC (a reply write is a transaction) when it answers requests; with
  * consumerCleanup, XINFO CONSUMERS and XGROUP DELCONSUMER (and the script commands) on each stream; with
- * boundedReads, the script commands on each stream; with partitioned patterns, GET and SET on their count keys
- * and XLEN on their own streams, and for ordered ones SET and the script commands on each lease key, the
- * script commands and ZREM on each membership set. Throws PermissionError.
+ * boundedReads, the script commands on each stream; with partitioned patterns, what partitionProbes() lists.
+ * Throws PermissionError.
  */
 export async function checkConsumerPermissions(redis: Redis, scope: ConsumerPermissionScope): Promise<void> {
   const { group } = scope;
@@ -164,19 +163,39 @@ export async function checkProducerPermissions(redis: Redis, scope: ProducerPerm
   if (missing.length > 0) throw new PermissionError(missing);
 }
 
-/** GET reads; SET with a PX that is not a number is refused after the ACL check; ZREM of a member never added. */
+/**
+ * Partitioned patterns: GET and SET on the count keys, XLEN on the patterns' own streams. Ordered ones: on each
+ * lease key SET (taking it), GET and PEXPIRE (what the renewal and release scripts run) and the script commands;
+ * on each membership set the script commands and what the heartbeat script runs (ZADD, ZREMRANGEBYSCORE, ZCARD,
+ * and TIME, which has no key), ZREM (leaving it on close()). GET, XLEN, ZCARD and TIME only read; SET, PEXPIRE,
+ * ZADD and ZREMRANGEBYSCORE get an argument that is not a number and fail after the ACL check; ZREM removes a
+ * member never added.
+ */
 function partitionProbes(scope: PartitionPermissionScope): Probe[] {
   const probes: Probe[] = [];
-  const set = (key: string): Probe => ({ command: 'SET', key, args: ['SET', key, BAD_ID, 'PX', 'not-a-number'] });
-  const scripts = (key: string): Probe[] => [
-    { command: 'EVALSHA', key, args: ['EVALSHA', NO_SCRIPT, 1, key] },
-    { command: 'EVAL', key, args: ['EVAL', BAD_SCRIPT, 1, key] },
-  ];
+  const on = (key: string, command: string, ...args: Array<string | number>) => probes.push({ command, key, args: [command, key, ...args] });
+  const scripts = (key: string) => {
+    probes.push({ command: 'EVALSHA', key, args: ['EVALSHA', NO_SCRIPT, 1, key] }, { command: 'EVAL', key, args: ['EVAL', BAD_SCRIPT, 1, key] });
+  };
   for (const { countKey, stream } of scope.counted) {
-    probes.push({ command: 'GET', key: countKey, args: ['GET', countKey] }, set(countKey), { command: 'XLEN', key: stream, args: ['XLEN', stream] });
+    on(countKey, 'GET');
+    on(countKey, 'SET', BAD_ID, 'PX', 'not-a-number');
+    on(stream, 'XLEN');
   }
-  for (const key of scope.leaseKeys) probes.push(set(key), ...scripts(key));
-  for (const key of scope.memberKeys) probes.push(...scripts(key), { command: 'ZREM', key, args: ['ZREM', key, PROBE_CONSUMER] });
+  for (const key of scope.leaseKeys) {
+    on(key, 'SET', BAD_ID, 'PX', 'not-a-number');
+    on(key, 'GET');
+    on(key, 'PEXPIRE', 'not-a-number');
+    scripts(key);
+  }
+  for (const key of scope.memberKeys) {
+    scripts(key);
+    on(key, 'ZADD', 'not-a-number', PROBE_CONSUMER);
+    on(key, 'ZREMRANGEBYSCORE', 'not-a-number', 'not-a-number');
+    on(key, 'ZCARD');
+    on(key, 'ZREM', PROBE_CONSUMER);
+  }
+  if (scope.memberKeys.length > 0) probes.push({ command: 'TIME', key: '', args: ['TIME'] });
   return probes;
 }
 

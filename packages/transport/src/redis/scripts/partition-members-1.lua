@@ -3,7 +3,7 @@
   group's consumers are alive: how many partitions each may own (ceil(partitions / live)) follows from it.
   Scored with Redis's clock (TIME), not the consumers', so consumers whose clocks differ agree on who is alive.
   Members without a heartbeat for longer than the lease time are removed (a crashed consumer's partitions
-  expire at the same time). One key: fits Redis Cluster.
+  expire at the same time), so the set holds the live consumers only. One key: fits Redis Cluster.
 
   KEYS[1] the membership sorted set (<keyPrefix>nestream:partition-members:<group>:<pattern>)
   ARGV[1] the consumer
@@ -16,6 +16,4 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 local ttl = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%.0f', now - ttl))
--- The set goes away on its own once every consumer of the group has stopped.
-redis.call('PEXPIRE', KEYS[1], 2 * ttl)
 return redis.call('ZCARD', KEYS[1])
