@@ -27,6 +27,7 @@ export {
   type DeadLetterOptions,
   type ConsumerCleanupOptions,
   type ConnectionOptions,
+  type DurabilityOptions,
 } from './options.js';
 export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type HandlerFailedEvent } from './status.js';
 export {
@@ -36,6 +37,7 @@ export {
   SettlementError,
   RequestTimeoutError,
   RedisUnavailableError,
+  DurabilityError,
   FatalConnectionError,
   RedisCommandError,
   PermissionError,

@@ -16,7 +16,9 @@ import {
   metricsOption, resolveMetricsOptions, resolveTracingOptions, tracingOption,
   type MetricsOptions, type ResolvedMetricsOptions, type ResolvedTracingOptions, type TracingOptions,
 } from './observability/observability-options.js';
+import { durabilityOption, resolveDurability, type DurabilityOptions } from './options/durability.js';
 
+export type { DurabilityOptions } from './options/durability.js';
 export type { ConnectionOptions, ConnectionChoice, InlineConnectionOptions } from './options/connection.js';
 
 export interface BackoffOptions {
@@ -394,6 +396,13 @@ export interface RedisStreamsClientSettings {
   writeTimeoutMs?: number;
   /** Writes waiting for a connection at most; more reject at once. @default 100000 */
   offlineQueueLimit?: number;
+  /**
+   * Durable writes: emit(), emitMany() and the request of send() resolve only once `replicas` replicas have
+   * the entry (Redis WAIT), and reject with DurabilityError when they did not confirm it within `timeoutMs`
+   * (the entry is on the master all the same). A write then settles within writeTimeoutMs + timeoutMs.
+   * @default false
+   */
+  durability?: DurabilityOptions | false;
   /** Writes an event's or request's payload (`data`); the consumers' deserializer must read it. @default JSON.stringify */
   serializer?: RedisStreamsSerializer;
   /** Prometheus metrics (needs prom-client): `true` registers them in prom-client's default registry. @default false */
@@ -429,6 +438,8 @@ export interface ResolvedClientOptions {
   connectTimeoutMs: number;
   writeTimeoutMs: number;
   offlineQueueLimit: number;
+  /** Undefined when off. */
+  durability?: DurabilityOptions;
   serializer?: RedisStreamsSerializer;
   /** Undefined when off. */
   metrics?: ResolvedMetricsOptions;
@@ -444,6 +455,7 @@ const CLIENT_OPTIONS: OptionTable<RedisStreamsClientSettings & ConnectionField> 
   connectTimeoutMs: positiveInt,
   writeTimeoutMs: positiveInt,
   offlineQueueLimit: positiveInt,
+  durability: durabilityOption,
   serializer: withMethod('serialize'),
   metrics: metricsOption,
   tracing: tracingOption,
@@ -462,6 +474,7 @@ export function resolveClientOptions(options: RedisStreamsClientOptions = {}): R
     connectTimeoutMs: o.connectTimeoutMs ?? d.connectTimeoutMs,
     writeTimeoutMs: o.writeTimeoutMs ?? d.writeTimeoutMs,
     offlineQueueLimit: o.offlineQueueLimit ?? d.offlineQueueLimit,
+    durability: resolveDurability(o.durability),
     serializer: o.serializer,
     metrics: resolveMetricsOptions(o.metrics),
     tracing: resolveTracingOptions(o.tracing),

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { DurabilityError } from '../errors/durability.error.js';
 import { FatalConnectionError } from '../errors/fatal-connection.error.js';
 import { RedisUnavailableError } from '../errors/redis-unavailable.error.js';
 import type { ResolvedClientOptions } from '../options.js';
@@ -70,9 +71,10 @@ export class ProducerConnection {
   /**
    * Runs `command` (an XADD to `stream`, or a script that adds to it) once the connection is ready; rejects
    * with RedisUnavailableError if it has not completed within writeTimeoutMs (waiting for the connection
-   * included). `what` names the call in errors; a refusal by Redis names the command and the stream.
+   * included), plus `confirmMs` for a durable write (its WAIT). `what` names the call in errors; a refusal by
+   * Redis names the command and the stream.
    */
-  write<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>): Promise<T> {
+  write<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>, confirmMs = 0): Promise<T> {
     if (this.redis.status === 'ready') return command(this.redis).catch(err => Promise.reject(this.explain(what, stream, err)));
     if (this.waitingWrites >= this.options.offlineQueueLimit && !this.fatal) {
       return Promise.reject(
@@ -82,7 +84,7 @@ export class ProducerConnection {
         ),
       );
     }
-    return this.wait(what, stream, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true);
+    return this.wait(what, stream, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true, confirmMs);
   }
 
   /** Fails the writes and connects still waiting for a connection (close()). */
@@ -90,8 +92,13 @@ export class ProducerConnection {
     for (const waiter of this.takeWaiting()) waiter.fail(new RedisUnavailableError(`${reason}: not written`));
   }
 
-  /** Waits for the connection (up to limitMs in all, the command included), then runs `command`. */
-  private wait<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, isWrite: boolean): Promise<T> {
+  /**
+   * Waits for the connection (up to limitMs in all, the command included, plus confirmMs once it is sent: a
+   * durable write's WAIT), then runs `command`.
+   */
+  private wait<T>(
+    what: string, stream: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, isWrite: boolean, confirmMs = 0,
+  ): Promise<T> {
     if (this.fatal) return Promise.reject(this.fatal);
     return new Promise<T>((resolve, reject) => {
       let sent = false;
@@ -106,6 +113,10 @@ export class ProducerConnection {
       const waiter: Waiter = {
         go: () => {
           sent = true;
+          if (confirmMs > 0) {
+            clearTimeout(timer);
+            timer = setTimeout(onTimeout, limitMs - (Date.now() - started) + confirmMs);
+          }
           command(this.redis).then(
             value => finish(() => resolve(value)),
             err => finish(() => reject(this.explain(what, stream, err))),
@@ -113,7 +124,9 @@ export class ProducerConnection {
         },
         fail: err => finish(() => reject(err)),
       };
-      const timer = setTimeout(() => finish(() => reject(sent ? this.noAnswer(what) : this.unreachable(what, limitMs, option, isWrite))), limitMs);
+      const started = Date.now();
+      const onTimeout = () => finish(() => reject(sent ? this.noAnswer(what) : this.unreachable(what, limitMs, option, isWrite)));
+      let timer = setTimeout(onTimeout, limitMs);
       this.waiting.add(waiter);
       if (isWrite) this.waitingWrites++;
     });
@@ -133,22 +146,31 @@ export class ProducerConnection {
    * stuck connection.
    */
   private noAnswer(what: string): RedisUnavailableError {
-    if (this.redis.status === 'ready' && !this.recycled) {
-      this.recycled = true;
-      this.redis.disconnect(true);
-    }
+    this.recycle();
     return new RedisUnavailableError(
       `${what} failed: no answer from Redis (${this.where}) within ${this.options.writeTimeoutMs} ms (option writeTimeoutMs); the entry may or may not have been added`,
       { cause: this.lastError },
     );
   }
 
+  private recycle(): void {
+    if (this.redis.status === 'ready' && !this.recycled) {
+      this.recycled = true;
+      this.redis.disconnect(true);
+    }
+  }
+
   /**
    * ioredis's own errors name ioredis options or nothing at all: say what happened instead. Redis's refusals
-   * (NOPERM, WRONGTYPE, OOM) name the command and the stream.
+   * (NOPERM, WRONGTYPE, OOM) name the command and the stream. A durable write's unconfirmed entry is reported
+   * as it is (a WAIT that got no answer at all still means a stuck connection).
    */
   private explain(what: string, stream: string, err: unknown): unknown {
     const e = err as Error;
+    if (e instanceof DurabilityError) {
+      if ((e.cause as Error | undefined)?.message === 'Command timed out') this.recycle();
+      return e;
+    }
     if (e?.message === 'Command timed out') return this.noAnswer(what);
     if (e?.name !== 'MaxRetriesPerRequestError') return commandError(err, 'XADD', stream);
     return new RedisUnavailableError(

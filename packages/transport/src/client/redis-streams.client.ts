@@ -14,7 +14,9 @@ import { createProducerInstrumentation } from '../observability/create-instrumen
 import type { ProducerInstrumentation } from '../observability/instrumentation.js';
 import { ProducerConnection } from './producer-connection.js';
 import { ReplyReader } from './reply-reader.js';
-import { xaddMany } from './xadd-many.js';
+import { xaddMany, xaddManyChunks } from './xadd-many.js';
+import { DurableWrites } from './durable-writes.js';
+import { SCRIPTS } from '../redis/scripts/scripts.generated.js';
 import { RedisStreamRecord } from './redis-stream-record.js';
 import { brand } from '../brand.js';
 
@@ -33,6 +35,8 @@ export class RedisStreamsClient extends ClientProxy {
   private readonly keys: StreamKeys;
   private readonly clientId = randomUUID();
   private producer?: ProducerConnection;
+  /** With the `durability` option: the writes that wait for WAIT (on the producer connection). */
+  private durable?: DurableWrites;
   private replies?: ReplyReader;
   /** Metrics and tracing (`metrics`, `tracing` options); undefined when both are off. */
   private instrumentation?: ProducerInstrumentation;
@@ -68,6 +72,7 @@ export class RedisStreamsClient extends ClientProxy {
   async close(): Promise<void> {
     const { producer, replies } = this;
     this.producer = undefined;
+    this.durable = undefined;
     this.replies = undefined;
     await replies?.close();
     if (producer) {
@@ -102,20 +107,27 @@ export class RedisStreamsClient extends ClientProxy {
       return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() }, [], this.options.serializer);
     });
     const stream = this.keys.stream(name);
-    const written = this.connection().write(`emitMany("${name}")`, stream, redis => xaddMany(redis, stream, this.maxLenOf(name), entries));
+    const what = `emitMany("${name}")`;
+    const connection = this.connection();
+    const durable = this.durable;
+    const written = durable
+      ? connection.write(what, stream, () => durable.run(what, stream, xaddManyEvals(stream, this.maxLenOf(name), entries)).then(idsOfChunks), this.confirmMs)
+      : connection.write(what, stream, redis => xaddMany(redis, stream, this.maxLenOf(name), entries));
     return sending ? sending.track(written) : written;
   }
 
   /**
    * Checks, without side effects, that the Redis user may write these patterns' streams (and, with `send`,
-   * read this client's reply stream); rejects with a PermissionError naming each missing command and key.
-   * For a fail-fast start-up (`onApplicationBootstrap`); without it the first emit or send fails the same way.
+   * read this client's reply stream; with the `durability` option, run WAIT); rejects with a PermissionError
+   * naming each missing command and key. For a fail-fast start-up (`onApplicationBootstrap`); without it the
+   * first emit or send fails the same way (a missing WAIT: a DurabilityError caused by the PermissionError).
    */
   async checkPermissions(patterns: string[], use: { emitMany?: boolean; send?: boolean } = {}): Promise<void> {
     await checkProducerPermissions(await this.connect(), {
       streams: patterns.map(p => this.streamOf(p)),
       emitMany: use.emitMany,
       replyStream: use.send ? this.keys.replies(this.clientId) : undefined,
+      durability: this.options.durability !== undefined,
     });
   }
 
@@ -143,7 +155,10 @@ export class RedisStreamsClient extends ClientProxy {
     const head = this.xaddHead(pattern);
     const sending = this.instrumentation?.send(head[0] as string, headers, 1, correlationId);
     const args = encode({ data, headers: sending?.headers ?? headers, correlationId }, head, this.options.serializer);
-    const written = this.connection().write(`emit("${pattern}")`, args[0] as string, redis => redis.call('xadd', args) as Promise<T>);
+    const connection = this.connection();
+    const written = this.durable
+      ? this.writeDurably<T>(connection, `emit("${pattern}")`, args)
+      : connection.write(`emit("${pattern}")`, args[0] as string, redis => redis.call('xadd', args) as Promise<T>);
     return sending ? sending.track(written) : written;
   }
 
@@ -172,12 +187,22 @@ export class RedisStreamsClient extends ClientProxy {
       this.xaddHead(pattern),
       this.options.serializer,
     );
-    this.connection()
-      .write(`send("${pattern}")`, args[0] as string, async redis => {
-        // Not sent when the reply could never be read (no permission on the reply stream).
-        await replies.allowed(redis);
-        return redis.call('xadd', args);
-      })
+    const connection = this.connection();
+    const durable = this.durable;
+    const what = `send("${pattern}")`;
+    connection
+      .write(
+        what,
+        args[0] as string,
+        async redis => {
+          // Not sent when the reply could never be read (no permission on the reply stream).
+          await replies.allowed(redis);
+          // Durable: a request WAIT does not confirm fails the send() (DurabilityError); the entry stays in the
+          // stream, and a consumer may still handle it (until its deadline): its reply is then ignored.
+          return durable ? (await durable.run(what, args[0] as string, [['xadd', args]]))[0] : redis.call('xadd', args);
+        },
+        this.confirmMs,
+      )
       .then(id => sending?.end(id as string))
       .catch(err => {
         sending?.end(undefined, err);
@@ -199,7 +224,21 @@ export class RedisStreamsClient extends ClientProxy {
     producer.redis.on('close', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
     producer.redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
     this.producer = producer;
+    const { durability } = this.options;
+    if (durability) this.durable = new DurableWrites(producer.redis, durability, this.options.writeTimeoutMs);
     return producer;
+  }
+
+  /** How much longer than writeTimeoutMs a write may take: a durable write's WAIT. */
+  private get confirmMs(): number {
+    return this.options.durability?.timeoutMs ?? 0;
+  }
+
+  /** An XADD confirmed by WAIT (the `durability` option); resolves with the entry id. */
+  private writeDurably<T>(connection: ProducerConnection, what: string, args: Array<string | number>): Promise<T> {
+    const durable = this.durable as DurableWrites;
+    const stream = args[0] as string;
+    return connection.write(what, stream, () => durable.run(what, stream, [['xadd', args]]).then(replies => replies[0] as T), this.confirmMs);
   }
 
   private maxLenOf(pattern: string): number | undefined {
@@ -216,4 +255,16 @@ export class RedisStreamsClient extends ClientProxy {
 function unwrapRecord(value: unknown): { data: unknown; headers?: Record<string, string>; timeoutMs?: number } {
   if (value instanceof RedisStreamRecord) return { data: value.data, headers: value.headers, timeoutMs: value.options.timeoutMs };
   return { data: value };
+}
+
+/**
+ * A durable emitMany()'s chunks as EVALs of the xadd-many script. EVAL, not EVALSHA: ioredis sends a script
+ * Redis does not know (NOSCRIPT) again outside the pipeline, after the WAIT that would then not cover it.
+ */
+function xaddManyEvals(stream: string, maxLen: number | undefined, entries: Array<Array<string | number>>): Array<[string, Array<string | number>]> {
+  return xaddManyChunks(maxLen, entries).map(args => ['eval', [SCRIPTS.xaddMany.lua, 1, stream, ...args]]);
+}
+
+function idsOfChunks(chunks: unknown[]): string[] {
+  return chunks.length === 1 ? (chunks[0] as string[]) : (chunks as string[][]).flat();
 }

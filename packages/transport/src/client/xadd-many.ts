@@ -18,7 +18,13 @@ export const XADD_MANY_CHUNK = 250;
  * before the failing one may have been added, as with a pipeline of XADDs.
  */
 export async function xaddMany(redis: Redis, stream: string, maxLen: number | undefined, entries: Array<Array<string | number>>): Promise<string[]> {
-  const calls: Array<Promise<string[]>> = [];
+  const chunks = await Promise.all(xaddManyChunks(maxLen, entries).map(args => runScript<string[]>(redis, 'xaddMany', [stream], args)));
+  return chunks.length === 1 ? chunks[0] : chunks.flat();
+}
+
+/** The script's ARGV for each chunk of XADD_MANY_CHUNK entries, in order. */
+export function xaddManyChunks(maxLen: number | undefined, entries: Array<Array<string | number>>): Array<Array<string | number>> {
+  const chunks: Array<Array<string | number>> = [];
   for (let start = 0; start < entries.length; start += XADD_MANY_CHUNK) {
     const args: Array<string | number> = [maxLen ? maxLen : ''];
     const end = Math.min(entries.length, start + XADD_MANY_CHUNK);
@@ -30,8 +36,7 @@ export async function xaddMany(redis: Redis, stream: string, maxLen: number | un
         for (const f of fields) args.push(f);
       }
     }
-    calls.push(runScript<string[]>(redis, 'xaddMany', [stream], args));
+    chunks.push(args);
   }
-  const chunks = await Promise.all(calls);
-  return chunks.length === 1 ? chunks[0] : chunks.flat();
+  return chunks;
 }

@@ -117,11 +117,13 @@ export interface ProducerPermissionScope {
   emitMany?: boolean;
   /** The client's reply stream, when it sends requests: XREAD and XTRIM on it. */
   replyStream?: string;
+  /** Writes are confirmed by WAIT (the client's `durability` option). @default false */
+  durability?: boolean;
 }
 
 /**
- * What a producer needs: XADD on each stream (EVALSHA and EVAL too with emitMany), and for request-reply
- * XREAD and XTRIM on its reply stream. Throws PermissionError.
+ * What a producer needs: XADD on each stream (EVALSHA and EVAL too with emitMany), WAIT with durability, and
+ * for request-reply XREAD and XTRIM on its reply stream. Throws PermissionError.
  */
 export async function checkProducerPermissions(redis: Redis, scope: ProducerPermissionScope): Promise<void> {
   const probes: Probe[] = [];
@@ -132,6 +134,8 @@ export async function checkProducerPermissions(redis: Redis, scope: ProducerPerm
       probes.push({ command: 'EVAL', key: stream, args: ['EVAL', BAD_SCRIPT, 1, stream] });
     }
   }
+  // Not a number of replicas: WAIT fails after the ACL check, without waiting.
+  if (scope.durability) probes.push({ command: 'WAIT', key: '', args: ['WAIT', BAD_ID, 1] });
   const reply = scope.replyStream;
   if (reply !== undefined) {
     probes.push({ command: 'XREAD', key: reply, args: ['XREAD', 'COUNT', 1, 'STREAMS', reply, BAD_ID] });
