@@ -37,9 +37,11 @@ export function consumerRules(streams: string, options: { replyPrefix?: string; 
   return rules;
 }
 
-/** A producer writing `streams` with emit() (and emitMany(), a script). */
-export function producerRules(streams: string, options: { emitMany?: boolean } = {}): AclRule[] {
-  return [{ purpose: 'emit', commands: options.emitMany ? ['+xadd', '+evalsha', '+eval'] : ['+xadd'], keys: [streams] }];
+/** A producer writing `streams` with emit() (and emitMany(), a script; with durability, confirmed by WAIT). */
+export function producerRules(streams: string, options: { emitMany?: boolean; durability?: boolean } = {}): AclRule[] {
+  const rules: AclRule[] = [{ purpose: 'emit', commands: options.emitMany ? ['+xadd', '+evalsha', '+eval'] : ['+xadd'], keys: [streams] }];
+  if (options.durability) rules.push({ purpose: 'durable writes', commands: ['+wait'] });
+  return rules;
 }
 
 /** A request-reply client: a producer that also reads its own reply stream. */

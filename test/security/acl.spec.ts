@@ -78,7 +78,7 @@ describe('least-privilege ACL users', () => {
     const listed = [
       ...consumerRules('orders.*', { replyPrefix: REPLIES, consumerCleanup: true }),
       ...requesterRules('orders.*'),
-      ...producerRules('orders.*', { emitMany: true }),
+      ...producerRules('orders.*', { emitMany: true, durability: true }),
     ];
     for (const text of [CONNECTION_COMMANDS.join(' '), ...listed.map(aclText)]) expect(readme).toContain(text);
   });
