@@ -26,6 +26,7 @@ export {
   type ClaimOptions,
   type DeadLetterOptions,
   type ConsumerCleanupOptions,
+  type ClusterConnectionOptions,
   type ConnectionOptions,
   type DurabilityOptions,
 } from './options.js';

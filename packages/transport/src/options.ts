@@ -19,7 +19,7 @@ import {
 import { durabilityOption, resolveDurability, type DurabilityOptions } from './options/durability.js';
 
 export type { DurabilityOptions } from './options/durability.js';
-export type { ConnectionOptions, ConnectionChoice, InlineConnectionOptions } from './options/connection.js';
+export type { ClusterConnectionOptions, ConnectionOptions, ConnectionChoice, InlineConnectionOptions } from './options/connection.js';
 
 export interface BackoffOptions {
   /** `exponential`: delayMs * 2^(attempt-1); `fixed`: delayMs every time. @default 'exponential' */

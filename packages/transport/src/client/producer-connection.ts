@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { DurabilityError } from '../errors/durability.error.js';
 import { FatalConnectionError } from '../errors/fatal-connection.error.js';
 import { RedisUnavailableError } from '../errors/redis-unavailable.error.js';
@@ -27,7 +27,7 @@ interface Waiter {
  * reconnecting (every 2 s at most), so a fixed password is picked up without a restart.
  */
 export class ProducerConnection {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   private readonly waiting = new Set<Waiter>();
   private waitingWrites = 0;
   private lastError?: unknown;
@@ -74,7 +74,7 @@ export class ProducerConnection {
    * included), plus `confirmMs` for a durable write (its WAIT). `what` names the call in errors; a refusal by
    * Redis names the command and the stream.
    */
-  write<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>, confirmMs = 0): Promise<T> {
+  write<T>(what: string, stream: string, command: (redis: RedisClient) => Promise<T>, confirmMs = 0): Promise<T> {
     if (this.redis.status === 'ready') return command(this.redis).catch(err => Promise.reject(this.explain(what, stream, err)));
     if (this.waitingWrites >= this.options.offlineQueueLimit && !this.fatal) {
       return Promise.reject(
@@ -97,7 +97,7 @@ export class ProducerConnection {
    * durable write's WAIT), then runs `command`.
    */
   private wait<T>(
-    what: string, stream: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, isWrite: boolean, confirmMs = 0,
+    what: string, stream: string, command: (redis: RedisClient) => Promise<T>, limitMs: number, option: string, isWrite: boolean, confirmMs = 0,
   ): Promise<T> {
     if (this.fatal) return Promise.reject(this.fatal);
     return new Promise<T>((resolve, reject) => {
