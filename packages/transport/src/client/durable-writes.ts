@@ -19,9 +19,15 @@ interface Write {
   deadline: number;
 }
 
+/** Writes sent together, with one WAIT at the end; `asking`: to this node, each command after ASKING. */
+interface Batch {
+  asking?: Redis;
+  writes: Write[];
+}
+
 /** As ioredis's own `maxRedirections` default. */
 const MAX_REDIRECTIONS = 16;
-/** Before trying again after ASK, TRYAGAIN or CLUSTERDOWN (a slot migrating, a failover): ioredis's retry delays. */
+/** Before trying again after TRYAGAIN or CLUSTERDOWN (a slot migrating, a failover), or an ASK to a node not known yet: ioredis's retry delays. */
 const REDIRECT_DELAY_MS = 100;
 /** Cluster refusals that mean the command did not run, so sending it again cannot add the entry twice. */
 const NOT_RUN = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /;
@@ -41,14 +47,15 @@ const NOT_RUN = /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN) /;
  *   (auto-pipelining) or to a random node. So batches are per stream on a cluster (its nodes differ).
  *   ioredis redirects a cluster pipeline only when all its errors are alike and every command that answered
  *   is read-only (fillResult()), which WAIT is not (@ioredis/commands): a write a node refused with MOVED,
- *   ASK, TRYAGAIN or CLUSTERDOWN did not run, and is sent again here, after the slot map is refreshed.
+ *   ASK, TRYAGAIN or CLUSTERDOWN did not run, and is sent again here: after ASK with ASKING to the node it
+ *   names, otherwise once the slot map is refreshed.
  * Coalesced: the durable writes of one event-loop turn share one pipeline and one WAIT, on one Redis, or per
  * stream on a cluster. One pipeline and one WAIT per write measured 7-9x slower at 1,000 concurrent emits
  * (bench/RESULTS.md); shared, durable emits cost about what plain auto-pipelined ones do.
  */
 export class DurableWrites {
-  /** Writes of this turn, by pipeline: '' on one Redis, the stream on a cluster. */
-  private batches = new Map<string, Write[]>();
+  /** Writes of this turn, by pipeline: '' on one Redis; on a cluster the stream, or the node an ASK named and the stream. */
+  private batches = new Map<string, Batch>();
   private readonly cluster: boolean;
 
   constructor(
@@ -70,12 +77,13 @@ export class DurableWrites {
     });
   }
 
-  private queue(write: Write): void {
+  /** Adds the write to this turn's pipeline for its stream, or for the node an ASK named (`asking`). */
+  private queue(write: Write, asking?: { node: Redis; address: string }): void {
     if (this.batches.size === 0) setImmediate(() => this.flush());
-    const key = this.cluster ? write.stream : '';
+    const key = asking ? `${asking.address} ${write.stream}` : this.cluster ? write.stream : '';
     const batch = this.batches.get(key);
-    if (batch) batch.push(write);
-    else this.batches.set(key, [write]);
+    if (batch) batch.writes.push(write);
+    else this.batches.set(key, { asking: asking?.node, writes: [write] });
   }
 
   private flush(): void {
@@ -84,9 +92,15 @@ export class DurableWrites {
     for (const batch of batches.values()) this.send(batch);
   }
 
-  private send(batch: Write[]): void {
-    const pipeline = this.redis.pipeline() as unknown as Pipeline & { call(name: string, ...args: Array<string | number>): unknown };
-    for (const write of batch) for (const [name, args] of write.commands) pipeline.call(name, ...args);
+  private send(batch: Batch): void {
+    const pipeline = (batch.asking ?? this.redis).pipeline() as unknown as Pipeline & { call(name: string, ...args: Array<string | number>): unknown };
+    for (const write of batch.writes) {
+      for (const [name, args] of write.commands) {
+        // ASK: the node takes a command for a slot it is importing only right after ASKING.
+        if (batch.asking) pipeline.call('asking');
+        pipeline.call(name, ...args);
+      }
+    }
     const { replicas, timeoutMs } = this.durability;
     const wait = new Command('wait', [replicas, timeoutMs]);
     // Set before ioredis's commandTimeout (writeTimeoutMs), which applies only to a command without a timer
@@ -95,16 +109,17 @@ export class DurableWrites {
     pipeline.sendCommand(wait);
     pipeline.exec().then(
       results => this.settle(batch, results ?? []),
-      err => batch.forEach(write => write.reject(err)),
+      err => batch.writes.forEach(write => write.reject(err)),
     );
   }
 
-  private settle(batch: Write[], results: Array<[Error | null, unknown]>): void {
+  private settle(batch: Batch, results: Array<[Error | null, unknown]>): void {
     const [waitError, confirmed] = results[results.length - 1] ?? [new Error('no reply to WAIT'), 0];
+    const step = batch.asking ? 2 : 1; // each command's reply follows its ASKING's
     let at = 0;
-    for (const write of batch) {
-      const replies = results.slice(at, at + write.commands.length);
-      at += write.commands.length;
+    for (const write of batch.writes) {
+      const replies = write.commands.map((_, i) => results[at + i * step + step - 1]);
+      at += write.commands.length * step;
       const refused = replies.find(([err]) => err)?.[0];
       if (refused) {
         if (!replies.every(([err]) => err && NOT_RUN.test(err.message)) || !this.redirect(write, refused)) write.reject(refused);
@@ -118,11 +133,19 @@ export class DurableWrites {
     }
   }
 
-  /** Sends a write a cluster node refused again, once the slot map is fresh; false when that is not allowed. */
+  /**
+   * Sends a write a cluster node refused (it did not run) again: after ASK to the node it names, with ASKING
+   * (as ioredis does for a single command), so writes go on while a slot migrates; otherwise once the slot map
+   * is refreshed. False when that is not allowed (not a cluster, too many redirections, past writeTimeoutMs).
+   */
   private redirect(write: Write, refused: Error): boolean {
     if (!this.cluster || ++write.redirects > MAX_REDIRECTIONS || Date.now() > write.deadline) return false;
-    const delayMs = refused.message.startsWith('MOVED') ? 0 : REDIRECT_DELAY_MS;
-    (this.redis as Cluster).refreshSlotsCache(() => setTimeout(() => this.queue(write), delayMs));
+    const cluster = this.redis as Cluster;
+    const [kind, , address] = refused.message.split(' ');
+    // ioredis names its node connections host:port (Cluster.refreshSlotsCache()), as ASK names the node.
+    const node = kind === 'ASK' ? cluster.nodes('master').find(n => `${n.options.host}:${n.options.port}` === address) : undefined;
+    if (node) this.queue(write, { node, address });
+    else cluster.refreshSlotsCache(() => setTimeout(() => this.queue(write), kind === 'MOVED' ? 0 : REDIRECT_DELAY_MS));
     return true;
   }
 }
