@@ -60,9 +60,13 @@ async function killReplica(): Promise<void> {
   replicaKilled = true;
 }
 
-async function resumeReplica(): Promise<void> {
+function continueReplica(): void {
   if (replicaPid !== undefined) process.kill(replicaPid, 'SIGCONT');
   replicaPid = undefined;
+}
+
+async function resumeReplica(): Promise<void> {
+  continueReplica();
   if (replicaKilled) await replica.start();
   replicaKilled = false;
   await replicaInSync();
@@ -145,6 +149,45 @@ describe('durable emits (option durability)', () => {
     await Promise.all(Array.from({ length: 200 }, (_, n) => lastValueFrom(c.emit(stream, { n }))));
     expect(await waitCalls()).toBe(before + 1);
     expect(await onReplica.xlen(stream)).toBe(200);
+  });
+
+  it('never sends writes behind a WAIT that is still waiting: they go out together when it returns', async () => {
+    const stream = uniqueName('durable.queued');
+    const c = client({ durability: { replicas: 1, timeoutMs: 2000 } });
+    await c.connect();
+    await pauseReplica();
+    const before = await waitCalls();
+    const turn = () => new Promise(resolve => setImmediate(resolve));
+    const emits: Array<Promise<unknown>> = [];
+    for (let t = 0; t < 3; t++) {
+      // Three turns of writes: the first turn's WAIT blocks the connection; the next two wait for it here.
+      emits.push(...[1, 2].map(n => lastValueFrom(c.emit(stream, { t, n })).catch((err: unknown) => err)));
+      await turn();
+    }
+    await waitFor(async () => (await onMaster.xlen(stream)) === 2, "the first turn's entries on the master");
+    continueReplica(); // not resumeReplica(): its own WAIT would count
+    const outcomes = await Promise.all(emits);
+    // The first turn may or may not have been confirmed (the replica came back during its WAIT); the rest was.
+    for (const outcome of outcomes.slice(2)) expect(outcome).toEqual(expect.stringMatching(/^\d+-\d+$/));
+    expect(await onMaster.xlen(stream)).toBe(6);
+    expect(await waitCalls()).toBe(before + 2);
+  });
+
+  it('rejects a write still waiting for an earlier WAIT at writeTimeoutMs, without sending it', async () => {
+    const stream = uniqueName('durable.unsent');
+    const c = client({ writeTimeoutMs: 200, durability: { replicas: 1, timeoutMs: 1000 } });
+    await c.connect();
+    await pauseReplica();
+    const first = rejection(lastValueFrom(c.emit(stream, { n: 1 })));
+    await new Promise(resolve => setImmediate(resolve));
+    const second = await rejection(lastValueFrom(c.emit(stream, { n: 2 })));
+    expect(second).toBeInstanceOf(RedisUnavailableError);
+    expect(second.message).toBe(
+      `emit("${stream}") failed: not sent within 200 ms (option writeTimeoutMs): the durable writes before it were still waiting ` +
+        'for their replicas (option durability); nothing was written',
+    );
+    expect(await first).toBeInstanceOf(DurabilityError);
+    expect(await onMaster.xlen(stream)).toBe(1);
   });
 
   it('rejects emits with DurabilityError when the replica does not answer, saying the entry was written', async () => {
