@@ -11,18 +11,6 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** Hash-tagged keys, one per master. */
-async function keysOnEveryMaster(prefix: string): Promise<Map<number, string>> {
-  const masters = await cluster.masters();
-  const byMaster = new Map<number, string>();
-  for (let i = 0; byMaster.size < masters.length; i++) {
-    const key = `{${prefix}${i}}.stream`;
-    const master = await cluster.masterOf(key);
-    if (!byMaster.has(master)) byMaster.set(master, key);
-  }
-  return byMaster;
-}
-
 /** How many slots each master serves, as one node sees it. */
 async function slotCounts(port: number): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
@@ -53,7 +41,8 @@ describe('the Redis Cluster harness', () => {
     expect(cluster.nodes).toHaveLength(6);
     const masters = await cluster.masters();
     expect(masters).toHaveLength(3);
-    const keys = await keysOnEveryMaster(uniqueName('spread'));
+    const prefix = uniqueName('spread');
+    const keys = await cluster.keysOnEveryMaster(i => `{${prefix}${i}}.stream`);
     const client = cluster.client();
     for (const key of keys.values()) await client.xadd(key, '*', 'a', '1');
     for (const [master, key] of keys) {

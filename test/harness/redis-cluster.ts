@@ -49,6 +49,8 @@ export interface TestRedisCluster {
   masterOf(key: string): Promise<number>;
   /** The ports of the masters now, once every live node agrees. */
   masters(): Promise<number[]>;
+  /** One key per master, keyed by master port: `make(0)`, `make(1)`, ... until every master has one. */
+  keysOnEveryMaster(make: (i: number) => string): Promise<Map<number, string>>;
   /**
    * SIGKILLs the master of the key's slot, waits until its replica is promoted and every surviving node reports
    * `cluster_state:ok` with the slot on the new master; returns the new master's port.
@@ -185,6 +187,16 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       return masterOfSlot(await slotOf(key));
     },
     masters: currentMasters,
+    async keysOnEveryMaster(make) {
+      const count = (await currentMasters()).length;
+      const byMaster = new Map<number, string>();
+      for (let i = 0; byMaster.size < count; i++) {
+        const key = make(i);
+        const master = await masterOfSlot(await slotOf(key));
+        if (!byMaster.has(master)) byMaster.set(master, key);
+      }
+      return byMaster;
+    },
     async killMasterOf(key) {
       const slot = await slotOf(key);
       const old = await masterOfSlot(slot);
