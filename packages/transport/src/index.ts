@@ -26,6 +26,7 @@ export {
   type ClaimOptions,
   type DeadLetterOptions,
   type ConsumerCleanupOptions,
+  type ClusterConnectionOptions,
   type ConnectionOptions,
 } from './options.js';
 export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type HandlerFailedEvent } from './status.js';

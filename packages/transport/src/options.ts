@@ -17,7 +17,7 @@ import {
   type MetricsOptions, type ResolvedMetricsOptions, type ResolvedTracingOptions, type TracingOptions,
 } from './observability/observability-options.js';
 
-export type { ConnectionOptions, ConnectionChoice, InlineConnectionOptions } from './options/connection.js';
+export type { ClusterConnectionOptions, ConnectionOptions, ConnectionChoice, InlineConnectionOptions } from './options/connection.js';
 
 export interface BackoffOptions {
   /** `exponential`: delayMs * 2^(attempt-1); `fixed`: delayMs every time. @default 'exponential' */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { FatalConnectionError } from '../errors/fatal-connection.error.js';
 import { RedisUnavailableError } from '../errors/redis-unavailable.error.js';
 import type { ResolvedClientOptions } from '../options.js';
@@ -26,7 +26,7 @@ interface Waiter {
  * reconnecting (every 2 s at most), so a fixed password is picked up without a restart.
  */
 export class ProducerConnection {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   private readonly waiting = new Set<Waiter>();
   private waitingWrites = 0;
   private lastError?: unknown;
@@ -72,7 +72,7 @@ export class ProducerConnection {
    * with RedisUnavailableError if it has not completed within writeTimeoutMs (waiting for the connection
    * included). `what` names the call in errors; a refusal by Redis names the command and the stream.
    */
-  write<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>): Promise<T> {
+  write<T>(what: string, stream: string, command: (redis: RedisClient) => Promise<T>): Promise<T> {
     if (this.redis.status === 'ready') return command(this.redis).catch(err => Promise.reject(this.explain(what, stream, err)));
     if (this.waitingWrites >= this.options.offlineQueueLimit && !this.fatal) {
       return Promise.reject(
@@ -91,7 +91,7 @@ export class ProducerConnection {
   }
 
   /** Waits for the connection (up to limitMs in all, the command included), then runs `command`. */
-  private wait<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, isWrite: boolean): Promise<T> {
+  private wait<T>(what: string, stream: string, command: (redis: RedisClient) => Promise<T>, limitMs: number, option: string, isWrite: boolean): Promise<T> {
     if (this.fatal) return Promise.reject(this.fatal);
     return new Promise<T>((resolve, reject) => {
       let sent = false;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { InvalidMessageException } from '@nestjs/microservices/errors/invalid-message.exception.js';
 import { from, throwError, type Observable } from 'rxjs';
@@ -58,7 +58,7 @@ export class RedisStreamsClient extends ClientProxy {
    * with RedisUnavailableError after connectTimeoutMs, or at once with FatalConnectionError on a wrong
    * password or a refused TLS certificate. The connection keeps trying in the background either way.
    */
-  async connect(): Promise<Redis> {
+  async connect(): Promise<RedisClient> {
     if (this.instrumentationLoading) await this.instrumentationLoading;
     const connection = this.connection();
     await connection.ready();
@@ -79,7 +79,7 @@ export class RedisStreamsClient extends ClientProxy {
     }
   }
 
-  unwrap<T = Redis>(): T {
+  unwrap<T = RedisClient>(): T {
     if (!this.producer) throw new Error('Not initialized. Call connect() (or emit/send once) before unwrap().');
     return this.producer.redis as T;
   }

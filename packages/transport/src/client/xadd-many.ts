@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { runScript } from '../redis/lua.js';
 import { FIELD_CORRELATION_ID, FIELD_DATA } from '../wire/codec.js';
 
@@ -17,7 +17,7 @@ export const XADD_MANY_CHUNK = 250;
  * Chunks go out together (the connection pipelines them); the ids come back in order. On an error, entries
  * before the failing one may have been added, as with a pipeline of XADDs.
  */
-export async function xaddMany(redis: Redis, stream: string, maxLen: number | undefined, entries: Array<Array<string | number>>): Promise<string[]> {
+export async function xaddMany(redis: RedisClient, stream: string, maxLen: number | undefined, entries: Array<Array<string | number>>): Promise<string[]> {
   const calls: Array<Promise<string[]>> = [];
   for (let start = 0; start < entries.length; start += XADD_MANY_CHUNK) {
     const args: Array<string | number> = [maxLen ? maxLen : ''];

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { PermissionError, type MissingPermission } from '../errors/permission.error.js';
 import type { ResolvedServerOptions } from '../options.js';
 import { deniedCommand, isPermissionDenied } from './command-errors.js';
@@ -72,7 +72,7 @@ export function consumerPermissionScope(options: ResolvedServerOptions, streams:
  * consumerCleanup, XINFO CONSUMERS and XGROUP DELCONSUMER (and the script commands) on each stream; with
  * boundedReads, the script commands on each stream. Throws PermissionError.
  */
-export async function checkConsumerPermissions(redis: Redis, scope: ConsumerPermissionScope): Promise<void> {
+export async function checkConsumerPermissions(redis: RedisClient, scope: ConsumerPermissionScope): Promise<void> {
   const { group } = scope;
   const probes: Probe[] = [];
   for (const stream of scope.streams) {
@@ -123,7 +123,7 @@ export interface ProducerPermissionScope {
  * What a producer needs: XADD on each stream (EVALSHA and EVAL too with emitMany), and for request-reply
  * XREAD and XTRIM on its reply stream. Throws PermissionError.
  */
-export async function checkProducerPermissions(redis: Redis, scope: ProducerPermissionScope): Promise<void> {
+export async function checkProducerPermissions(redis: RedisClient, scope: ProducerPermissionScope): Promise<void> {
   const probes: Probe[] = [];
   for (const stream of scope.streams) {
     probes.push(xaddProbe(stream));
@@ -147,7 +147,7 @@ function xaddProbe(key: string): Probe {
 }
 
 /** Sends the probes together; returns those Redis refused with NOPERM. Connection errors are thrown. */
-async function run(redis: Redis, probes: Probe[]): Promise<MissingPermission[]> {
+async function run(redis: RedisClient, probes: Probe[]): Promise<MissingPermission[]> {
   const answers = await Promise.all(
     probes.map(p =>
       redis.call(String(p.args[0]), ...p.args.slice(1)).then(
@@ -164,7 +164,7 @@ async function run(redis: Redis, probes: Probe[]): Promise<MissingPermission[]> 
 }
 
 /** MULTI and EXEC: an empty transaction, sent as one unit (nothing else can land inside it). */
-async function transactionMissing(redis: Redis): Promise<MissingPermission[]> {
+async function transactionMissing(redis: RedisClient): Promise<MissingPermission[]> {
   try {
     await redis.multi().exec();
     return [];
