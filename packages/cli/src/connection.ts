@@ -77,6 +77,8 @@ export function redactUrl(url: string): string {
 /** A connection as a password-free URL-like string. */
 export function describeConnection(connection: ConnectionOptions): string {
   if (typeof connection === 'string') return redactUrl(connection);
+  // A cluster's seed nodes (StreamsAdmin refuses a cluster for now, and says so; this only names it).
+  if ('type' in connection) return `Redis Cluster ${connection.nodes.map(n => `${n.host}:${n.port}`).join(',')}`;
   if (connection.url !== undefined) return redactUrl(connection.url);
   const scheme = connection.tls ? 'rediss' : 'redis';
   const user = connection.username ? `${connection.username}${connection.password ? ':***' : ''}@` : connection.password ? ':***@' : '';
