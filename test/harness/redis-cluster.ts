@@ -25,6 +25,14 @@ export interface RedisClusterOptions {
   nodeTimeoutMs?: number;
 }
 
+export interface KillOptions {
+  /**
+   * Called with the master stopped (SIGSTOP: its sockets open, nothing answered) before the SIGKILL, with its
+   * port: commands sent now are in flight when it dies.
+   */
+  whileFrozen?: (port: number) => Promise<void>;
+}
+
 export interface MoveSlotOptions {
   /**
    * Called once the slot's keys are on the target but the slot is still MIGRATING on the source and IMPORTING
@@ -55,7 +63,7 @@ export interface TestRedisCluster {
    * SIGKILLs the master of the key's slot, waits until its replica is promoted and every surviving node reports
    * `cluster_state:ok` with the slot on the new master; returns the new master's port.
    */
-  killMasterOf(key: string): Promise<number>;
+  killMasterOf(key: string, options?: KillOptions): Promise<number>;
   /**
    * Starts a killed node again (same port, same nodes.conf, no data); the cluster makes it a replica of the master
    * that took its slots. Waits until it is in sync (`master_link_status:up`) and every node agrees.
@@ -197,10 +205,19 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       }
       return byMaster;
     },
-    async killMasterOf(key) {
+    async killMasterOf(key, options = {}) {
       const slot = await slotOf(key);
       const old = await masterOfSlot(slot);
-      await killProcess(processes.find(n => n.port === old)!.proc);
+      const proc = processes.find(n => n.port === old)!.proc!;
+      if (options.whileFrozen) {
+        proc.kill('SIGSTOP');
+        try {
+          await options.whileFrozen(old);
+        } finally {
+          await killProcess(proc);
+        }
+      }
+      await killProcess(proc);
       let promoted: number | undefined;
       await waitFor(
         async () => {
