@@ -65,6 +65,8 @@ describe('Sentinel failover', () => {
     const after = [...producer.resolved].filter(n => !resolvedBefore.has(n));
     await waitFor(() => after.every(n => handled.has(n)), 'every emit resolved after the promotion to be handled', 30_000);
     await waitFor(async () => (await pending(pattern)) === 0, 'nothing pending on the new master', 30_000);
+    // An emit lost with the master is rejected with an error that says so.
+    expect([...producer.rejections.keys()].filter(name => name !== 'RedisUnavailableError')).toEqual([]);
     // Without durability, an emit the old master acknowledged but had not replicated yet is lost: reported, not
     // asserted (replication is asynchronous); the durable test below asserts none is.
     const lost = [...resolvedBefore].filter(n => !handled.has(n));
@@ -92,6 +94,7 @@ describe('Sentinel failover', () => {
 
     await waitFor(() => [...producer.resolved].every(n => handled.has(n)), 'every resolved emit to be handled', 30_000);
     await waitFor(async () => (await pending(pattern)) === 0, `nothing pending on the new master (${promoted})`, 30_000);
+    expect([...producer.rejections.keys()].filter(name => !['RedisUnavailableError', 'DurabilityError'].includes(name))).toEqual([]);
     console.info(`Sentinel failover with durability: ${producer.summary()}; ${[...handled.values()].filter(c => c > 1).length} handled more than once`);
   });
 });
