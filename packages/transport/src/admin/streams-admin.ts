@@ -1,6 +1,4 @@
-import type { Redis } from 'ioredis';
-import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import { isClusterConnection } from '../redis/redis-client.js';
+import type { RedisClient } from '../redis/redis-client.js';
 import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { resolveAdminOptions, type ResolvedAdminOptions, type StreamsAdminOptions } from './admin-options.js';
 import { DeadLetters } from './dead-letters.js';
@@ -23,16 +21,12 @@ export class StreamsAdmin {
   /** List, show, redrive and purge dead letters. */
   readonly deadLetters: DeadLetters;
   private readonly options: ResolvedAdminOptions;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private lastError: Error | undefined;
 
   constructor(options: StreamsAdminOptions = {}) {
     this.options = resolveAdminOptions(options);
-    if (isClusterConnection(this.options.connection)) {
-      // SCAN, and the admin's multi-key reads, see one node at a time: not done half right.
-      throw new InvalidOptionsError('connection', 'StreamsAdmin (and the nestream CLI) do not support a Redis Cluster yet: give one node\'s URL only to read that node, knowing it holds only its own slots');
-    }
-    this.redis = createRedis(this.options.connection, 'admin', { lazyConnect: true, ...this.options.redisOptions }) as Redis;
+    this.redis = createRedis(this.options.connection, 'admin', { lazyConnect: true, ...this.options.redisOptions });
     // Errors reach the caller through the rejected command; without a listener ioredis would also log them.
     this.redis.on('error', (err: Error) => (this.lastError = err));
     this.deadLetters = new DeadLetters(this.redis, this.options);

@@ -47,15 +47,17 @@ function newRedisFromUrl(url: string, options: RedisOptions): Redis {
 
 /**
  * A Redis Cluster connection: the role's settings apply to every node's connection (`redisOptions`), but
- * auto-pipelining and lazy connecting are the cluster's own (ioredis pipelines per node).
+ * auto-pipelining, lazy connecting and reconnecting are the cluster's own (ioredis pipelines per node, and
+ * reconnects the cluster as a whole: a role's `retryStrategy` becomes its `clusterRetryStrategy`).
  */
 function newCluster(connection: ClusterConnectionOptions, role: RedisOptions): Cluster {
-  const { enableAutoPipelining, lazyConnect, ...perNode } = role;
+  const { enableAutoPipelining, lazyConnect, retryStrategy, ...perNode } = role;
   const options = connection.options ?? {};
   return new Cluster(connection.nodes, {
     ...options,
     ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
     ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+    ...(retryStrategy !== undefined ? { clusterRetryStrategy: retryStrategy } : {}),
     redisOptions: { ...options.redisOptions, ...perNode },
   });
 }
