@@ -48,9 +48,8 @@ describe('the Redis Cluster harness', () => {
     for (const [master, key] of keys) {
       // Each key is held by its own master; the other masters redirect to it.
       expect(await cluster.node(master).exists(key)).toBe(1);
-      for (const other of masters.filter(m => m !== master)) {
-        await expect(cluster.node(other).exists(key)).rejects.toThrow(`MOVED ${await cluster.slotOf(key)} 127.0.0.1:${master}`);
-      }
+      const moved = `MOVED ${await cluster.slotOf(key)} 127.0.0.1:${master}`;
+      for (const other of masters.filter(m => m !== master)) await expect(cluster.node(other).exists(key)).rejects.toThrow(moved);
     }
   });
 
@@ -68,7 +67,8 @@ describe('the Redis Cluster harness', () => {
     const target = await cluster.moveSlotOf(key, undefined, {
       whileMigrating: async () => {
         // The slot's keys are on the target already: the source answers ASK, the client follows it.
-        await expect(cluster.node(source).xlen(key)).rejects.toThrow(`ASK ${await cluster.slotOf(key)} 127.0.0.1:`);
+        const ask = `ASK ${await cluster.slotOf(key)} 127.0.0.1:`;
+        await expect(cluster.node(source).xlen(key)).rejects.toThrow(ask);
         const at = loop.state.ok;
         await waitFor(() => loop.state.ok >= at + 20, '20 writes while the slot is migrating');
         duringMove = loop.state.ok - at;
