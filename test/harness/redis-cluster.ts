@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import { closeClients } from './close-clients.js';
-import { freePort, killProcess, spawnRedisServer } from './redis-process.js';
+import { distinctFreePorts, killProcess, spawnRedisServer } from './redis-process.js';
 import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
@@ -277,11 +277,4 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
     },
     stop,
   };
-}
-
-/** n different free ports (the OS could hand out one twice across calls). */
-async function distinctFreePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
 }
