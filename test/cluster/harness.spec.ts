@@ -11,18 +11,6 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** Hash-tagged keys, one per master. */
-async function keysOnEveryMaster(prefix: string): Promise<Map<number, string>> {
-  const masters = await cluster.masters();
-  const byMaster = new Map<number, string>();
-  for (let i = 0; byMaster.size < masters.length; i++) {
-    const key = `{${prefix}${i}}.stream`;
-    const master = await cluster.masterOf(key);
-    if (!byMaster.has(master)) byMaster.set(master, key);
-  }
-  return byMaster;
-}
-
 /** How many slots each master serves, as one node sees it. */
 async function slotCounts(port: number): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
@@ -53,15 +41,15 @@ describe('the Redis Cluster harness', () => {
     expect(cluster.nodes).toHaveLength(6);
     const masters = await cluster.masters();
     expect(masters).toHaveLength(3);
-    const keys = await keysOnEveryMaster(uniqueName('spread'));
+    const prefix = uniqueName('spread');
+    const keys = await cluster.keysOnEveryMaster(i => `{${prefix}${i}}.stream`);
     const client = cluster.client();
     for (const key of keys.values()) await client.xadd(key, '*', 'a', '1');
     for (const [master, key] of keys) {
       // Each key is held by its own master; the other masters redirect to it.
       expect(await cluster.node(master).exists(key)).toBe(1);
-      for (const other of masters.filter(m => m !== master)) {
-        await expect(cluster.node(other).exists(key)).rejects.toThrow(`MOVED ${await cluster.slotOf(key)} 127.0.0.1:${master}`);
-      }
+      const moved = `MOVED ${await cluster.slotOf(key)} 127.0.0.1:${master}`;
+      for (const other of masters.filter(m => m !== master)) await expect(cluster.node(other).exists(key)).rejects.toThrow(moved);
     }
   });
 
@@ -79,7 +67,8 @@ describe('the Redis Cluster harness', () => {
     const target = await cluster.moveSlotOf(key, undefined, {
       whileMigrating: async () => {
         // The slot's keys are on the target already: the source answers ASK, the client follows it.
-        await expect(cluster.node(source).xlen(key)).rejects.toThrow(`ASK ${await cluster.slotOf(key)} 127.0.0.1:`);
+        const ask = `ASK ${await cluster.slotOf(key)} 127.0.0.1:`;
+        await expect(cluster.node(source).xlen(key)).rejects.toThrow(ask);
         const at = loop.state.ok;
         await waitFor(() => loop.state.ok >= at + 20, '20 writes while the slot is migrating');
         duringMove = loop.state.ok - at;

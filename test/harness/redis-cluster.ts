@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
 import { closeClients } from './close-clients.js';
-import { freePort, killProcess, spawnRedisServer } from './redis-process.js';
+import { distinctFreePorts, killProcess, spawnRedisServer } from './redis-process.js';
 import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
@@ -23,6 +23,14 @@ export interface RedisClusterOptions {
   replicasPerMaster?: number;
   /** cluster-node-timeout: how long a node may not answer before it is failed over. @default 1000 */
   nodeTimeoutMs?: number;
+}
+
+export interface KillOptions {
+  /**
+   * Called with the master stopped (SIGSTOP: its sockets open, nothing answered) before the SIGKILL, with its
+   * port: commands sent now are in flight when it dies.
+   */
+  whileFrozen?: (port: number) => Promise<void>;
 }
 
 export interface MoveSlotOptions {
@@ -49,11 +57,13 @@ export interface TestRedisCluster {
   masterOf(key: string): Promise<number>;
   /** The ports of the masters now, once every live node agrees. */
   masters(): Promise<number[]>;
+  /** One key per master, keyed by master port: `make(0)`, `make(1)`, ... until every master has one. */
+  keysOnEveryMaster(make: (i: number) => string): Promise<Map<number, string>>;
   /**
    * SIGKILLs the master of the key's slot, waits until its replica is promoted and every surviving node reports
    * `cluster_state:ok` with the slot on the new master; returns the new master's port.
    */
-  killMasterOf(key: string): Promise<number>;
+  killMasterOf(key: string, options?: KillOptions): Promise<number>;
   /**
    * Starts a killed node again (same port, same nodes.conf, no data); the cluster makes it a replica of the master
    * that took its slots. Waits until it is in sync (`master_link_status:up`) and every node agrees.
@@ -185,10 +195,29 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
       return masterOfSlot(await slotOf(key));
     },
     masters: currentMasters,
-    async killMasterOf(key) {
+    async keysOnEveryMaster(make) {
+      const count = (await currentMasters()).length;
+      const byMaster = new Map<number, string>();
+      for (let i = 0; byMaster.size < count; i++) {
+        const key = make(i);
+        const master = await masterOfSlot(await slotOf(key));
+        if (!byMaster.has(master)) byMaster.set(master, key);
+      }
+      return byMaster;
+    },
+    async killMasterOf(key, options = {}) {
       const slot = await slotOf(key);
       const old = await masterOfSlot(slot);
-      await killProcess(processes.find(n => n.port === old)!.proc);
+      const proc = processes.find(n => n.port === old)!.proc!;
+      if (options.whileFrozen) {
+        proc.kill('SIGSTOP');
+        try {
+          await options.whileFrozen(old);
+        } finally {
+          await killProcess(proc);
+        }
+      }
+      await killProcess(proc);
       let promoted: number | undefined;
       await waitFor(
         async () => {
@@ -248,11 +277,4 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
     },
     stop,
   };
-}
-
-/** n different free ports (the OS could hand out one twice across calls). */
-async function distinctFreePorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
 }

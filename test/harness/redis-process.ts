@@ -14,6 +14,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** n different free ports (the OS can hand out the same one to two calls of freePort). */
+export async function distinctFreePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
 /** What a redis-server prints once it serves clients; a Sentinel prints its id instead. */
 export const SERVER_READY = 'Ready to accept connections';
 export const SENTINEL_READY = 'Sentinel ID is';

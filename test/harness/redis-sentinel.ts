@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { closeClients } from './close-clients.js';
-import { freePort, killProcess, SENTINEL_READY, spawnRedisServer } from './redis-process.js';
+import { distinctFreePorts, killProcess, SENTINEL_READY, spawnRedisServer } from './redis-process.js';
 import { waitFor } from './wait.js';
 
 const HOST = '127.0.0.1';
@@ -50,9 +50,9 @@ interface DataNode {
 export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promise<TestRedisSentinel> {
   const { downAfterMs = 1000, failoverTimeoutMs = 3000 } = opts;
   const dir = mkdtempSync(join(tmpdir(), 'nestream-sentinel-'));
-  const data: DataNode[] = [{ port: await freePort() }, { port: await freePort() }];
-  const sentinels: Array<{ port: number; proc?: ChildProcess }> = [];
-  for (let i = 0; i < 3; i++) sentinels.push({ port: await freePort() });
+  const ports = await distinctFreePorts(5);
+  const data: DataNode[] = ports.slice(0, 2).map(port => ({ port }));
+  const sentinels: Array<{ port: number; proc?: ChildProcess }> = ports.slice(2).map(port => ({ port }));
   const clients: Redis[] = [];
   const direct = new Map<number, Redis>();
   let killed: DataNode | undefined;
@@ -98,9 +98,8 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
     );
     s.proc = await spawnRedisServer([file, '--sentinel'], SENTINEL_READY);
   };
-  const sentinel = (port: number) => plain(port);
   const reportedMaster = async (port: number) => {
-    const addr = (await sentinel(port).call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', NAME)) as [string, string] | null;
+    const addr = (await plain(port).call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', NAME)) as [string, string] | null;
     return addr ? Number(addr[1]) : undefined;
   };
   /** The master port if every sentinel reports the same one, undefined otherwise. */
@@ -117,9 +116,9 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
   const sentinelsSee = async (master: number, replica: number, linkUp: boolean) => {
     for (const s of sentinels) {
       if ((await reportedMaster(s.port).catch(() => undefined)) !== master) return false;
-      const others = ((await sentinel(s.port).call('SENTINEL', 'SENTINELS', NAME)) as string[][]).map(fields);
+      const others = ((await plain(s.port).call('SENTINEL', 'SENTINELS', NAME)) as string[][]).map(fields);
       if (others.filter(o => !/s_down|disconnected/.test(o.flags)).length !== sentinels.length - 1) return false;
-      const replicas = ((await sentinel(s.port).call('SENTINEL', 'REPLICAS', NAME)) as string[][]).map(fields);
+      const replicas = ((await plain(s.port).call('SENTINEL', 'REPLICAS', NAME)) as string[][]).map(fields);
       const r = replicas.find(x => Number(x.port) === replica);
       if (!r || /s_down|disconnected/.test(r.flags)) return false;
       if (linkUp && (r['master-link-status'] !== 'ok' || Number(r['master-port']) !== master)) return false;

@@ -5,7 +5,7 @@ import { RedisUnavailableError } from '../errors/redis-unavailable.error.js';
 import type { ResolvedClientOptions } from '../options.js';
 import { createRedis } from '../redis/create-redis.js';
 import { commandError } from '../redis/command-errors.js';
-import { isCertificateError, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
+import { isCertificateError, isConnectionLost, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
 import { describeConnection } from '../redis/redis-url.js';
 
 /** A write or a connect() waiting for the connection to be ready. */
@@ -172,7 +172,7 @@ export class ProducerConnection {
       return e;
     }
     if (e?.message === 'Command timed out') return this.noAnswer(what);
-    if (e?.name !== 'MaxRetriesPerRequestError') return commandError(err, 'XADD', stream);
+    if (!isConnectionLost(err)) return commandError(err, 'XADD', stream);
     return new RedisUnavailableError(
       `${what} failed: the connection to Redis (${this.where}) was lost while writing; the entry may or may not have been added${this.lastErrorText()}`,
       { cause: this.lastError ?? err },
