@@ -22,7 +22,7 @@ const HELP = `Usage: node bench/run.mjs [options]   (or: npm run bench -- [optio
   --repeat K         runs of each system per scenario, interleaved; the median is reported (env BENCH_REPEAT, default ${DEFAULTS.repeat}; the memory scenario runs once)
   --drain-n N        events per stream the consumers scenario pre-fills and drains (env BENCH_DRAIN_N, default ${DEFAULTS.drainN}; BullMQ drains --n)
   --batch N          burst: events per emitMany/pipeline/addBulk, and emits in flight (env BENCH_BATCH, default ${DEFAULTS.batch})
-  --redis URL        Redis to use (env BENCH_REDIS_URL, default ${DEFAULTS.redisUrl})
+  --redis URL        Redis to use (env BENCH_REDIS_URL, default ${DEFAULTS.redisUrl}); the durable scenario starts a master and a replica of its own
   --profile          node --cpu-prof on the first consumer of each run (bench/results/profiles/)
   --out DIR          where results go (default bench/results)
   --list             print the plan and exit

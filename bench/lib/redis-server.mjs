@@ -1,4 +1,5 @@
-// A throwaway redis-server (from PATH) on a free loopback port, in its own temp dir, no persistence.
+// A throwaway redis-server (from PATH) on a free loopback port, in its own temp dir, no persistence; or a
+// master with one replica (replicatedRedisServers), for the durable-emit scenario.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -17,12 +18,15 @@ function freePort() {
   });
 }
 
-export async function startRedisServer({ timeoutMs = 10_000 } = {}) {
+export async function startRedisServer({ timeoutMs = 10_000, replicaOf } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'nestream-bench-redis-'));
   const proc = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+    [
+      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
+      ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -65,6 +69,37 @@ export async function startRedisServer({ timeoutMs = 10_000 } = {}) {
         clearTimeout(timer);
       }
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A master and one replica of it, both throwaway; resolves once the replica is online (in sync). */
+export async function startReplicatedRedisServers({ timeoutMs = 20_000 } = {}) {
+  const { Redis } = await import('ioredis');
+  const master = await startRedisServer();
+  let replica;
+  const redis = new Redis(master.url);
+  try {
+    replica = await startRedisServer({ replicaOf: master.port });
+    const deadline = Date.now() + timeoutMs;
+    while (!/slave0:.*state=online/.test(await redis.info('replication'))) {
+      if (Date.now() > deadline) throw new Error(`the replica did not come online within ${timeoutMs} ms`);
+      await new Promise(r => setTimeout(r, 50));
+    }
+  } catch (err) {
+    await replica?.stop();
+    await master.stop();
+    throw err;
+  } finally {
+    redis.disconnect();
+  }
+  return {
+    url: master.url,
+    master,
+    replica,
+    async stop() {
+      await replica.stop();
+      await master.stop();
     },
   };
 }

@@ -8,12 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { SYSTEMS, redisHostPort } from './systems.mjs';
 import { makePad, eventBytes } from './payload.mjs';
+import { startReplicatedRedisServers } from './redis-server.mjs';
 
 const BENCH_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CONSUMER = join(BENCH_DIR, 'consumer.mjs');
 const PRODUCER = join(BENCH_DIR, 'producer.mjs');
 
-export const SCENARIOS = ['burst', 'latency', 'fanout', 'consumers', 'payload', 'retry', 'memory'];
+export const SCENARIOS = ['burst', 'latency', 'fanout', 'consumers', 'payload', 'retry', 'memory', 'durable'];
 
 /** Systems each scenario runs by default (a --systems list is intersected with these). */
 const DEFAULT_SYSTEMS = {
@@ -24,6 +25,7 @@ const DEFAULT_SYSTEMS = {
   payload: ['raw', 'transport', 'transport-bulk', 'nest-redis', 'bullmq'],
   retry: ['raw', 'transport', 'transport-tuned', 'bullmq'],
   memory: ['raw', 'transport', 'transport-tuned'],
+  durable: ['raw', 'raw-wait', 'transport', 'transport-durable', 'transport-bulk', 'transport-bulk-durable'],
 };
 
 export const DEFAULTS = {
@@ -104,6 +106,10 @@ export function buildPlan(o) {
         break;
       case 'retry':
         for (const system of want('retry', s => s.retry)) add({ scenario, group: 'retry-10%', system, n: o.n, fail: true });
+        break;
+      case 'durable':
+        // On a master with one replica the runner starts itself (replicated: true), never on --redis.
+        for (const system of want('durable')) add({ scenario, group: 'durable-1-replica', system, n: o.n, replicated: true });
         break;
       case 'memory': {
         const systems = want('memory', s => s.backlog);
@@ -566,8 +572,12 @@ export async function runBench(options, log = defaultProgress()) {
   o.outDir ??= join(BENCH_DIR, 'results');
   o.filled = new Set();
   const plan = buildPlan(o);
-  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 3 });
-  const info = await redis.info('server');
+  // The durable scenario runs on a master and replica of its own; the others on --redis (not connected to
+  // when only the durable scenario runs).
+  const replicated = plan.some(s => s.replicated) ? await startReplicatedRedisServers() : undefined;
+  const onReplicated = replicated && new Redis(replicated.url, { maxRetriesPerRequest: 3 });
+  const redis = plan.some(s => !s.replicated) ? new Redis(o.redisUrl, { maxRetriesPerRequest: 3 }) : undefined;
+  const info = await (redis ?? onReplicated).info('server');
   const machine = await machineInfo(info);
   const results = [];
   const started = Date.now();
@@ -594,7 +604,9 @@ export async function runBench(options, log = defaultProgress()) {
             status(attempt > 1 ? `attempt ${attempt} (the last one was disturbed by other processes)` : 'starting');
             const wallStart = Date.now();
             spec.runSeq = (o.runSeq = (o.runSeq ?? 0) + 1);
-            const r = await runOne(spec, o, redis, status);
+            const r = spec.replicated
+              ? await runOne(spec, { ...o, redisUrl: replicated.url }, onReplicated, status)
+              : await runOne(spec, o, redis, status);
             r.wallMs = Date.now() - wallStart;
             r.attempt = attempt;
             r.busyCoresBefore = quiet.busyCores;
@@ -609,8 +621,10 @@ export async function runBench(options, log = defaultProgress()) {
       for (const spec of specs) results.push(median(runs.get(spec)));
     }
   } finally {
-    await deleteKeys(redis, `*nsbench-${o.runId}-*`).catch(() => undefined); // shared streams (drain, backlog)
-    redis.disconnect();
+    if (redis) await deleteKeys(redis, `*nsbench-${o.runId}-*`).catch(() => undefined); // shared streams (drain, backlog)
+    redis?.disconnect();
+    onReplicated?.disconnect();
+    await replicated?.stop();
   }
   addRatios(results);
   return { runId: o.runId, startedAt: new Date(started).toISOString(), durationS: (Date.now() - started) / 1000, machine, options: publicOptions(o), results };

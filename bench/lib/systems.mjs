@@ -47,6 +47,27 @@ export const SYSTEMS = {
     retry: false,
     backlog: false,
   },
+  'raw-wait': {
+    title: 'raw ioredis, XADD pipeline + WAIT 1 1000 per batch / XREADGROUP / XACK batch (durable scenario)',
+    stream: true,
+    fanout: false,
+    retry: false,
+    backlog: false,
+  },
+  'transport-durable': {
+    title: '@nestream/transport, client.emit() with durability { replicas: 1, timeoutMs: 1000 } (durable scenario)',
+    stream: true,
+    fanout: false,
+    retry: false,
+    backlog: false,
+  },
+  'transport-bulk-durable': {
+    title: '@nestream/transport, client.emitMany() with durability { replicas: 1, timeoutMs: 1000 } + batch handler (durable scenario)',
+    stream: true,
+    fanout: false,
+    retry: false,
+    backlog: false,
+  },
   'nest-redis': {
     title: 'NestJS Transport.REDIS (pub/sub, no ack), client.emit()',
     stream: false,
@@ -65,6 +86,8 @@ export const SYSTEMS = {
 };
 
 export const TUNED_SERVER_OPTIONS = { concurrency: 512, readBatchSize: 512 };
+/** The durable scenario's setting: one replica must confirm, within 1 s. */
+export const DURABILITY = { replicas: 1, timeoutMs: 1000 };
 const BULL_CONCURRENCY = 32;
 const RAW_READ_COUNT = 1000;
 
@@ -81,6 +104,12 @@ export async function createProducer(cfg) {
   switch (cfg.system) {
     case 'raw':
       return rawProducer(cfg);
+    case 'raw-wait':
+      return rawProducer(cfg, DURABILITY);
+    case 'transport-durable':
+      return transportProducer(cfg, false, { durability: DURABILITY });
+    case 'transport-bulk-durable':
+      return transportProducer(cfg, true, { durability: DURABILITY });
     case 'transport':
     case 'transport-tuned':
       return transportProducer(cfg, false);
@@ -98,7 +127,8 @@ export async function createProducer(cfg) {
   }
 }
 
-async function rawProducer(cfg) {
+/** With `durability`, each batch's pipeline ends with WAIT, which must count enough replicas. */
+async function rawProducer(cfg, durability) {
   const { Redis } = await import('ioredis');
   const redis = new Redis(cfg.redisUrl);
   await redis.ping();
@@ -106,8 +136,10 @@ async function rawProducer(cfg) {
     async sendBatch(events) {
       const p = redis.pipeline();
       for (const e of events) p.xadd(cfg.key, '*', 'data', JSON.stringify(e));
+      if (durability) p.wait(durability.replicas, durability.timeoutMs);
       const res = await p.exec();
       for (const [err] of res) if (err) throw err;
+      if (durability && res.at(-1)[1] < durability.replicas) throw new Error(`WAIT counted ${res.at(-1)[1]} replicas`);
     },
     async close() {
       await redis.quit();
@@ -187,9 +219,13 @@ async function bullProducer(cfg) {
 export async function createConsumer(cfg, handle) {
   switch (cfg.system) {
     case 'raw':
+    case 'raw-wait':
       return rawConsumer(cfg, handle);
     case 'transport':
+    case 'transport-durable':
       return transportConsumer(cfg, handle, {});
+    case 'transport-bulk-durable':
+      return transportConsumer(cfg, handle, {}, true);
     case 'transport-bulk':
       return transportConsumer(cfg, handle, {}, true);
     case 'transport-tuned':

@@ -1,8 +1,8 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './redis-server.js';
+import { freePort, killProcess, spawnRedisServer } from './redis-process.js';
 
 /** A redis-server started by the tests that speaks TLS only, with a certificate from a CA made for it. */
 export interface TlsRedis {
@@ -36,29 +36,11 @@ export async function startTlsRedis(): Promise<TlsRedis> {
     '-out', 'server.crt', '-days', '1', '-extfile', 'server.ext');
 
   const port = await freePort();
-  const proc: ChildProcess = spawn(
-    'redis-server',
-    [
-      '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
-      '--tls-cert-file', file('server.crt'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.crt'),
-      '--tls-auth-clients', 'no', '--protected-mode', 'no',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const onData = (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('Ready to accept connections')) {
-        proc.stdout?.off('data', onData);
-        proc.stdout?.resume();
-        resolve();
-      }
-    };
-    proc.stdout?.on('data', onData);
-    proc.once('error', reject);
-    proc.once('exit', code => reject(new Error(`redis-server (TLS) exited with ${code}: ${out}`)));
-  });
+  const proc = await spawnRedisServer([
+    '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
+    '--tls-cert-file', file('server.crt'), '--tls-key-file', file('server.key'), '--tls-ca-cert-file', file('ca.crt'),
+    '--tls-auth-clients', 'no', '--protected-mode', 'no',
+  ]);
 
   return {
     port,
@@ -66,12 +48,7 @@ export async function startTlsRedis(): Promise<TlsRedis> {
     ca: readFileSync(file('ca.crt')),
     names: SERVER_NAMES,
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        const exited = new Promise(r => proc.once('exit', r));
-        proc.kill('SIGKILL');
-        await exited;
-      }
-      proc.stdout?.destroy();
+      await killProcess(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };

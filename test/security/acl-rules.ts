@@ -57,12 +57,17 @@ export function partitionConsumerRules(streams: string, options: { ordered?: boo
   return rules;
 }
 
-/** A producer writing `streams` with emit() (and emitMany(), a script); it reads each pattern's partition count. */
-export function producerRules(streams: string, options: { emitMany?: boolean } = {}): AclRule[] {
-  return [
+/**
+ * A producer writing `streams` with emit() (and emitMany(), a script; with durability, confirmed by WAIT); it
+ * reads each pattern's partition count.
+ */
+export function producerRules(streams: string, options: { emitMany?: boolean; durability?: boolean } = {}): AclRule[] {
+  const rules: AclRule[] = [
     { purpose: 'emit', commands: options.emitMany ? ['+xadd', '+evalsha', '+eval'] : ['+xadd'], keys: [streams] },
     { purpose: 'partition counts', commands: ['+get'], keys: [`nestream:partitions:${streams}`] },
   ];
+  if (options.durability) rules.push({ purpose: 'durable writes', commands: ['+wait'] });
+  return rules;
 }
 
 /** A request-reply client: a producer that also reads its own reply stream. */

@@ -81,7 +81,7 @@ describe('least-privilege ACL users', () => {
       ...consumerRules('orders.*', { replyPrefix: REPLIES, consumerCleanup: true }),
       ...partitionConsumerRules('orders.*', { ordered: true, group: 'shipping' }),
       ...requesterRules('orders.*'),
-      ...producerRules('orders.*', { emitMany: true }),
+      ...producerRules('orders.*', { emitMany: true, durability: true }),
     ];
     for (const text of [CONNECTION_COMMANDS.join(' '), ...listed.map(aclText)]) expect(readme).toContain(text);
   });

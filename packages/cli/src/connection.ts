@@ -1,10 +1,12 @@
-import type { ConnectionOptions, StreamsAdminOptions } from '@nestream/transport/admin';
+import { isClusterConnection, type ConnectionOptions, type StreamsAdminOptions } from '@nestream/transport/admin';
 import { usageError } from './cli-error.js';
 import { readConfigFile } from './config-file.js';
 
 /** The global options every command takes. */
 export interface GlobalOptions {
   url?: string;
+  /** The URL names one node of a Redis Cluster (a seed: ioredis finds the others). */
+  cluster?: boolean;
   config?: string;
   prefix?: string;
 }
@@ -38,6 +40,7 @@ export function resolveTarget(options: GlobalOptions, env: NodeJS.ProcessEnv = p
   else if (config.connection !== undefined) connection = typeof config.connection === 'string' ? checkUrl(config.connection, 'connection') : config.connection;
   else if (env.REDIS_URL) connection = checkUrl(env.REDIS_URL, 'REDIS_URL');
   else connection = DEFAULT_URL;
+  if (options.cluster) connection = clusterOf(connection);
   const suffix = config.deadLetterSuffix ?? ':dlq';
   return {
     admin: {
@@ -63,6 +66,22 @@ function checkUrl(url: string, source: string): string {
   return url;
 }
 
+/** `--cluster`: the URL's node as the seed of a cluster, its user, password and TLS for every node. */
+function clusterOf(connection: ConnectionOptions): ConnectionOptions {
+  if (typeof connection !== 'string') {
+    if (isClusterConnection(connection)) return connection;
+    throw usageError('--cluster takes the node from --url or REDIS_URL; a config file gives a cluster as "connection": { "type": "cluster", "nodes": [...] }');
+  }
+  const url = new URL(connection);
+  if (url.pathname.length > 1) throw usageError(`--cluster: a Redis Cluster has no databases but database 0, got ${redactUrl(connection)}`);
+  const redisOptions = {
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+  return { type: 'cluster', nodes: [{ host: url.hostname, port: Number(url.port || 6379) }], options: { redisOptions } };
+}
+
 /** A URL with its password replaced by `***` (also when the URL does not parse). */
 export function redactUrl(url: string): string {
   try {
@@ -77,6 +96,10 @@ export function redactUrl(url: string): string {
 /** A connection as a password-free URL-like string. */
 export function describeConnection(connection: ConnectionOptions): string {
   if (typeof connection === 'string') return redactUrl(connection);
+  if (isClusterConnection(connection)) {
+    const [first, ...others] = connection.nodes;
+    return `cluster ${first.host}:${first.port}${others.length > 0 ? ` (+${others.length} seed nodes)` : ''}`;
+  }
   if (connection.url !== undefined) return redactUrl(connection.url);
   const scheme = connection.tls ? 'rediss' : 'redis';
   const user = connection.username ? `${connection.username}${connection.password ? ':***' : ''}@` : connection.password ? ':***@' : '';

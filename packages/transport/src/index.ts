@@ -27,7 +27,9 @@ export {
   type ClaimOptions,
   type DeadLetterOptions,
   type ConsumerCleanupOptions,
+  type ClusterConnectionOptions,
   type ConnectionOptions,
+  type DurabilityOptions,
 } from './options.js';
 export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type HandlerFailedEvent } from './status.js';
 export {
@@ -37,6 +39,7 @@ export {
   SettlementError,
   RequestTimeoutError,
   RedisUnavailableError,
+  DurabilityError,
   FatalConnectionError,
   RedisCommandError,
   PermissionError,

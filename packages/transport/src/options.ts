@@ -17,8 +17,10 @@ import {
   metricsOption, resolveMetricsOptions, resolveTracingOptions, tracingOption,
   type MetricsOptions, type ResolvedMetricsOptions, type ResolvedTracingOptions, type TracingOptions,
 } from './observability/observability-options.js';
+import { durabilityOption, resolveDurability, type DurabilityOptions } from './options/durability.js';
 
-export type { ConnectionOptions, ConnectionChoice, InlineConnectionOptions } from './options/connection.js';
+export type { DurabilityOptions } from './options/durability.js';
+export type { ClusterConnectionOptions, ConnectionOptions, ConnectionChoice, InlineConnectionOptions } from './options/connection.js';
 
 export interface BackoffOptions {
   /** `exponential`: delayMs * 2^(attempt-1); `fixed`: delayMs every time. @default 'exponential' */
@@ -409,6 +411,13 @@ export interface RedisStreamsClientSettings {
   writeTimeoutMs?: number;
   /** Writes waiting for a connection at most; more reject at once. @default 100000 */
   offlineQueueLimit?: number;
+  /**
+   * Durable writes: emit(), emitMany() and the request of send() resolve only once `replicas` replicas have
+   * the entry (Redis WAIT), and reject with DurabilityError when they did not confirm it within `timeoutMs`
+   * (the entry is on the master all the same). A write then settles within writeTimeoutMs + timeoutMs.
+   * @default false
+   */
+  durability?: DurabilityOptions | false;
   /** Writes an event's or request's payload (`data`); the consumers' deserializer must read it. @default JSON.stringify */
   serializer?: RedisStreamsSerializer;
   /**
@@ -450,6 +459,8 @@ export interface ResolvedClientOptions {
   connectTimeoutMs: number;
   writeTimeoutMs: number;
   offlineQueueLimit: number;
+  /** Undefined when off. */
+  durability?: DurabilityOptions;
   serializer?: RedisStreamsSerializer;
   partitions: Record<string, number>;
   /** Undefined when off. */
@@ -466,6 +477,7 @@ const CLIENT_OPTIONS: OptionTable<RedisStreamsClientSettings & ConnectionField> 
   connectTimeoutMs: positiveInt,
   writeTimeoutMs: positiveInt,
   offlineQueueLimit: positiveInt,
+  durability: durabilityOption,
   serializer: withMethod('serialize'),
   partitions: recordOf(partitionCount),
   metrics: metricsOption,
@@ -485,6 +497,7 @@ export function resolveClientOptions(options: RedisStreamsClientOptions = {}): R
     connectTimeoutMs: o.connectTimeoutMs ?? d.connectTimeoutMs,
     writeTimeoutMs: o.writeTimeoutMs ?? d.writeTimeoutMs,
     offlineQueueLimit: o.offlineQueueLimit ?? d.offlineQueueLimit,
+    durability: resolveDurability(o.durability),
     serializer: o.serializer,
     partitions: { ...o.partitions },
     metrics: resolveMetricsOptions(o.metrics),

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ResolvedAdminOptions } from './admin-options.js';
 import { StreamsAdminError } from './streams-admin.error.js';
 
@@ -20,7 +20,7 @@ export interface DeadLetterStream {
  * Finds the dead-letter stream of `name`. Fails when neither the stream nor its dead-letter stream exists
  * (a typo, most likely) or when either key holds something else than a stream.
  */
-export async function findDeadLetterStream(redis: Redis, options: ResolvedAdminOptions, name: string): Promise<DeadLetterStream> {
+export async function findDeadLetterStream(redis: RedisClient, options: ResolvedAdminOptions, name: string): Promise<DeadLetterStream> {
   const key = options.keyPrefix + name;
   const deadLetterKey = options.deadLetterKey(key);
   const [sourceType, dlType] = await Promise.all([redis.type(key), redis.type(deadLetterKey)]);
@@ -34,7 +34,7 @@ export async function findDeadLetterStream(redis: Redis, options: ResolvedAdminO
 }
 
 /** The newest entry id of a stream, or null when it is empty or missing. */
-export async function newestId(redis: Redis, key: string): Promise<string | null> {
+export async function newestId(redis: RedisClient, key: string): Promise<string | null> {
   const last = (await redis.xrevrange(key, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
   return last.length > 0 ? last[0][0] : null;
 }
@@ -43,7 +43,7 @@ export async function newestId(redis: Redis, key: string): Promise<string | null
  * Every entry of a stream from `start` (exclusive when prefixed with `(`) up to `end`, a page at a time,
  * so a million dead letters never sit in memory at once.
  */
-export async function* pages(redis: Redis, key: string, end: string, pageSize: number): AsyncGenerator<Array<[string, string[]]>> {
+export async function* pages(redis: RedisClient, key: string, end: string, pageSize: number): AsyncGenerator<Array<[string, string[]]>> {
   let start = '-';
   for (;;) {
     const page = (await redis.xrange(key, start, end, 'COUNT', pageSize)) as Array<[string, string[]]>;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ResolvedAdminOptions } from './admin-options.js';
 import { parseDeadLetter, type DeadLetterEntry } from './dead-letter-entry.js';
 import { findDeadLetterStream, pages } from './dead-letter-stream.js';
@@ -30,7 +30,7 @@ const PAGE_SIZE = 500;
 /** The dead letters of source streams: `StreamsAdmin.deadLetters`. Streams are named as patterns (without `keyPrefix`). */
 export class DeadLetters {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: ResolvedAdminOptions,
   ) {}
 

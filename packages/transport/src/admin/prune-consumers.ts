@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { runScript } from '../redis/lua.js';
 import type { ResolvedAdminOptions } from './admin-options.js';
 import { readConsumers, requireStream } from './stream-info.js';
@@ -29,7 +29,7 @@ export interface PruneConsumersResult {
  * run in one script (`consumer-cleanup-1.lua`), so an entry delivered to a consumer in between keeps it.
  */
 export async function pruneConsumers(
-  redis: Redis,
+  redis: RedisClient,
   options: ResolvedAdminOptions,
   name: string,
   group: string,

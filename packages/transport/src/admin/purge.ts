@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { DEAD_LETTER_FIELDS } from '../consumer/dead-letter.js';
 import type { ResolvedAdminOptions } from './admin-options.js';
 import { findDeadLetterStream, newestId, pages } from './dead-letter-stream.js';
@@ -37,7 +37,7 @@ export interface PurgeResult {
 const PAGE_SIZE = 1000;
 
 /** Counts the dead letters a purge with the same options would delete. */
-export async function countForPurge(redis: Redis, options: ResolvedAdminOptions, name: string, opts: PurgeOptions): Promise<PurgeCount> {
+export async function countForPurge(redis: RedisClient, options: ResolvedAdminOptions, name: string, opts: PurgeOptions): Promise<PurgeCount> {
   const target = await findDeadLetterStream(redis, options, name);
   const result = { stream: name, deadLetterKey: target.deadLetterKey, count: 0, upTo: null as string | null };
   if (!target.exists) return result;
@@ -51,7 +51,7 @@ export async function countForPurge(redis: Redis, options: ResolvedAdminOptions,
 }
 
 /** Deletes dead letters for good (XTRIM MINID, or XDEL of those with the reason asked for). */
-export async function purge(redis: Redis, options: ResolvedAdminOptions, name: string, opts: PurgeOptions): Promise<PurgeResult> {
+export async function purge(redis: RedisClient, options: ResolvedAdminOptions, name: string, opts: PurgeOptions): Promise<PurgeResult> {
   const target = await findDeadLetterStream(redis, options, name);
   const result = { stream: name, deadLetterKey: target.deadLetterKey, deleted: 0 };
   if (!target.exists) return result;
@@ -70,7 +70,7 @@ export async function purge(redis: Redis, options: ResolvedAdminOptions, name: s
 }
 
 /** The newest dead-letter id a purge covers: the newest one, or `upTo`, or the last older than the age limit. */
-async function endOf(redis: Redis, key: string, opts: PurgeOptions): Promise<string | null> {
+async function endOf(redis: RedisClient, key: string, opts: PurgeOptions): Promise<string | null> {
   let end = opts.upTo !== undefined ? checkEntryId(opts.upTo) : await newestId(redis, key);
   if (end === null) return null;
   if (opts.olderThanMs !== undefined) {

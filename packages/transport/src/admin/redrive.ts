@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { DEAD_LETTER_FIELDS } from '../consumer/dead-letter.js';
 import { runScript } from '../redis/lua.js';
 import { findDeadLetterStream, newestId, pages, type DeadLetterStream } from './dead-letter-stream.js';
@@ -69,7 +69,7 @@ const TRUNCATED = -3;
  * so an interrupted redrive leaves every entry in exactly one of the two streams; running it again moves
  * the rest. On Redis Cluster the two keys must share a slot (hash tags: `{orders}.created`).
  */
-export async function redrive(redis: Redis, options: ResolvedAdminOptions, name: string, opts: RedriveOptions): Promise<RedriveResult> {
+export async function redrive(redis: RedisClient, options: ResolvedAdminOptions, name: string, opts: RedriveOptions): Promise<RedriveResult> {
   if (!opts.all === !opts.ids) throw new StreamsAdminError('bad-option', 'Redrive needs either ids or all');
   const ids = opts.ids ? [...new Set(opts.ids.map(checkEntryId))] : [];
   const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
@@ -88,7 +88,7 @@ export async function redrive(redis: Redis, options: ResolvedAdminOptions, name:
   return result;
 }
 
-async function redriveAll(redis: Redis, target: DeadLetterStream, opts: RedriveOptions, chunkSize: number, result: RedriveResult): Promise<void> {
+async function redriveAll(redis: RedisClient, target: DeadLetterStream, opts: RedriveOptions, chunkSize: number, result: RedriveResult): Promise<void> {
   if (!target.exists) return;
   // Only up to the newest dead letter now: an entry redriven here that fails again comes back with a later
   // id, and must not be redriven again by this same run.
@@ -116,7 +116,7 @@ async function redriveAll(redis: Redis, target: DeadLetterStream, opts: RedriveO
   }
 }
 
-async function redriveIds(redis: Redis, target: DeadLetterStream, ids: string[], opts: RedriveOptions, chunkSize: number, result: RedriveResult): Promise<void> {
+async function redriveIds(redis: RedisClient, target: DeadLetterStream, ids: string[], opts: RedriveOptions, chunkSize: number, result: RedriveResult): Promise<void> {
   for (let i = 0; i < ids.length; i += chunkSize) {
     const chunk = ids.slice(i, i + chunkSize);
     if (opts.dryRun) {
@@ -138,7 +138,7 @@ async function redriveIds(redis: Redis, target: DeadLetterStream, ids: string[],
   }
 }
 
-async function moveChunk(redis: Redis, target: DeadLetterStream, ids: string[], reason: string | undefined, result: RedriveResult): Promise<void> {
+async function moveChunk(redis: RedisClient, target: DeadLetterStream, ids: string[], reason: string | undefined, result: RedriveResult): Promise<void> {
   const outcomes = await runScript<Array<string | number>>(redis, 'dlqRedrive', [target.deadLetterKey, target.key], [reason ?? '', ...ids]);
   outcomes.forEach((outcome, i) => {
     if (typeof outcome === 'string') result.moved.push({ deadLetterId: ids[i], id: outcome });

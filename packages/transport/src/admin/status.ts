@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { isCluster, pipelineBySlot, type RedisClient } from '../redis/redis-client.js';
 import type { ResolvedAdminOptions } from './admin-options.js';
 import { parseConsumers, parseGroups, parseStreamInfo, requireStream, type GroupInfo, type StreamInfo } from './stream-info.js';
 
@@ -61,7 +61,7 @@ export interface StreamsStatus {
 }
 
 /** Reads the status of the named streams, or of every stream under the key prefix. */
-export async function readStatus(redis: Redis, options: ResolvedAdminOptions, names?: string[]): Promise<StreamsStatus> {
+export async function readStatus(redis: RedisClient, options: ResolvedAdminOptions, names?: string[]): Promise<StreamsStatus> {
   const at = new Date().toISOString();
   const prefix = options.keyPrefix;
   const replyPrefix = `${prefix}nestream:replies:`;
@@ -112,47 +112,50 @@ function deadLetterTest(dlKeys: Map<string, string>): (key: string) => boolean {
   return key => test(key, 0);
 }
 
-/** SCAN ... TYPE stream: every stream key under the prefix (SCAN may repeat a key; the Set drops repeats). */
-async function scanStreams(redis: Redis, prefix: string): Promise<string[]> {
+/**
+ * SCAN ... TYPE stream: every stream key under the prefix (SCAN may repeat a key; the Set drops repeats). A
+ * cluster's keys are spread over its masters: each one is scanned.
+ */
+async function scanStreams(redis: RedisClient, prefix: string): Promise<string[]> {
   const found = new Set<string>();
   const match = `${prefix.replace(/[*?[\]\\]/g, c => `\\${c}`)}*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = (await redis.call('SCAN', cursor, 'MATCH', match, 'COUNT', 1000, 'TYPE', 'stream')) as [string, string[]];
-    for (const k of keys) found.add(k);
-    cursor = next;
-  } while (cursor !== '0');
+  // A lazy cluster connection knows its masters only once a first command has connected it.
+  if (isCluster(redis) && redis.status !== 'ready') await redis.ping();
+  for (const node of isCluster(redis) ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = (await node.call('SCAN', cursor, 'MATCH', match, 'COUNT', 1000, 'TYPE', 'stream')) as [string, string[]];
+      for (const k of keys) found.add(k);
+      cursor = next;
+    } while (cursor !== '0');
+  }
   return [...found];
 }
 
-/** XINFO STREAM and XINFO GROUPS of every key, in one pipeline. Keys that vanished meanwhile are left out. */
-async function readStreamInfos(redis: Redis, keys: string[]): Promise<Map<string, { stream: StreamInfo; groups: GroupInfo[] }>> {
-  const pipeline = redis.pipeline();
-  for (const key of keys) {
+/** XINFO STREAM and XINFO GROUPS of every key, in one pipeline (per slot). Keys that vanished meanwhile are left out. */
+async function readStreamInfos(redis: RedisClient, keys: string[]): Promise<Map<string, { stream: StreamInfo; groups: GroupInfo[] }>> {
+  const results = await pipelineBySlot(redis, keys, key => key, (pipeline, key) => {
     pipeline.xinfo('STREAM', key);
     pipeline.xinfo('GROUPS', key);
-  }
-  const results = (await pipeline.exec()) ?? [];
+  });
   const infos = new Map<string, { stream: StreamInfo; groups: GroupInfo[] }>();
   keys.forEach((key, i) => {
-    const [streamErr, stream] = results[2 * i];
-    const [groupsErr, groups] = results[2 * i + 1];
+    const [streamErr, stream] = results[i][0];
+    const [groupsErr, groups] = results[i][1];
     if (streamErr || groupsErr) return;
     infos.set(key, { stream: parseStreamInfo(stream as unknown[]), groups: parseGroups(groups as unknown[][]) });
   });
   return infos;
 }
 
-/** XINFO CONSUMERS of every group, in one pipeline. */
-async function readAllConsumers(redis: Redis, streams: Array<{ key: string; groups: GroupInfo[] }>): Promise<Map<string, GroupStatus[]>> {
+/** XINFO CONSUMERS of every group, in one pipeline (per slot). */
+async function readAllConsumers(redis: RedisClient, streams: Array<{ key: string; groups: GroupInfo[] }>): Promise<Map<string, GroupStatus[]>> {
   const pairs = streams.flatMap(({ key, groups }) => groups.map(group => ({ key, group })));
   const byKey = new Map<string, GroupStatus[]>();
   if (pairs.length === 0) return byKey;
-  const pipeline = redis.pipeline();
-  for (const { key, group } of pairs) pipeline.xinfo('CONSUMERS', key, group.name);
-  const results = (await pipeline.exec()) ?? [];
+  const results = await pipelineBySlot(redis, pairs, pair => pair.key, (pipeline, { key, group }) => pipeline.xinfo('CONSUMERS', key, group.name));
   pairs.forEach(({ key, group }, i) => {
-    const [err, rows] = results[i];
+    const [err, rows] = results[i][0];
     const consumers = err ? [] : parseConsumers(rows as unknown[][]).sort((a, b) => compareNames(a.name, b.name));
     const { consumers: _count, ...rest } = group;
     const list = byKey.get(key) ?? [];

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { fieldMap, isNoGroup } from '../redis/replies.js';
 import { StreamsAdminError } from './streams-admin.error.js';
 
@@ -33,7 +33,7 @@ export interface ConsumerInfo {
 }
 
 /** Fails with a clear StreamsAdminError unless `key` holds a stream. `name` is what the caller typed. */
-export async function requireStream(redis: Redis, key: string, name: string): Promise<void> {
+export async function requireStream(redis: RedisClient, key: string, name: string): Promise<void> {
   const type = await redis.type(key);
   if (type === 'none') throw new StreamsAdminError('unknown-stream', `Stream "${name}" does not exist (key ${key})`);
   if (type !== 'stream') throw new StreamsAdminError('not-a-stream', `Key ${key} is a ${type}, not a stream`);
@@ -73,12 +73,12 @@ export function parseConsumers(reply: unknown[][]): ConsumerInfo[] {
   });
 }
 
-export async function readGroups(redis: Redis, key: string): Promise<GroupInfo[]> {
+export async function readGroups(redis: RedisClient, key: string): Promise<GroupInfo[]> {
   return parseGroups((await redis.xinfo('GROUPS', key)) as unknown[][]);
 }
 
 /** The consumers of a group; a `unknown-group` StreamsAdminError when the group does not exist. */
-export async function readConsumers(redis: Redis, key: string, group: string): Promise<ConsumerInfo[]> {
+export async function readConsumers(redis: RedisClient, key: string, group: string): Promise<ConsumerInfo[]> {
   try {
     return parseConsumers((await redis.xinfo('CONSUMERS', key, group)) as unknown[][]);
   } catch (err) {

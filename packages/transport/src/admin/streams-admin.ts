@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { resolveAdminOptions, type ResolvedAdminOptions, type StreamsAdminOptions } from './admin-options.js';
 import { DeadLetters } from './dead-letters.js';
@@ -21,7 +21,7 @@ export class StreamsAdmin {
   /** List, show, redrive and purge dead letters. */
   readonly deadLetters: DeadLetters;
   private readonly options: ResolvedAdminOptions;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private lastError: Error | undefined;
 
   constructor(options: StreamsAdminOptions = {}) {

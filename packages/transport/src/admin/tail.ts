@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { InvalidOptionsError } from '../errors/invalid-options.error.js';
+import { groupBySlot, isCluster, type RedisClient } from '../redis/redis-client.js';
 import { DecodeError } from '../errors/decode.error.js';
 import { decode, type DecodedMessage } from '../wire/codec.js';
 import type { ResolvedAdminOptions } from './admin-options.js';
@@ -34,9 +35,13 @@ const READ_COUNT = 100;
  * group without one (nothing is acked, no group or consumer is created). Uses its own connection, as a
  * blocked XREAD holds the one it runs on.
  */
-export async function* tail(redis: Redis, options: ResolvedAdminOptions, streams: string[], opts: TailOptions = {}): AsyncGenerator<TailEntry> {
+export async function* tail(redis: RedisClient, options: ResolvedAdminOptions, streams: string[], opts: TailOptions = {}): AsyncGenerator<TailEntry> {
   const names = [...new Set(streams)];
   const keys = names.map(n => options.keyPrefix + n);
+  if (isCluster(redis) && groupBySlot(keys, key => key).length > 1) {
+    // One XREAD may only name keys of one slot; following several slots would need a reader per slot.
+    throw new InvalidOptionsError('streams', `on a Redis Cluster, tail follows streams of one hash slot at a time (${keys.join(', ')} are in ${groupBySlot(keys, key => key).length} slots): tail each stream on its own`);
+  }
   const ids: string[] = [];
   for (let i = 0; i < keys.length; i++) {
     await requireStream(redis, keys[i], names[i]);
@@ -44,7 +49,9 @@ export async function* tail(redis: Redis, options: ResolvedAdminOptions, streams
     ids.push(parseStreamInfo((await redis.xinfo('STREAM', keys[i])) as unknown[]).lastGeneratedId);
   }
   // No commandTimeout: a blocked XREAD is meant to wait.
-  const reader = redis.duplicate({ connectionName: 'nestream:admin-tail', lazyConnect: true, commandTimeout: undefined });
+  const reader = isCluster(redis)
+    ? redis.duplicate([], { lazyConnect: true, redisOptions: { ...redis.options.redisOptions, connectionName: 'nestream:admin-tail', commandTimeout: undefined } })
+    : redis.duplicate({ connectionName: 'nestream:admin-tail', lazyConnect: true, commandTimeout: undefined });
   reader.on('error', () => undefined); // failures surface as the XREAD's rejection
   opts.onStart?.();
   const stop = () => reader.disconnect();

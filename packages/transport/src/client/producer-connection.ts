@@ -1,10 +1,11 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
+import { DurabilityError } from '../errors/durability.error.js';
 import { FatalConnectionError } from '../errors/fatal-connection.error.js';
 import { RedisUnavailableError } from '../errors/redis-unavailable.error.js';
 import type { ResolvedClientOptions } from '../options.js';
 import { createRedis } from '../redis/create-redis.js';
 import { commandError } from '../redis/command-errors.js';
-import { isCertificateError, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
+import { isCertificateError, isConnectionLost, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
 import { describeConnection } from '../redis/redis-url.js';
 
 /** A write or a connect() waiting for the connection to be ready. */
@@ -26,7 +27,7 @@ interface Waiter {
  * reconnecting (every 2 s at most), so a fixed password is picked up without a restart.
  */
 export class ProducerConnection {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   private readonly waiting = new Set<Waiter>();
   private waitingWrites = 0;
   private lastError?: unknown;
@@ -70,9 +71,10 @@ export class ProducerConnection {
   /**
    * Runs `command` (an XADD to `stream`, a script that adds to it, or `commandName` on that key) once the connection is ready; rejects
    * with RedisUnavailableError if it has not completed within writeTimeoutMs (waiting for the connection
-   * included). `what` names the call in errors; a refusal by Redis names the command and the stream.
+   * included), plus `confirmMs` for a durable write (its WAIT). `what` names the call in errors; a refusal by
+   * Redis names the command and the stream.
    */
-  write<T>(what: string, stream: string, command: (redis: Redis) => Promise<T>, commandName = 'XADD'): Promise<T> {
+  write<T>(what: string, stream: string, command: (redis: RedisClient) => Promise<T>, confirmMs = 0, commandName = 'XADD'): Promise<T> {
     if (this.redis.status === 'ready') return command(this.redis).catch(err => Promise.reject(this.explain(what, stream, err, commandName)));
     if (this.waitingWrites >= this.options.offlineQueueLimit && !this.fatal) {
       return Promise.reject(
@@ -82,7 +84,7 @@ export class ProducerConnection {
         ),
       );
     }
-    return this.wait(what, stream, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true, commandName);
+    return this.wait(what, stream, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true, confirmMs, commandName);
   }
 
   /** Fails the writes and connects still waiting for a connection (close()). */
@@ -90,9 +92,13 @@ export class ProducerConnection {
     for (const waiter of this.takeWaiting()) waiter.fail(new RedisUnavailableError(`${reason}: not written`));
   }
 
-  /** Waits for the connection (up to limitMs in all, the command included), then runs `command`. */
+  /**
+   * Waits for the connection (up to limitMs in all, the command included, plus confirmMs once it is sent: a
+   * durable write's WAIT), then runs `command`.
+   */
   private wait<T>(
-    what: string, stream: string, command: (redis: Redis) => Promise<T>, limitMs: number, option: string, isWrite: boolean, commandName = 'XADD',
+    what: string, stream: string, command: (redis: RedisClient) => Promise<T>, limitMs: number, option: string, isWrite: boolean, confirmMs = 0,
+    commandName = 'XADD',
   ): Promise<T> {
     if (this.fatal) return Promise.reject(this.fatal);
     return new Promise<T>((resolve, reject) => {
@@ -108,6 +114,10 @@ export class ProducerConnection {
       const waiter: Waiter = {
         go: () => {
           sent = true;
+          if (confirmMs > 0) {
+            clearTimeout(timer);
+            timer = setTimeout(onTimeout, limitMs - (Date.now() - started) + confirmMs);
+          }
           command(this.redis).then(
             value => finish(() => resolve(value)),
             err => finish(() => reject(this.explain(what, stream, err, commandName))),
@@ -115,7 +125,9 @@ export class ProducerConnection {
         },
         fail: err => finish(() => reject(err)),
       };
-      const timer = setTimeout(() => finish(() => reject(sent ? this.noAnswer(what) : this.unreachable(what, limitMs, option, isWrite))), limitMs);
+      const started = Date.now();
+      const onTimeout = () => finish(() => reject(sent ? this.noAnswer(what) : this.unreachable(what, limitMs, option, isWrite)));
+      let timer = setTimeout(onTimeout, limitMs);
       this.waiting.add(waiter);
       if (isWrite) this.waitingWrites++;
     });
@@ -135,24 +147,33 @@ export class ProducerConnection {
    * stuck connection.
    */
   private noAnswer(what: string): RedisUnavailableError {
-    if (this.redis.status === 'ready' && !this.recycled) {
-      this.recycled = true;
-      this.redis.disconnect(true);
-    }
+    this.recycle();
     return new RedisUnavailableError(
       `${what} failed: no answer from Redis (${this.where}) within ${this.options.writeTimeoutMs} ms (option writeTimeoutMs); the entry may or may not have been added`,
       { cause: this.lastError },
     );
   }
 
+  private recycle(): void {
+    if (this.redis.status === 'ready' && !this.recycled) {
+      this.recycled = true;
+      this.redis.disconnect(true);
+    }
+  }
+
   /**
    * ioredis's own errors name ioredis options or nothing at all: say what happened instead. Redis's refusals
-   * (NOPERM, WRONGTYPE, OOM) name the command and the stream.
+   * (NOPERM, WRONGTYPE, OOM) name the command and the stream. A durable write's unconfirmed entry is reported
+   * as it is (a WAIT that got no answer at all still means a stuck connection).
    */
   private explain(what: string, stream: string, err: unknown, commandName: string): unknown {
     const e = err as Error;
+    if (e instanceof DurabilityError) {
+      if ((e.cause as Error | undefined)?.message === 'Command timed out') this.recycle();
+      return e;
+    }
     if (e?.message === 'Command timed out') return this.noAnswer(what);
-    if (e?.name !== 'MaxRetriesPerRequestError') return commandError(err, commandName, stream);
+    if (!isConnectionLost(err)) return commandError(err, commandName, stream);
     return new RedisUnavailableError(
       `${what} failed: the connection to Redis (${this.where}) was lost while writing; the entry may or may not have been added${this.lastErrorText()}`,
       { cause: this.lastError ?? err },

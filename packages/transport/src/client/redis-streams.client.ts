@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { InvalidMessageException } from '@nestjs/microservices/errors/invalid-message.exception.js';
 import { from, throwError, type Observable } from 'rxjs';
@@ -17,7 +17,9 @@ import type { ProducerInstrumentation } from '../observability/instrumentation.j
 import { PartitionCounts, type KnownPartitions } from './partition-counts.js';
 import { ProducerConnection } from './producer-connection.js';
 import { ReplyReader } from './reply-reader.js';
-import { xaddMany } from './xadd-many.js';
+import { xaddMany, xaddManyChunks } from './xadd-many.js';
+import { DurableWrites } from './durable-writes.js';
+import { SCRIPTS } from '../redis/scripts/scripts.generated.js';
 import { RedisStreamRecord } from './redis-stream-record.js';
 import { brand } from '../brand.js';
 
@@ -38,6 +40,8 @@ export class RedisStreamsClient extends ClientProxy {
   private readonly partitions: PartitionCounts;
   private readonly clientId = randomUUID();
   private producer?: ProducerConnection;
+  /** With the `durability` option: the writes that wait for WAIT (on the producer connection). */
+  private durable?: DurableWrites;
   private replies?: ReplyReader;
   /** Metrics and tracing (`metrics`, `tracing` options); undefined when both are off. */
   private instrumentation?: ProducerInstrumentation;
@@ -51,7 +55,7 @@ export class RedisStreamsClient extends ClientProxy {
     this.partitions = new PartitionCounts(
       this.keys,
       this.options.partitions,
-      (pattern, key) => this.connection().write(`emit("${pattern}")`, key, redis => redis.get(key), 'GET'),
+      (pattern, key) => this.connection().write(`emit("${pattern}")`, key, redis => redis.get(key), 0, 'GET'),
       () => this.producer?.redis.status === 'ready',
     );
     if (this.options.metrics || this.options.tracing) {
@@ -69,7 +73,7 @@ export class RedisStreamsClient extends ClientProxy {
    * with RedisUnavailableError after connectTimeoutMs, or at once with FatalConnectionError on a wrong
    * password or a refused TLS certificate. The connection keeps trying in the background either way.
    */
-  async connect(): Promise<Redis> {
+  async connect(): Promise<RedisClient> {
     if (this.instrumentationLoading) await this.instrumentationLoading;
     const connection = this.connection();
     await connection.ready();
@@ -79,6 +83,7 @@ export class RedisStreamsClient extends ClientProxy {
   async close(): Promise<void> {
     const { producer, replies } = this;
     this.producer = undefined;
+    this.durable = undefined;
     this.replies = undefined;
     await replies?.close();
     if (producer) {
@@ -90,7 +95,7 @@ export class RedisStreamsClient extends ClientProxy {
     }
   }
 
-  unwrap<T = Redis>(): T {
+  unwrap<T = RedisClient>(): T {
     if (!this.producer) throw new Error('Not initialized. Call connect() (or emit/send once) before unwrap().');
     return this.producer.redis as T;
   }
@@ -124,6 +129,9 @@ export class RedisStreamsClient extends ClientProxy {
       else byStream.set(stream, [i]);
     });
     const ids: string[] = new Array(events.length);
+    const connection = this.connection();
+    const durable = this.durable;
+    const maxLen = this.maxLenOf(name);
     await Promise.all(
       [...byStream].map(async ([stream, indexes]) => {
         const sending = this.instrumentation?.send(stream, undefined, indexes.length);
@@ -131,7 +139,9 @@ export class RedisStreamsClient extends ClientProxy {
           const { data, headers } = records[i];
           return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() }, [], this.options.serializer);
         });
-        const written = this.connection().write(what, stream, redis => xaddMany(redis, stream, this.maxLenOf(name), entries));
+        const written = durable
+          ? connection.write(what, stream, () => durable.run(what, stream, xaddManyEvals(stream, maxLen, entries)).then(idsOfChunks), this.confirmMs)
+          : connection.write(what, stream, redis => xaddMany(redis, stream, maxLen, entries));
         const added = await (sending ? sending.track(written) : written);
         indexes.forEach((index, k) => (ids[index] = added[k]));
       }),
@@ -141,8 +151,9 @@ export class RedisStreamsClient extends ClientProxy {
 
   /**
    * Checks, without side effects, that the Redis user may write these patterns' streams (and, with `send`,
-   * read this client's reply stream); rejects with a PermissionError naming each missing command and key.
-   * For a fail-fast start-up (`onApplicationBootstrap`); without it the first emit or send fails the same way.
+   * read this client's reply stream; with the `durability` option, run WAIT); rejects with a PermissionError
+   * naming each missing command and key. For a fail-fast start-up (`onApplicationBootstrap`); without it the
+   * first emit or send fails the same way (a missing WAIT: a DurabilityError caused by the PermissionError).
    */
   async checkPermissions(patterns: string[], use: { emitMany?: boolean; send?: boolean } = {}): Promise<void> {
     const redis = await this.connect();
@@ -161,6 +172,7 @@ export class RedisStreamsClient extends ClientProxy {
       partitionCountKeys: names.map(name => this.keys.partitionCount(name)),
       emitMany: use.emitMany,
       replyStream: use.send ? this.keys.replies(this.clientId) : undefined,
+      durability: this.options.durability !== undefined,
     });
   }
 
@@ -200,7 +212,10 @@ export class RedisStreamsClient extends ClientProxy {
     const head = this.xaddHead(stream, pattern);
     const sending = this.instrumentation?.send(stream, headers, 1, correlationId);
     const args = encode({ data, headers: sending?.headers ?? headers, correlationId }, head, this.options.serializer);
-    const written = this.connection().write(`emit("${pattern}")`, stream, redis => redis.call('xadd', args) as Promise<T>);
+    const connection = this.connection();
+    const written = this.durable
+      ? this.writeDurably<T>(connection, `emit("${pattern}")`, args)
+      : connection.write(`emit("${pattern}")`, stream, redis => redis.call('xadd', args) as Promise<T>);
     return sending ? sending.track(written) : written;
   }
 
@@ -234,12 +249,22 @@ export class RedisStreamsClient extends ClientProxy {
       this.xaddHead(this.keys.stream(pattern), pattern),
       this.options.serializer,
     );
-    this.connection()
-      .write(`send("${pattern}")`, args[0] as string, async redis => {
-        // Not sent when the reply could never be read (no permission on the reply stream).
-        await replies.allowed(redis);
-        return redis.call('xadd', args);
-      })
+    const connection = this.connection();
+    const durable = this.durable;
+    const what = `send("${pattern}")`;
+    connection
+      .write(
+        what,
+        args[0] as string,
+        async redis => {
+          // Not sent when the reply could never be read (no permission on the reply stream).
+          await replies.allowed(redis);
+          // Durable: a request WAIT does not confirm fails the send() (DurabilityError); the entry stays in the
+          // stream, and a consumer may still handle it (until its deadline): its reply is then ignored.
+          return durable ? (await durable.run(what, args[0] as string, [['xadd', args]]))[0] : redis.call('xadd', args);
+        },
+        this.confirmMs,
+      )
       .then(id => sending?.end(id as string))
       .catch(err => {
         sending?.end(undefined, err);
@@ -261,7 +286,21 @@ export class RedisStreamsClient extends ClientProxy {
     producer.redis.on('close', () => this._status$.next(RedisStreamsStatus.DISCONNECTED));
     producer.redis.on('reconnecting', () => this._status$.next(RedisStreamsStatus.RECONNECTING));
     this.producer = producer;
+    const { durability } = this.options;
+    if (durability) this.durable = new DurableWrites(producer.redis, durability, this.options.writeTimeoutMs);
     return producer;
+  }
+
+  /** How much longer than writeTimeoutMs a write may take: a durable write's WAIT. */
+  private get confirmMs(): number {
+    return this.options.durability?.timeoutMs ?? 0;
+  }
+
+  /** An XADD confirmed by WAIT (the `durability` option); resolves with the entry id. */
+  private writeDurably<T>(connection: ProducerConnection, what: string, args: Array<string | number>): Promise<T> {
+    const durable = this.durable as DurableWrites;
+    const stream = args[0] as string;
+    return connection.write(what, stream, () => durable.run(what, stream, [['xadd', args]]).then(replies => replies[0] as T), this.confirmMs);
   }
 
   private maxLenOf(pattern: string): number | undefined {
@@ -275,7 +314,8 @@ export class RedisStreamsClient extends ClientProxy {
    */
   private afterLookup<T>(what: string, pattern: string, then: () => Promise<T>): Promise<T> {
     const key = this.keys.partitionCount(pattern);
-    return this.connection().write(what, key, () => this.partitions.lookup(pattern).then(then), 'GET');
+    // With durability, `then` waits for a WAIT too: allow for it.
+    return this.connection().write(what, key, () => this.partitions.lookup(pattern).then(then), this.confirmMs, 'GET');
   }
 
   /**
@@ -306,4 +346,16 @@ function unwrapRecord(value: unknown): { data: unknown; headers?: Record<string,
     return { data: value.data, headers: value.headers, timeoutMs: value.options.timeoutMs, partitionKey: value.options.partitionKey };
   }
   return { data: value };
+}
+
+/**
+ * A durable emitMany()'s chunks as EVALs of the xadd-many script. EVAL, not EVALSHA: ioredis sends a script
+ * Redis does not know (NOSCRIPT) again outside the pipeline, after the WAIT that would then not cover it.
+ */
+function xaddManyEvals(stream: string, maxLen: number | undefined, entries: Array<Array<string | number>>): Array<[string, Array<string | number>]> {
+  return xaddManyChunks(maxLen, entries).map(args => ['eval', [SCRIPTS.xaddMany.lua, 1, stream, ...args]]);
+}
+
+function idsOfChunks(chunks: unknown[]): string[] {
+  return chunks.length === 1 ? (chunks[0] as string[]) : (chunks as string[][]).flat();
 }

@@ -1,4 +1,5 @@
-import { Command, type Redis } from 'ioredis';
+import { Command } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { WritePacket } from '@nestjs/microservices';
 import type { ConnectionOptions } from '../options.js';
 import { PermissionError } from '../errors/permission.error.js';
@@ -27,7 +28,7 @@ type XReadReply = Array<[stream: string, entries: Array<[id: string, fields: str
  * waiting send() by correlation id. Started on the first send().
  */
 export class ReplyReader {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly waiting = new Map<string, (packet: WritePacket) => void>();
   private lastId = '0-0';
   private sinceTrim = 0;
@@ -51,7 +52,7 @@ export class ReplyReader {
    * again after a refusal (an operator may have granted it since). Probed on `redis` (the client's producer
    * connection, same user): this reader's own connection is held by its blocking XREAD.
    */
-  allowed(redis: Redis): Promise<void> {
+  allowed(redis: RedisClient): Promise<void> {
     this.permissions ??= checkProducerPermissions(redis, { streams: [], replyStream: this.stream }).catch(err => {
       this.permissions = undefined;
       if (err instanceof PermissionError) throw err;

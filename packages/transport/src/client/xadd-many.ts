@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { runScript } from '../redis/lua.js';
 import { FIELD_CORRELATION_ID, FIELD_DATA } from '../wire/codec.js';
 
@@ -17,8 +17,14 @@ export const XADD_MANY_CHUNK = 250;
  * Chunks go out together (the connection pipelines them); the ids come back in order. On an error, entries
  * before the failing one may have been added, as with a pipeline of XADDs.
  */
-export async function xaddMany(redis: Redis, stream: string, maxLen: number | undefined, entries: Array<Array<string | number>>): Promise<string[]> {
-  const calls: Array<Promise<string[]>> = [];
+export async function xaddMany(redis: RedisClient, stream: string, maxLen: number | undefined, entries: Array<Array<string | number>>): Promise<string[]> {
+  const chunks = await Promise.all(xaddManyChunks(maxLen, entries).map(args => runScript<string[]>(redis, 'xaddMany', [stream], args)));
+  return chunks.length === 1 ? chunks[0] : chunks.flat();
+}
+
+/** The script's ARGV for each chunk of XADD_MANY_CHUNK entries, in order. */
+export function xaddManyChunks(maxLen: number | undefined, entries: Array<Array<string | number>>): Array<Array<string | number>> {
+  const chunks: Array<Array<string | number>> = [];
   for (let start = 0; start < entries.length; start += XADD_MANY_CHUNK) {
     const args: Array<string | number> = [maxLen ? maxLen : ''];
     const end = Math.min(entries.length, start + XADD_MANY_CHUNK);
@@ -30,8 +36,7 @@ export async function xaddMany(redis: Redis, stream: string, maxLen: number | un
         for (const f of fields) args.push(f);
       }
     }
-    calls.push(runScript<string[]>(redis, 'xaddMany', [stream], args));
+    chunks.push(args);
   }
-  const chunks = await Promise.all(calls);
-  return chunks.length === 1 ? chunks[0] : chunks.flat();
+  return chunks;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { isNoGroup } from '../redis/replies.js';
 import { doublingDelay } from './backoff.js';
 
@@ -24,7 +24,7 @@ export class Acker {
   private stopped = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly group: string,
     private readonly onError: (err: unknown) => void,
   ) {}

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { LoggerService } from '@nestjs/common';
 import type { ResolvedServerOptions } from '../options.js';
 import { removeIdleConsumers } from './consumer-cleanup.js';
@@ -8,7 +8,7 @@ import type { StreamOwnership } from './partition-ownership.js';
 import type { Redelivery } from './redelivery.js';
 
 export interface ClaimLoopDeps {
-  redis: Redis;
+  redis: RedisClient;
   options: ResolvedServerOptions;
   streams: string[];
   leases: Leases;

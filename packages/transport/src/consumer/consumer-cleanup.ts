@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { runScript } from '../redis/lua.js';
 import { fieldMap } from '../redis/replies.js';
 
 /** Removes consumers of the group idle longer than `idleMs` with no pending entries (never `self`). */
-export async function removeIdleConsumers(redis: Redis, stream: string, group: string, self: string, idleMs: number): Promise<string[]> {
+export async function removeIdleConsumers(redis: RedisClient, stream: string, group: string, self: string, idleMs: number): Promise<string[]> {
   const rows = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][];
   const removed: string[] = [];
   for (const row of rows) {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ResolvedServerOptions } from '../options.js';
 import { runScript, scriptPermissionError } from '../redis/lua.js';
 
@@ -67,7 +67,7 @@ export function deadLetterLimits(options: ResolvedServerOptions): DeadLetterLimi
  * On a Redis Cluster both keys must share a slot: use a hash tag (`{orders}.created` -> `{orders}.created:dlq`).
  */
 export async function moveToDeadLetter(
-  redis: Redis,
+  redis: RedisClient,
   record: DeadLetterRecord,
   deadLetterKey: string | false,
   limits: DeadLetterLimits = {},

@@ -47,7 +47,8 @@ export interface DispatcherDeps {
 export class Dispatcher {
   private readonly backlog: StreamEntry[] = [];
   private readonly ordered = new Map<string, OrderedQueue>();
-  private readerWake?: () => void;
+  /** The readers waiting for room: one, or one per slot group on a Redis Cluster. */
+  private readerWakes: Array<() => void> = [];
   private stopped = false;
   /** Entries holding a slot (running, or queued on an ordered stream). */
   private active = 0;
@@ -73,10 +74,10 @@ export class Dispatcher {
     return this.deps.slots.free;
   }
 
-  /** Resolves when `readable` > 0, or at stop (one waiter: the reader). */
+  /** Resolves when `readable` > 0, or at stop (the waiters are the readers). */
   whenReadable(): Promise<void> {
     if (this.readable > 0 || this.stopped) return Promise.resolve();
-    return new Promise(resolve => (this.readerWake = resolve));
+    return new Promise(resolve => this.readerWakes.push(resolve));
   }
 
   /** An ordered stream's head waiting for its retry: it still holds its slot. */
@@ -113,7 +114,7 @@ export class Dispatcher {
       this.done();
       void this.runOrdered(entry.stream, queue);
     }
-    this.wakeReader();
+    this.wakeReaders();
   }
 
   /**
@@ -136,7 +137,7 @@ export class Dispatcher {
       for (const e of waiting) this.deps.leases.release(e);
       this.done(waiting.length);
     }
-    this.readerWake?.();
+    this.wakeReaders();
   }
 
   /** The entry holds a slot: run it, queue it on its ordered stream, or add it to a batch of this submission. */
@@ -261,13 +262,14 @@ export class Dispatcher {
     this.deps.slots.release(n);
     if (this.backlog.length > 0 && !this.stopped) this.drainBacklog();
     this.deps.redelivery().pump();
-    this.wakeReader();
+    this.wakeReaders();
   }
 
-  private wakeReader(): void {
-    if (!this.readerWake || (this.readable === 0 && !this.stopped)) return;
-    const wake = this.readerWake;
-    this.readerWake = undefined;
-    wake();
+  /** Every waiting reader: each reads at most `readable` (a cluster's readers may overshoot it together; the backlog keeps the extra). */
+  private wakeReaders(): void {
+    if (this.readerWakes.length === 0 || (this.readable === 0 && !this.stopped)) return;
+    const wakes = this.readerWakes;
+    this.readerWakes = [];
+    for (const wake of wakes) wake();
   }
 }

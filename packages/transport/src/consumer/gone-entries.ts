@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { EmitEvent } from './settler.js';
 
 /**
@@ -8,7 +8,7 @@ import type { EmitEvent } from './settler.js';
  */
 export class GoneEntries {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly group: string,
     private readonly logger: LoggerService,
     private readonly emit: EmitEvent,

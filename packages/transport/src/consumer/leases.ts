@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { pipelineBySlot, type RedisClient } from '../redis/redis-client.js';
 import type { StreamEntry } from './stream-entry.js';
 
 // Our clock and Redis's differ by the command's travel time: claim with a little less idle than we measured.
@@ -28,7 +28,7 @@ export class Leases {
   private renewing?: Promise<void>;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly group: string,
     private readonly consumer: string,
     /** claim.minIdleMs: past it without a renewal, another consumer may have taken the entry. */
@@ -126,16 +126,14 @@ export class Leases {
     }
     if (groups.size === 0) return [];
     const sent = [...groups.values()].map(entries => ({ entries, touchedAt: entries[0].touchedAt }));
-    const pipeline = this.redis.pipeline();
-    for (const { entries, touchedAt } of sent) {
+    const results = await pipelineBySlot(this.redis, sent, ({ entries }) => entries[0].stream, (pipeline, { entries, touchedAt }) => {
       const minIdle = Math.max(0, now - touchedAt - CLOCK_MARGIN_MS);
       pipeline.xclaim(entries[0].stream, this.group, this.consumer, minIdle, ...entries.map(e => e.id), 'JUSTID');
-    }
-    const results = (await pipeline.exec()) ?? [];
+    });
     const renewedAt = Date.now();
     const lost: StreamEntry[] = [];
     sent.forEach(({ entries, touchedAt }, i) => {
-      const [err, ids] = results[i] ?? [new Error('no reply')];
+      const [err, ids] = results[i][0] ?? [new Error('no reply')];
       if (err) return; // try again next round
       const renewed = new Set(ids as string[]);
       for (const entry of entries) {

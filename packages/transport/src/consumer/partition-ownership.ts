@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { StreamKeys } from '../keys.js';
 import type { ResolvedServerOptions } from '../options.js';
 import { partitionOf } from '../partition-routing.js';
@@ -35,7 +35,7 @@ export interface OwnedPattern {
 
 export interface PartitionOwnershipDeps {
   /** The commands connection. Every command names one key (a partition's lease, or the membership set): fits Redis Cluster. */
-  redis: Redis;
+  redis: RedisClient;
   options: ResolvedServerOptions;
   keys: StreamKeys;
   patterns: OwnedPattern[];

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
 import type { ResolvedServerOptions } from '../options.js';
 import type { XPendingRow } from '../redis/replies.js';
@@ -14,7 +14,7 @@ type XAutoClaimReply = [next: string, entries: Array<[string, string[] | null] |
 type XClaimReply = Array<[string, string[] | null]>;
 
 export interface PendingIntakeDeps {
-  redis: Redis;
+  redis: RedisClient;
   options: ResolvedServerOptions;
   leases: Leases;
   slots: Slots;

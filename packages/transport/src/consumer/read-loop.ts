@@ -1,4 +1,5 @@
-import { Command, type Redis } from 'ioredis';
+import { Command } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { LoggerService } from '@nestjs/common';
 import type { ResolvedServerOptions } from '../options.js';
 import { ReadTimeoutError, ReadWatchdog } from '../redis/read-watchdog.js';
@@ -21,7 +22,7 @@ const ERROR_BACKOFF_MAX_MS = 5000;
 
 export interface ReadLoopDeps {
   /** The `reader` connection, for the blocking XREADGROUP only: a blocked read holds its connection. */
-  reader: Redis;
+  reader: RedisClient;
   options: ResolvedServerOptions;
   streams: string[];
   leases: Leases;

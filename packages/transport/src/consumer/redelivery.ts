@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { GoneEntries } from './gone-entries.js';
 import type { Leases } from './leases.js';
 import { RetryQueue } from './retry-queue.js';
@@ -9,7 +9,7 @@ import type { StreamEntry } from './stream-entry.js';
 const TAKE_BACK_ERROR_DELAY_MS = 1000;
 
 export interface RedeliveryDeps {
-  redis: Redis;
+  redis: RedisClient;
   group: string;
   consumer: string;
   leases: Leases;

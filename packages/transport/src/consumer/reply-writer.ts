@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { isObservable, Observable } from 'rxjs';
 import { execChecked } from '../redis/command-errors.js';
 import type { DecodedMessage } from '../wire/codec.js';
@@ -14,7 +14,7 @@ const REPLY_STREAM_TTL_S = 300;
  * `message.replyTo`, which decode() admits only inside the client reply namespace (`<keyPrefix>nestream:replies:`).
  */
 export class ReplyWriter {
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** Forwards every value, then the completion. Rejects if the handler's stream errors or a write fails. */
   async send(message: DecodedMessage, result: unknown): Promise<void> {

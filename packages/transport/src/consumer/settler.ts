@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
 import type { ResolvedServerOptions } from '../options.js';
 import { redisErrorMessage } from '../redis/replies.js';
@@ -23,7 +23,7 @@ const SETTLE_RETRY_MIN_MS = 1000;
 const SETTLE_RETRY_MAX_MS = 30_000;
 
 export interface SettlerDeps {
-  redis: Redis;
+  redis: RedisClient;
   options: ResolvedServerOptions;
   acker: Acker;
   leases: Leases;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { LoggerService } from '@nestjs/common';
 import type { ResolvedServerOptions } from '../options.js';
 import { runScript, scriptPermissionError } from '../redis/lua.js';
@@ -12,7 +12,7 @@ type ScriptReply = [entries: Array<[id: string, fields: string[]]>, oversized: A
 
 export interface SizeGuardDeps {
   /** The commands connection (the script is short; the reader's connection is kept for blocking). */
-  redis: Redis;
+  redis: RedisClient;
   options: ResolvedServerOptions;
   streams: string[];
   logger: LoggerService;

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import type { LoggerService } from '@nestjs/common';
 import { DecodeError } from '../errors/decode.error.js';
 import { redisErrorMessage } from '../redis/replies.js';
@@ -30,7 +30,7 @@ type XRangeBufferReply = Array<[id: Buffer, fields: Buffer[]]>;
  */
 export class Utf8Guard {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly leases: Leases,
     /** Dead-letters a refused entry (reason `decode`); never rejects (the settler retries a failed move itself). */
     private readonly refuse: (entry: StreamEntry, error: DecodeError) => Promise<unknown>,

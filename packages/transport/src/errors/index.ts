@@ -4,6 +4,7 @@ export { DecodeError } from './decode.error.js';
 export { SettlementError } from './settlement.error.js';
 export { RequestTimeoutError } from './request-timeout.error.js';
 export { RedisUnavailableError } from './redis-unavailable.error.js';
+export { DurabilityError } from './durability.error.js';
 export { FatalConnectionError } from './fatal-connection.error.js';
 export { HandlerTimeoutError } from './handler-timeout.error.js';
 export { ReplyWriteError } from './reply-write.error.js';

@@ -1,3 +1,4 @@
+import { pipelineBySlot, type PipelineReplies } from '../redis/redis-client.js';
 import type { WatchedConsumer } from './instrumentation.js';
 
 /** What XINFO GROUPS / XLEN said about a consumer's streams, at one time. */
@@ -45,24 +46,24 @@ export class GroupStats {
 
   private async refresh(): Promise<void> {
     const { redis, group, streams, deadLetterKey } = this.consumer;
-    const pipeline = redis.pipeline();
-    for (const stream of streams) {
-      pipeline.xinfo('GROUPS', stream);
-      pipeline.xlen(stream);
-      if (deadLetterKey) pipeline.xlen(deadLetterKey(stream));
-    }
-    let replies: Array<[Error | null, unknown]>;
+    let replies: PipelineReplies[];
     try {
-      replies = ((await pipeline.exec()) ?? []) as Array<[Error | null, unknown]>;
+      // A stream and its dead-letter stream share a slot (listen() checks it on a cluster).
+      replies = await pipelineBySlot(redis, streams, stream => stream, (pipeline, stream) => {
+        pipeline.xinfo('GROUPS', stream);
+        pipeline.xlen(stream);
+        if (deadLetterKey) pipeline.xlen(deadLetterKey(stream));
+      });
     } catch {
       return; // connection lost: keep the last values
     }
     const next: GroupSnapshot = { pending: [], lag: [], length: [], deadLetters: [] };
-    let k = 0;
-    for (const stream of streams) {
+    for (const [i, stream] of streams.entries()) {
+      const reply = replies[i];
+      let k = 0;
       // A failed command (the stream was deleted: "no such key") leaves its series out until it is back.
-      const [groupsErr, groups] = replies[k++] ?? [new Error('no reply')];
-      const [lengthErr, length] = replies[k++] ?? [new Error('no reply')];
+      const [groupsErr, groups] = reply[k++] ?? [new Error('no reply')];
+      const [lengthErr, length] = reply[k++] ?? [new Error('no reply')];
       if (!groupsErr) {
         const mine = (groups as unknown[][]).map(fieldsOf).find(g => g.name === group);
         if (mine) {
@@ -72,7 +73,7 @@ export class GroupStats {
       }
       if (!lengthErr) next.length.push([stream, Number(length)]);
       if (deadLetterKey) {
-        const [dlqErr, dlqLength] = replies[k++] ?? [new Error('no reply')];
+        const [dlqErr, dlqLength] = reply[k++] ?? [new Error('no reply')];
         if (!dlqErr) next.deadLetters.push([stream, Number(dlqLength)]);
       }
     }

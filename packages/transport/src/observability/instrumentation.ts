@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 
 /**
  * What the consumer and the client tell an observer (metrics, tracing) about their work. They call these
@@ -38,7 +38,7 @@ export interface AttemptObservation {
 /** What the gauges of a running consumer are read from (XINFO on scrape, at most once per `metrics.refreshMs`). */
 export interface WatchedConsumer {
   /** The command connection (not the blocking reader). */
-  redis: Redis;
+  redis: RedisClient;
   group: string;
   streams: readonly string[];
   /** The dead-letter stream of a source stream, or undefined with `deadLetter: false`. */

@@ -1,4 +1,4 @@
-import type { RedisOptions } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { redisUrlProblem } from '../redis/redis-url.js';
 import { isObject, nonEmptyString, nonNegative, oneOf, secret, string, type Check, type KeyHints, type OptionTable } from './checks.js';
@@ -6,9 +6,20 @@ import { isObject, nonEmptyString, nonNegative, oneOf, secret, string, type Chec
 /**
  * How the connection to Redis is made: a `redis://` or `rediss://` (TLS) URL, an ioredis options object, or
  * both: `{ url, ...ioredis options }`, e.g. a URL from the environment with `tls: { ca }` for a private CA
- * (what the URL says wins over the same setting in the object).
+ * (what the URL says wins over the same setting in the object). Sentinel: ioredis's `{ sentinels, name }`.
+ * Redis Cluster: `{ type: 'cluster', nodes, options }`.
  */
-export type ConnectionOptions = string | (RedisOptions & { url?: string });
+export type ConnectionOptions = string | (RedisOptions & { url?: string }) | ClusterConnectionOptions;
+
+/**
+ * A Redis Cluster, in the shape Nest's ioredis modules use: seed nodes (ioredis finds the others) and ioredis
+ * `ClusterOptions`, whose `redisOptions` (password, tls, ...) apply to every node's connection.
+ */
+export interface ClusterConnectionOptions {
+  type: 'cluster';
+  nodes: Array<{ host: string; port: number }>;
+  options?: ClusterOptions;
+}
 
 /**
  * The connection keys of Nest's built-in Redis transport (`{ host, port, password }`), accepted at the top
@@ -55,7 +66,35 @@ export const INLINE_CONNECTION_OPTIONS: OptionTable<InlineConnectionOptions> = {
   family: oneOf(0, 4, 6),
 };
 
+const CLUSTER_KEYS = ['type', 'nodes', 'options'];
+
+/** `{ type: 'cluster', nodes, options }`: seed nodes as `{ host, port }`, no key prefix of ioredis's. */
+const clusterConnection: Check = (value, path) => {
+  const given = value as Record<string, unknown>;
+  if (given.type !== 'cluster') throw new InvalidOptionsError(`${path}.type`, `must be 'cluster' (or leave type out for one Redis), got ${JSON.stringify(given.type)}`);
+  for (const key of Object.keys(given)) {
+    if (!CLUSTER_KEYS.includes(key)) {
+      throw new InvalidOptionsError(`${path}.${key}`, `is not a cluster connection key (${CLUSTER_KEYS.join(', ')}); node connection options go under options.redisOptions`);
+    }
+  }
+  const nodes = given.nodes;
+  if (!Array.isArray(nodes) || nodes.length === 0) throw new InvalidOptionsError(`${path}.nodes`, 'must be a non-empty array of { host, port } seed nodes');
+  nodes.forEach((node, i) => {
+    if (!isObject(node)) throw new InvalidOptionsError(`${path}.nodes[${i}]`, `must be { host, port }, got ${JSON.stringify(node)}`);
+    nonEmptyString(node.host, `${path}.nodes[${i}].host`);
+    port(node.port, `${path}.nodes[${i}].port`);
+  });
+  if (given.options === undefined) return;
+  if (!isObject(given.options)) throw new InvalidOptionsError(`${path}.options`, 'must be an object of ioredis ClusterOptions');
+  const options = given.options as Record<string, unknown>;
+  const redisOptions = options.redisOptions as Record<string, unknown> | undefined;
+  if (options.keyPrefix !== undefined || redisOptions?.keyPrefix !== undefined) {
+    throw new InvalidOptionsError(`${path}.options.keyPrefix`, "ioredis's keyPrefix does not cover every stream command: use the transport's keyPrefix option");
+  }
+};
+
 export const connection: Check = (value, path) => {
+  if (isObject(value) && value.type !== undefined) return clusterConnection(value, path);
   if (typeof value === 'string') {
     const problem = redisUrlProblem(value);
     if (problem) throw new InvalidOptionsError(path, problem);

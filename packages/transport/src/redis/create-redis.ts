@@ -1,9 +1,11 @@
 import type { EventEmitter } from 'node:events';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { settleWithin } from '../settle-within.js';
 import type { ConnectionOptions } from '../options.js';
+import type { ClusterConnectionOptions } from '../options/connection.js';
 import { redactRedisUrl, redisUrlProblem } from './redis-url.js';
+import { isClusterConnection, type RedisClient } from './redis-client.js';
 
 /**
  * One ioredis connection per role. The name shows in CLIENT LIST (`nestream:reader`, ...), which lets
@@ -13,12 +15,13 @@ import { redactRedisUrl, redisUrlProblem } from './redis-url.js';
  * Pipeline object per tick, more than the command it carries when traffic is light. The producer turns
  * it on: many concurrent emits are its common case.
  */
-export function createRedis(connection: ConnectionOptions, role: 'commands' | 'reader' | 'producer' | 'replies' | 'admin', extra: RedisOptions = {}): Redis {
+export function createRedis(connection: ConnectionOptions, role: 'commands' | 'reader' | 'producer' | 'replies' | 'admin', extra: RedisOptions = {}): RedisClient {
   const base: RedisOptions = {
     connectionName: `nestream:${role}`,
     ...(role === 'reader' || role === 'replies' ? { maxRetriesPerRequest: null } : {}),
     ...extra,
   };
+  if (isClusterConnection(connection)) return newCluster(connection, base);
   const url = typeof connection === 'string' ? connection : connection.url;
   const options = typeof connection === 'string' ? base : { ...base, ...withoutUrl(connection) };
   const redis = url === undefined ? new Redis(options) : newRedisFromUrl(url, options);
@@ -40,6 +43,23 @@ function newRedisFromUrl(url: string, options: RedisOptions): Redis {
     const message = (err as Error)?.message ?? String(err);
     throw new InvalidOptionsError('connection', `could not be used (${message.split(url).join(redactRedisUrl(url))}): ${redactRedisUrl(url)}`);
   }
+}
+
+/**
+ * A Redis Cluster connection: the role's settings apply to every node's connection (`redisOptions`), but
+ * auto-pipelining, lazy connecting and reconnecting are the cluster's own (ioredis pipelines per node, and
+ * reconnects the cluster as a whole: a role's `retryStrategy` becomes its `clusterRetryStrategy`).
+ */
+function newCluster(connection: ClusterConnectionOptions, role: RedisOptions): Cluster {
+  const { enableAutoPipelining, lazyConnect, retryStrategy, ...perNode } = role;
+  const options = connection.options ?? {};
+  return new Cluster(connection.nodes, {
+    ...options,
+    ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
+    ...(lazyConnect !== undefined ? { lazyConnect } : {}),
+    ...(retryStrategy !== undefined ? { clusterRetryStrategy: retryStrategy } : {}),
+    redisOptions: { ...options.redisOptions, ...perNode },
+  });
 }
 
 function withoutUrl(connection: RedisOptions & { url?: string }): RedisOptions {
@@ -64,7 +84,7 @@ function quietSecondSocketErrors(redis: Redis): void {
 const QUIT_TIMEOUT_MS = 1000;
 
 /** Closes a connection: QUIT lets queued commands finish; an unreachable Redis gets a plain disconnect. */
-export async function quitOrDisconnect(redis: Redis): Promise<void> {
+export async function quitOrDisconnect(redis: RedisClient): Promise<void> {
   if (!(await settleWithin(redis.quit().catch(() => undefined), QUIT_TIMEOUT_MS))) redis.disconnect();
 }
 
@@ -72,7 +92,7 @@ export async function quitOrDisconnect(redis: Redis): Promise<void> {
  * Waits for the connection's first outcome: undefined once it is ready, or the first connection error (ioredis
  * goes on retrying after it). Lets a caller tell a refused certificate, which no retry fixes, from an outage.
  */
-export function firstContact(redis: Redis): Promise<unknown> {
+export function firstContact(redis: RedisClient): Promise<unknown> {
   if (redis.status === 'ready') return Promise.resolve(undefined);
   if (redis.status === 'wait') redis.connect().catch(() => undefined); // lazyConnect: the outcome comes as events
   return new Promise(resolve => {

@@ -1,15 +1,15 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { PermissionError } from '../errors/permission.error.js';
 import { isPermissionDenied } from './command-errors.js';
 import { SCRIPTS, type ScriptName } from './scripts/scripts.generated.js';
 
-type WithScripts = Redis & Record<string, (...args: Array<string | number>) => Promise<unknown>>;
+type WithScripts = RedisClient & Record<string, (...args: Array<string | number>) => Promise<unknown>>;
 
 /**
  * Runs one of the transport's Lua scripts (`src/redis/scripts/*.lua`). Defined once per connection:
  * ioredis then sends EVALSHA, and the script itself only when Redis does not know it yet (NOSCRIPT).
  */
-export function runScript<T>(redis: Redis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<T> {
+export function runScript<T>(redis: RedisClient, name: ScriptName, keys: string[], args: Array<string | number>): Promise<T> {
   const command = `nestream_${name}`;
   const r = redis as WithScripts;
   if (typeof r[command] !== 'function') redis.defineCommand(command, SCRIPTS[name]);

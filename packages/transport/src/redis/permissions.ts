@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.js';
 import { PermissionError, type MissingPermission } from '../errors/permission.error.js';
 import type { ResolvedServerOptions } from '../options.js';
 import { deniedCommand, isPermissionDenied } from './command-errors.js';
@@ -90,7 +90,7 @@ export function consumerPermissionScope(
  * boundedReads, the script commands on each stream; with partitioned patterns, what partitionProbes() lists.
  * Throws PermissionError.
  */
-export async function checkConsumerPermissions(redis: Redis, scope: ConsumerPermissionScope): Promise<void> {
+export async function checkConsumerPermissions(redis: RedisClient, scope: ConsumerPermissionScope): Promise<void> {
   const { group } = scope;
   const probes: Probe[] = [];
   for (const stream of scope.streams) {
@@ -138,13 +138,16 @@ export interface ProducerPermissionScope {
   emitMany?: boolean;
   /** The client's reply stream, when it sends requests: XREAD and XTRIM on it. */
   replyStream?: string;
+  /** Writes are confirmed by WAIT (the client's `durability` option). @default false */
+  durability?: boolean;
 }
 
 /**
  * What a producer needs: XADD on each stream (EVALSHA and EVAL too with emitMany), GET on the patterns'
- * partition count keys, and for request-reply XREAD and XTRIM on its reply stream. Throws PermissionError.
+ * partition count keys, WAIT with durability, and for request-reply XREAD and XTRIM on its reply stream.
+ * Throws PermissionError.
  */
-export async function checkProducerPermissions(redis: Redis, scope: ProducerPermissionScope): Promise<void> {
+export async function checkProducerPermissions(redis: RedisClient, scope: ProducerPermissionScope): Promise<void> {
   const probes: Probe[] = [];
   for (const stream of scope.streams) {
     probes.push(xaddProbe(stream));
@@ -154,6 +157,8 @@ export async function checkProducerPermissions(redis: Redis, scope: ProducerPerm
     }
   }
   for (const key of scope.partitionCountKeys ?? []) probes.push({ command: 'GET', key, args: ['GET', key] });
+  // Not a number of replicas: WAIT fails after the ACL check, without waiting.
+  if (scope.durability) probes.push({ command: 'WAIT', key: '', args: ['WAIT', BAD_ID, 1] });
   const reply = scope.replyStream;
   if (reply !== undefined) {
     probes.push({ command: 'XREAD', key: reply, args: ['XREAD', 'COUNT', 1, 'STREAMS', reply, BAD_ID] });
@@ -205,7 +210,7 @@ function xaddProbe(key: string): Probe {
 }
 
 /** Sends the probes together; returns those Redis refused with NOPERM. Connection errors are thrown. */
-async function run(redis: Redis, probes: Probe[]): Promise<MissingPermission[]> {
+async function run(redis: RedisClient, probes: Probe[]): Promise<MissingPermission[]> {
   const answers = await Promise.all(
     probes.map(p =>
       redis.call(String(p.args[0]), ...p.args.slice(1)).then(
@@ -222,7 +227,7 @@ async function run(redis: Redis, probes: Probe[]): Promise<MissingPermission[]> 
 }
 
 /** MULTI and EXEC: an empty transaction, sent as one unit (nothing else can land inside it). */
-async function transactionMissing(redis: Redis): Promise<MissingPermission[]> {
+async function transactionMissing(redis: RedisClient): Promise<MissingPermission[]> {
   try {
     await redis.multi().exec();
     return [];

@@ -1,4 +1,5 @@
 import type { ConnectionOptions } from '../options.js';
+import { isClusterConnection } from './redis-client.js';
 
 /**
  * Redis URLs without their secrets. A connection string usually carries a password (`redis://:pw@host`),
@@ -51,6 +52,10 @@ export function redisUrlProblem(url: string): string | undefined {
 /** Where a connection goes, for messages: `redis://127.0.0.1:6390`, `rediss://user:***@host:6380/2`, a socket path. */
 export function describeConnection(connection: ConnectionOptions): string {
   if (typeof connection === 'string') return redactRedisUrl(connection);
+  if (isClusterConnection(connection)) {
+    const [first, ...others] = connection.nodes;
+    return `cluster ${first.host}:${first.port}${others.length > 0 ? ` (+${others.length} seed node${others.length === 1 ? '' : 's'})` : ''}`;
+  }
   if (connection.url) return redactRedisUrl(connection.url);
   if (connection.path) return connection.path;
   const scheme = connection.tls ? 'rediss' : 'redis';

@@ -40,6 +40,17 @@ export function redisErrorMessage(err: unknown): string {
   return `${message} (${previous.map(errorMessage).join('; ')})`;
 }
 
+/**
+ * ioredis gave up on a command because its connection was lost: on one Redis when its retries ran out
+ * (MaxRetriesPerRequestError); on a cluster when the node's connection closed with the command in flight, said
+ * bare or after the cluster's own retries ("Too many Cluster redirections. Last error: Error: Connection is closed.").
+ */
+export function isConnectionLost(err: unknown): boolean {
+  if ((err as Error)?.name === 'MaxRetriesPerRequestError') return true;
+  const message = errorMessage(err);
+  return message === 'Connection is closed.' || (message.startsWith('Too many Cluster redirections') && message.endsWith('Connection is closed.'));
+}
+
 /** An authentication or permission error: retrying will not help until an operator acts. */
 export function isFatalRedisError(err: unknown): boolean {
   const fatal = (e: unknown) => /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(errorMessage(e));

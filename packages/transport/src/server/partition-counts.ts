@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { PartitionError } from '../errors/partition.error.js';
 import type { StreamKeys } from '../keys.js';
 import { parsePartitionCount } from '../partition-routing.js';
@@ -26,7 +26,7 @@ export interface UnreadEntries {
  * entries (written before the pattern had partitions, or by a producer that emitted before any consumer recorded
  * the count): their consumers do not read that stream.
  */
-export async function recordPartitionCounts(redis: Redis, keys: StreamKeys, patterns: EventPatternPartitions[]): Promise<UnreadEntries[]> {
+export async function recordPartitionCounts(redis: RedisClient, keys: StreamKeys, patterns: EventPatternPartitions[]): Promise<UnreadEntries[]> {
   const unread: UnreadEntries[] = [];
   for (const { pattern, partitions } of patterns) {
     const key = keys.partitionCount(pattern);

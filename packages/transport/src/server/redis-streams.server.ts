@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-client.js';
 import { Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import { Acker } from '../consumer/acker.js';
 import { Attempt } from '../consumer/attempt.js';
@@ -33,6 +33,7 @@ import {
   type ResolvedServerOptions,
 } from '../options.js';
 import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
+import { readGroupsOf } from './read-groups.js';
 import { isBusyGroup, isCertificateError, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
 import { checkConsumerPermissions, consumerPermissionScope, type PartitionPermissionScope } from '../redis/permissions.js';
 import { recordPartitionCounts, type EventPatternPartitions } from './partition-counts.js';
@@ -40,15 +41,16 @@ import { settleWithin } from '../settle-within.js';
 import { RedisStreamsStatus, type RedisStreamsEvents } from '../status.js';
 
 interface Running {
-  commands: Redis;
-  reader: Redis;
+  commands: RedisClient;
+  /** One blocking reader per read group: all streams on one Redis, one group per slot on a cluster. */
+  readers: RedisClient[];
   leases: Leases;
   acker: Acker;
   slots: Slots;
   dispatcher: Dispatcher;
   redelivery: Redelivery;
   settler: Settler;
-  readLoop: ReadLoop;
+  readLoops: ReadLoop[];
   claimLoop: ClaimLoop;
   /** With ordered partitions: who reads and runs which partition. */
   ownership?: PartitionOwnership;
@@ -108,12 +110,13 @@ export class RedisStreamsServer
       // Loads prom-client / @opentelemetry/api when `metrics` / `tracing` is on (a missing one fails listen()).
       this.instrumentation = await createConsumerInstrumentation(o.group, o);
       // `commands` gets a socket timeout: a frozen socket is replaced instead of holding up acks and claims.
+      const readGroups = readGroupsOf(streams, o);
       const commands = createRedis(o.connection, 'commands', { socketTimeout: o.commandTimeoutMs });
-      const reader = createRedis(o.connection, 'reader');
-      this.watchConnection(commands, reader);
-      const running = this.assemble(commands, reader, routes, streams);
+      const readers = readGroups.map(() => createRedis(o.connection, 'reader'));
+      this.watchConnection(commands, readers);
+      const running = this.assemble(commands, readers, routes, readGroups);
       this.running = running;
-      reader.on('ready', () => running.readLoop.markReconnected());
+      readers.forEach((reader, i) => reader.on('ready', () => running.readLoops[i].markReconnected()));
 
       if (streams.length > 0) {
         const failure = await this.firstContact(commands, streams, routes);
@@ -121,14 +124,14 @@ export class RedisStreamsServer
           // Wrong credentials, a missing permission, a refused certificate, another partition count: retrying cannot help.
           this.running = undefined;
           commands.disconnect();
-          reader.disconnect();
+          for (const reader of readers) reader.disconnect();
           callback(new Error(`RedisStreamsServer could not start: ${redisErrorMessage(failure)}`, { cause: failure }));
           return;
         }
         if (failure) {
           this.reportError('Could not create the consumer groups yet (Redis unreachable?); retrying in the background', failure);
         }
-        running.readLoop.start();
+        for (const readLoop of running.readLoops) readLoop.start();
         running.claimLoop.start();
       } else {
         this.logger.warn?.('RedisStreamsServer has no @EventPattern or @MessagePattern handler: nothing to read');
@@ -154,10 +157,14 @@ export class RedisStreamsServer
     return this;
   }
 
-  /** The ioredis connections: `commands` (XACK, XADD, claims) and `reader` (the blocking XREADGROUP). */
-  unwrap<T = { commands: Redis; reader: Redis }>(): T {
+  /**
+   * The ioredis connections: `commands` (XACK, XADD, claims) and `reader` (the blocking XREADGROUP); on a
+   * cluster, `readers` has one reader per slot the streams hash to (`reader` is the first).
+   */
+  unwrap<T = { commands: RedisClient; reader: RedisClient; readers: RedisClient[] }>(): T {
     if (!this.running) throw new Error('Not initialized. Call listen() (or start the microservice) before unwrap().');
-    return { commands: this.running.commands, reader: this.running.reader } as T;
+    const { commands, readers } = this.running;
+    return { commands, reader: readers[0], readers } as T;
   }
 
   /**
@@ -171,7 +178,8 @@ export class RedisStreamsServer
       inFlight: r?.dispatcher.inFlight ?? 0,
       scheduledRetries: r?.redelivery.waiting ?? 0,
       held: r?.leases.size ?? 0,
-      lastReadAt: r?.readLoop.lastReadAt ?? 0,
+      // The reader that came back last the longest ago: a stuck one must show.
+      lastReadAt: r ? Math.min(...r.readLoops.map(loop => loop.lastReadAt)) : 0,
     };
   }
 
@@ -236,7 +244,8 @@ export class RedisStreamsServer
   }
 
   /** Wires the consumer's parts; control flows reader -> dispatcher -> attempt -> policy -> settler or redelivery. */
-  private assemble(commands: Redis, reader: Redis, routes: Map<string, Route>, streams: string[]): Running {
+  private assemble(commands: RedisClient, readers: RedisClient[], routes: Map<string, Route>, readGroups: string[][]): Running {
+    const streams = readGroups.flat();
     const o = this.options;
     const emit: EmitEvent = (event, ...args) => this.events.emit(event, ...args);
     const logger = this.logger;
@@ -277,16 +286,19 @@ export class RedisStreamsServer
       flushAcks: () => acker.flush(),
       onError: err => this.reportError('Partition ownership round failed', err),
     });
-    const readLoop = new ReadLoop({
-      reader, options: o, streams, leases, dispatcher, intake, logger, onError,
-      ensureGroups: () => this.ensureGroups(commands, streams),
-      utf8Guard,
-      sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams, logger, emit }) : undefined,
-      ownership,
-    });
+    const readLoops = readGroups.map(
+      (groupStreams, i) =>
+        new ReadLoop({
+          reader: readers[i], options: o, streams: groupStreams, leases, dispatcher, intake, logger, onError,
+          ensureGroups: () => this.ensureGroups(commands, groupStreams),
+          utf8Guard,
+          sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams: groupStreams, logger, emit }) : undefined,
+          ownership,
+        }),
+    );
     const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError, ownership });
     const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key });
-    return { commands, reader, leases, acker, slots, dispatcher, redelivery, settler, readLoop, claimLoop, ownership, unwatch };
+    return { commands, readers, leases, acker, slots, dispatcher, redelivery, settler, readLoops, claimLoop, ownership, unwatch };
   }
 
   /**
@@ -294,7 +306,7 @@ export class RedisStreamsServer
    * reporting "listening", so events emitted right after are not missed. Returns the first connection error
    * instead of waiting: ioredis would retry each command for seconds.
    */
-  private async firstContact(commands: Redis, streams: string[], routes: Map<string, Route>): Promise<unknown> {
+  private async firstContact(commands: RedisClient, streams: string[], routes: Map<string, Route>): Promise<unknown> {
     const scope = consumerPermissionScope(
       this.options, streams, [...this.messageHandlers.values()].some(h => !h.isEventHandler), this.partitionScope(routes),
     );
@@ -323,12 +335,16 @@ export class RedisStreamsServer
   }
 
   /**
-   * Records the partition counts (a different one recorded already is a PartitionError: see
-   * recordPartitionCounts), then creates the group on every stream.
+   * Records the partition counts of the patterns these streams belong to (a different one recorded already is a
+   * PartitionError: see recordPartitionCounts), then creates the group on every stream.
    */
-  private async ensureGroups(redis: Redis, streams: string[]): Promise<void> {
-    const unread = await recordPartitionCounts(redis, this.keys, this.eventPatterns);
-    if (!this.warnedUnread) {
+  private async ensureGroups(redis: RedisClient, streams: string[]): Promise<void> {
+    const here = new Set(streams);
+    const patterns = this.eventPatterns.filter(p =>
+      (p.partitions === undefined ? [this.keys.stream(p.pattern)] : this.keys.partitions(p.pattern, p.partitions)).some(s => here.has(s)),
+    );
+    const unread = await recordPartitionCounts(redis, this.keys, patterns);
+    if (!this.warnedUnread && unread.length > 0) {
       this.warnedUnread = true;
       for (const { pattern, stream, length } of unread) {
         this.logger.warn?.(
@@ -350,7 +366,7 @@ export class RedisStreamsServer
   }
 
   /** A new group at `$` skips what the stream already holds: say so, once, where the operator looks. */
-  private async warnAboutHistory(redis: Redis, stream: string): Promise<void> {
+  private async warnAboutHistory(redis: RedisClient, stream: string): Promise<void> {
     const length = await redis.xlen(stream);
     if (length > 0) {
       this.logger.warn?.(
@@ -360,7 +376,9 @@ export class RedisStreamsServer
     }
   }
 
-  private watchConnection(commands: Redis, reader: Redis): void {
+  /** Status from the (first) reader: it is what stops when Redis is gone. Errors from every connection. */
+  private watchConnection(commands: RedisClient, readers: RedisClient[]): void {
+    const reader = readers[0];
     const status = (s: RedisStreamsStatus) => {
       this._status$.next(s);
       this.events.emit(s);
@@ -373,7 +391,7 @@ export class RedisStreamsServer
     // Without a listener, an ioredis 'error' event would crash the process. Reconnects are ioredis's job.
     const onError = (err: Error) => this.events.emit('error', err);
     commands.on('error', onError);
-    reader.on('error', onError);
+    for (const r of readers) r.on('error', onError);
   }
 
   /** Logs (the same error at most once per REPEATED_ERROR_LOG_MS) and emits `error`. */
@@ -395,7 +413,7 @@ export class RedisStreamsServer
     r.dispatcher.stop();
     r.unwatch();
     // The loops may be waiting on an unreachable Redis: do not wait for them past the deadline.
-    await settleWithin(Promise.all([r.readLoop.stop(), r.claimLoop.stop()]), deadline - Date.now());
+    await settleWithin(Promise.all([...r.readLoops.map(loop => loop.stop()), r.claimLoop.stop()]), deadline - Date.now());
     const drained = await settleWithin(r.slots.whenIdle(), deadline - Date.now());
     if (!drained) {
       this.logger.warn?.(`close(): ${r.slots.inUse} handlers still running after shutdownTimeoutMs; their entries stay pending`);
