@@ -1,0 +1,70 @@
+import 'reflect-metadata';
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { RedisStreamContext, RedisStreamRecordBuilder } from '@nestream/transport';
+import { lastValueFrom } from 'rxjs';
+import { useRedisCluster } from '../harness/cluster-fixture.js';
+import { startApp } from '../harness/nest-app.js';
+import { uniqueName, waitFor } from '../harness/wait.js';
+
+// Partitioned streams on a Redis Cluster (issue 11): the partitions of one pattern (`<pattern>:{i}`) spread over
+// the masters, each read by its own reader, and with `ordered: true` the order per key holds while two consumers
+// of the group share the partitions (one owner each), a failing entry retried in place included.
+const fx = useRedisCluster({ replicasPerMaster: 0 });
+
+describe('partitioned streams on a Redis Cluster', () => {
+  it('spread over the masters, keep the order per key across two consumers, retries included', async () => {
+    const pattern = uniqueName('orders.placed');
+    const partitions = 8;
+    const masters = new Set(await Promise.all(Array.from({ length: partitions }, (_, i) => fx.cluster.masterOf(`${pattern}:{${i}}`))));
+    expect(masters.size).toBe(3);
+
+    const seen = new Map<string, number[]>();
+    const handledBy = new Map<string, Set<string>>();
+    const failedOnce = new Set<string>();
+    const consumerOf = (name: string) => {
+      @Controller()
+      class Orders {
+        @EventPattern<string>(pattern, { partitions, ordered: true })
+        handle(@Payload() event: { key: string; seq: number }, @Ctx() ctx: RedisStreamContext) {
+          const id = `${event.key}/${event.seq}`;
+          // Every 7th event fails once: it is retried before the next of its partition runs.
+          if (event.seq % 7 === 3 && !failedOnce.has(id)) {
+            failedOnce.add(id);
+            throw new Error(`fail ${id} once`);
+          }
+          seen.set(event.key, [...(seen.get(event.key) ?? []), event.seq]);
+          handledBy.set(ctx.getStream(), (handledBy.get(ctx.getStream()) ?? new Set()).add(name));
+        }
+      }
+      return Orders;
+    };
+    const options = { connection: fx.connection, group: 'g', claim: { intervalMs: 200, minIdleMs: 3000 }, retry: { maxAttempts: 5, backoff: { type: 'fixed' as const, delayMs: 50, jitter: 0 } } };
+    fx.apps.push(await startApp([consumerOf('a')], { ...options, consumer: 'a' }));
+    fx.apps.push(await startApp([consumerOf('b')], { ...options, consumer: 'b' }));
+    // Both consumers own a share (4 of 8 each) before events flow.
+    const owners = async () => Promise.all(Array.from({ length: partitions }, (_, i) => fx.redis().get(`${pattern}:{${i}}:owner`)));
+    await waitFor(async () => {
+      const now = await owners();
+      return now.filter(o => o === 'a').length === 4 && now.filter(o => o === 'b').length === 4;
+    }, 'the partitions shared out 4 and 4');
+
+    const client = fx.client();
+    const keys = Array.from({ length: 40 }, (_, i) => `customer-${i}`);
+    const perKey = 15;
+    for (let seq = 0; seq < perKey; seq++) {
+      await Promise.all(keys.map(key => lastValueFrom(client.emit(pattern, new RedisStreamRecordBuilder({ key, seq }).setPartitionKey(key).build()))));
+    }
+    await waitFor(() => keys.every(key => (seen.get(key)?.length ?? 0) >= perKey), 'every event handled', 60_000);
+
+    for (const key of keys) {
+      // At-least-once may repeat an entry; order never goes backwards.
+      const distinct = seen.get(key)!.filter((seq, i, all) => i === 0 || seq !== all[i - 1]);
+      expect(distinct).toEqual(Array.from({ length: perKey }, (_, i) => i));
+    }
+    // One owner per partition: no partition's events were handled by both consumers.
+    for (const [stream, names] of handledBy) expect({ stream, names: [...names] }).toEqual({ stream, names: [expect.any(String)] });
+    expect(new Set([...handledBy.values()].flatMap(names => [...names]))).toEqual(new Set(['a', 'b']));
+    for (let i = 0; i < partitions; i++) await waitFor(async () => (await fx.pending(`${pattern}:{${i}}`)) === 0, `nothing pending on partition ${i}`);
+  });
+});
