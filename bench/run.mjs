@@ -4,9 +4,13 @@
 // prints a table to stdout, progress to stderr, and writes bench/results/bench-<time>.{json,md}.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULTS, SCENARIOS, buildPlan, runBench } from './lib/runner.mjs';
+import { DEFAULTS, SCENARIOS as RUNNER_SCENARIOS, buildPlan, runBench } from './lib/runner.mjs';
+import { PARTITIONED_DEFAULTS, partitionedFailed, printPartitioned, runPartitioned } from './partitioned.mjs';
 import { SYSTEMS } from './lib/systems.mjs';
 import { machineText, resultsTable, targets, targetsText } from './lib/report.mjs';
+
+// `partitioned` runs on a Redis Cluster of its own (bench/partitioned.mjs), after the runner's scenarios.
+const SCENARIOS = [...RUNNER_SCENARIOS, 'partitioned'];
 
 const HELP = `Usage: node bench/run.mjs [options]   (or: npm run bench -- [options])
 
@@ -22,6 +26,7 @@ const HELP = `Usage: node bench/run.mjs [options]   (or: npm run bench -- [optio
   --repeat K         runs of each system per scenario, interleaved; the median is reported (env BENCH_REPEAT, default ${DEFAULTS.repeat}; the memory scenario runs once)
   --drain-n N        events per stream the consumers scenario pre-fills and drains (env BENCH_DRAIN_N, default ${DEFAULTS.drainN}; BullMQ drains --n)
   --batch N          burst: events per emitMany/pipeline/addBulk, and emits in flight (env BENCH_BATCH, default ${DEFAULTS.batch})
+  --partitions LIST  partitioned scenario: partition counts (env BENCH_PARTITIONS, default ${PARTITIONED_DEFAULTS.partitions.join(',')}); it runs --n events (default ${PARTITIONED_DEFAULTS.n} there) on a local 3-master cluster it starts itself
   --redis URL        Redis to use (env BENCH_REDIS_URL, default ${DEFAULTS.redisUrl}); the durable scenario starts a master and a replica of its own
   --profile          node --cpu-prof on the first consumer of each run (bench/results/profiles/)
   --out DIR          where results go (default bench/results)
@@ -45,12 +50,13 @@ function parseArgs(argv, env) {
     batch: v => (o.batch = Number(v)),
     repeat: v => (o.repeat = Number(v)),
     'drain-n': v => (o.drainN = Number(v)),
+    partitions: v => (o.partitions = nums(v)),
     redis: v => (o.redisUrl = v),
     out: v => (o.outDir = v),
   };
   const fromEnv = {
     BENCH_ONLY: 'only', BENCH_SYSTEMS: 'systems', BENCH_N: 'n', BENCH_MEMORY_N: 'memory-n', BENCH_RATE: 'rate',
-    BENCH_DURATION: 'duration', BENCH_WARMUP: 'warmup', BENCH_SIZES: 'sizes', BENCH_CONSUMERS: 'consumers', BENCH_BATCH: 'batch', BENCH_REDIS_URL: 'redis', BENCH_REPEAT: 'repeat', BENCH_DRAIN_N: 'drain-n',
+    BENCH_DURATION: 'duration', BENCH_WARMUP: 'warmup', BENCH_SIZES: 'sizes', BENCH_CONSUMERS: 'consumers', BENCH_BATCH: 'batch', BENCH_REDIS_URL: 'redis', BENCH_REPEAT: 'repeat', BENCH_DRAIN_N: 'drain-n', BENCH_PARTITIONS: 'partitions',
   };
   for (const [k, name] of Object.entries(fromEnv)) if (env[k]) set[name](env[k]);
   if (env.BENCH_PROFILE === '1') o.profile = true;
@@ -81,12 +87,30 @@ if (opts.help) {
   console.log(HELP);
   process.exit(0);
 }
+const partitioned = !opts.only || opts.only.includes('partitioned');
+const runnerOnly = opts.only?.filter(s => s !== 'partitioned');
+const runnerScenarios = runnerOnly === undefined || runnerOnly.length > 0;
 if (opts.list) {
-  for (const s of buildPlan({ ...DEFAULTS, ...opts, runId: 'list' })) console.log(`${String(s.idx).padStart(2)} ${s.group.padEnd(16)} ${s.system.padEnd(22)} N=${s.n}`);
+  if (runnerScenarios) {
+    for (const s of buildPlan({ ...DEFAULTS, ...opts, only: runnerOnly, runId: 'list' })) console.log(`${String(s.idx).padStart(2)} ${s.group.padEnd(16)} ${s.system.padEnd(22)} N=${s.n}`);
+  }
+  if (partitioned) console.log(`   partitioned      raw, transport         partitions ${(opts.partitions ?? PARTITIONED_DEFAULTS.partitions).join(',')}`);
   process.exit(0);
 }
 
-const report = await runBench(opts);
+const report = runnerScenarios ? await runBench({ ...opts, only: runnerOnly }) : undefined;
+const partitionedReport = partitioned
+  ? await runPartitioned({
+      ...PARTITIONED_DEFAULTS,
+      ...(opts.n ? { n: opts.n } : {}),
+      ...(opts.repeat ? { repeat: opts.repeat } : {}),
+      ...(opts.partitions ? { partitions: opts.partitions } : {}),
+    })
+  : undefined;
+if (!report) {
+  printPartitioned(partitionedReport, opts.outDir ?? join(import.meta.dirname, 'results'));
+  process.exit(partitionedReport.results.some(partitionedFailed) ? 1 : 0);
+}
 const table = resultsTable(report.results);
 const goals = targets(report.results);
 const outDir = opts.outDir ?? join(import.meta.dirname, 'results');
@@ -111,3 +135,9 @@ console.log(md);
 console.error(`results: ${jsonPath}`);
 const failedRuns = report.results.filter(r => r.error);
 process.exitCode = failedRuns.length > 0 ? 1 : 0;
+
+if (partitionedReport) {
+  printPartitioned(partitionedReport, outDir);
+  if (partitionedReport.results.some(partitionedFailed)) process.exitCode = 1;
+}
+

@@ -18,7 +18,7 @@ function freePort() {
   });
 }
 
-export async function startRedisServer({ timeoutMs = 10_000, replicaOf } = {}) {
+export async function startRedisServer({ timeoutMs = 10_000, replicaOf, args = [] } = {}) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'nestream-bench-redis-'));
   const proc = spawn(
@@ -26,6 +26,7 @@ export async function startRedisServer({ timeoutMs = 10_000, replicaOf } = {}) {
     [
       '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no',
       ...(replicaOf ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
+      ...args,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -59,6 +60,7 @@ export async function startRedisServer({ timeoutMs = 10_000, replicaOf } = {}) {
   proc.stderr.resume();
   return {
     port,
+    dir,
     url: `redis://127.0.0.1:${port}`,
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) {
