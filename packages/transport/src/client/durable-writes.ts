@@ -60,7 +60,7 @@ const SPANS_NODES = /^All keys in the pipeline/;
  *   names, otherwise once the slot map is refreshed.
  *
  * Coalesced: the durable writes of one event-loop turn share one pipeline and one WAIT per connection. One
- * pipeline and one WAIT per write measured 7-9x slower at 1,000 concurrent emits (bench/RESULTS.md).
+ * pipeline and one WAIT per write measured 6-13x slower at 1,000 concurrent writes (bench/RESULTS.md).
  * One pipeline in flight per connection: Redis runs nothing else of a connection while WAIT blocks it, so
  * writes sent behind a WAIT would wait there (up to timeoutMs each with a replica down, one WAIT after the
  * other, until their own command timeouts fired); they wait here instead and go out together when it returns.
