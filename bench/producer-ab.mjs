@@ -5,6 +5,7 @@
 //
 //   node bench/producer-ab.mjs --baseline /tmp/before/packages/transport/dist/esm/index.js
 //   node bench/producer-ab.mjs --rounds 21 --n 20000
+//   node bench/producer-ab.mjs --build <a build>/dist/esm/index.js --baseline <another>/dist/esm/index.js
 //
 // Each round sends n events as the bench's burst producer does (batches of 1000 concurrent emit()s, or one
 // emitMany() per 1000) with one build, then the other (which goes first alternates), so both see the same machine. The
@@ -23,7 +24,9 @@ const n = Number(argValue('--n') ?? 20_000);
 const batch = 1000;
 const baselinePath = argValue('--baseline');
 
-const builds = [['this build', await import('@nestream/transport')]];
+// --build <dist/esm/index.js>: another build in place of this one (e.g. one commit against its parent).
+const buildPath = argValue('--build');
+const builds = [['this build', await import(buildPath ? pathToFileURL(buildPath).href : '@nestream/transport')]];
 if (baselinePath) builds.push(['baseline', await import(pathToFileURL(baselinePath).href)]);
 
 const redis = await startRedisServer();

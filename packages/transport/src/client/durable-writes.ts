@@ -60,7 +60,7 @@ const SPANS_NODES = /^All keys in the pipeline/;
  *   names, otherwise once the slot map is refreshed.
  *
  * Coalesced: the durable writes of one event-loop turn share one pipeline and one WAIT per connection. One
- * pipeline and one WAIT per write measured 7-9x slower at 1,000 concurrent emits (bench/RESULTS.md).
+ * pipeline and one WAIT per write measured 6-13x slower at 1,000 concurrent writes (bench/RESULTS.md).
  * One pipeline in flight per connection: Redis runs nothing else of a connection while WAIT blocks it, so
  * writes sent behind a WAIT would wait there (up to timeoutMs each with a replica down, one WAIT after the
  * other, until their own command timeouts fired); they wait here instead and go out together when it returns.
@@ -122,8 +122,28 @@ export class DurableWrites {
       return;
     }
     lane.sending = true;
+    void this.pipeline(lane, writes, now)
+      .then(
+        results => this.settle(lane, writes, results),
+        (err: Error) => {
+          for (const write of writes) if (!(SPANS_NODES.test(err?.message) && this.redirect(write, err))) write.reject(err);
+        },
+      )
+      // A write settles once (a promise): this reaches only writes a bug would leave waiting, and frees the lane.
+      .catch(err => writes.forEach(write => write.reject(err)))
+      .finally(() => {
+        lane.sending = false;
+        if (lane.queued.length > 0) this.send(key, lane);
+        else this.lanes.delete(key);
+      });
+  }
+
+  /** The writes' commands, then WAIT, as one pipeline on the lane's connection; resolves with every reply. */
+  private async pipeline(lane: Lane, writes: Write[], now: number): Promise<Array<[Error | null, unknown]>> {
     const pipeline = (lane.asking ?? this.redis).pipeline() as unknown as Pipeline;
+    let earliest = Infinity;
     for (const write of writes) {
+      earliest = Math.min(earliest, write.deadline);
       for (const [name, args] of write.commands) {
         // ASK: the node takes a command for a slot it is importing only right after ASKING.
         if (lane.asking) pipeline.sendCommand(new Command('asking', [], { replyEncoding: 'utf8' }));
@@ -136,18 +156,9 @@ export class DurableWrites {
     }
     const { replicas, timeoutMs } = this.durability;
     const wait = new Command('wait', [replicas, timeoutMs]);
-    wait.setTimeout(Math.min(...writes.map(w => w.deadline)) - now + timeoutMs);
+    wait.setTimeout(earliest - now + timeoutMs);
     pipeline.sendCommand(wait);
-    pipeline.exec().then(
-      results => this.settle(lane, writes, results ?? []),
-      (err: Error) => {
-        for (const write of writes) if (!(SPANS_NODES.test(err?.message) && this.redirect(write, err))) write.reject(err);
-      },
-    ).finally(() => {
-      lane.sending = false;
-      if (lane.queued.length > 0) this.send(key, lane);
-      else this.lanes.delete(key);
-    });
+    return ((await pipeline.exec()) ?? []) as Array<[Error | null, unknown]>;
   }
 
   private settle(lane: Lane, writes: Write[], results: Array<[Error | null, unknown]>): void {
