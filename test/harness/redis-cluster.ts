@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis, type ClusterOptions } from 'ioredis';
-import { closeClients } from './close-clients.js';
+import { closeClients, nodeConnections } from './close-clients.js';
 import { distinctFreePorts, killProcess, spawnRedisServer } from './redis-process.js';
 import { waitFor } from './wait.js';
 
@@ -94,7 +94,6 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
   const ports = await distinctFreePorts(2 * count);
   const processes: NodeProcess[] = Array.from({ length: count }, (_, i) => ({ port: ports[i], busPort: ports[count + i] }));
   const clients: Array<Redis | Cluster> = [];
-  const direct = new Map<number, Redis>();
 
   const start = async (n: NodeProcess) => {
     n.proc = await spawnRedisServer([
@@ -107,17 +106,7 @@ export async function startRedisCluster(opts: RedisClusterOptions = {}): Promise
     ]);
   };
   const live = () => processes.filter(n => n.proc && n.proc.exitCode === null && n.proc.signalCode === null);
-  const node = (port: number): Redis => {
-    let c = direct.get(port);
-    if (!c) {
-      // No retries: a killed node's connection fails its commands at once instead of queueing them.
-      c = new Redis(port, HOST, { maxRetriesPerRequest: 0, retryStrategy: () => 200 });
-      c.on('error', () => undefined);
-      direct.set(port, c);
-      clients.push(c);
-    }
-    return c;
-  };
+  const node = nodeConnections(HOST, clients);
 
   const viewOf = async (port: number): Promise<NodeView> => {
     const info = (await node(port).call('CLUSTER', 'INFO')) as string;

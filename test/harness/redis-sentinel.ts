@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
-import { closeClients } from './close-clients.js';
+import { closeClients, nodeConnections } from './close-clients.js';
 import { distinctFreePorts, killProcess, SENTINEL_READY, spawnRedisServer } from './redis-process.js';
 import { waitFor } from './wait.js';
 
@@ -54,19 +54,9 @@ export async function startRedisSentinel(opts: RedisSentinelOptions = {}): Promi
   const data: DataNode[] = ports.slice(0, 2).map(port => ({ port }));
   const sentinels: Array<{ port: number; proc?: ChildProcess }> = ports.slice(2).map(port => ({ port }));
   const clients: Redis[] = [];
-  const direct = new Map<number, Redis>();
   let killed: DataNode | undefined;
 
-  const plain = (port: number): Redis => {
-    let c = direct.get(port);
-    if (!c) {
-      c = new Redis(port, HOST, { maxRetriesPerRequest: 0, retryStrategy: () => 200 });
-      c.on('error', () => undefined);
-      direct.set(port, c);
-      clients.push(c);
-    }
-    return c;
-  };
+  const plain = nodeConnections(HOST, clients);
   const startData = async (n: DataNode, replicaOf?: number) => {
     n.proc = await spawnRedisServer([
       '--port', String(n.port), '--bind', HOST, '--dir', dir, '--dbfilename', `dump-${n.port}.rdb`, '--save', '',
