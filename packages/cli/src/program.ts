@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerConsumersPrune } from './commands/consumers-prune.js';
+import { registerGroupsCreate } from './commands/groups-create.js';
+import { registerGroupsReset } from './commands/groups-reset.js';
 import { registerDlqList } from './commands/dlq-list.js';
 import { registerDlqPurge } from './commands/dlq-purge.js';
 import { registerDlqRedrive } from './commands/dlq-redrive.js';
@@ -19,6 +21,8 @@ Examples:
   nestream dlq redrive orders.created --all --reason max-attempts --dry-run
   nestream dlq purge orders.created --older-than 7d
   nestream consumers prune orders.created billing --idle 1h
+  nestream groups reset orders.created billing --to 2h --dry-run
+  nestream groups create orders.created audit --from start
   nestream tail orders.created
 
 Streams are named as in @EventPattern (the key prefix is added). Exit codes: 0 done, 1 failed, 2 bad usage.`;
@@ -26,7 +30,7 @@ Streams are named as in @EventPattern (the key prefix is added). Exit codes: 0 d
 /** The `nestream` command and its subcommands. Errors are thrown (exitOverride), main.ts reports them. */
 export function createProgram(): Command {
   const program = new Command('nestream')
-    .description('Operate nestream (Redis Streams for NestJS): status, dead letters, consumers, tail')
+    .description('Operate nestream (Redis Streams for NestJS): status, dead letters, consumers, groups, tail')
     .version(version)
     .option('--url <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--cluster', 'the URL is a node of a Redis Cluster: read every master (hash-tagged streams, see the transport README)')
@@ -46,6 +50,9 @@ export function createProgram(): Command {
   registerDlqPurge(dlq);
   const consumers = program.command('consumers').description('consumers of a group: prune');
   registerConsumersPrune(consumers);
+  const groups = program.command('groups').description('consumer groups: reset (rewind or skip), create at a point in history');
+  registerGroupsReset(groups);
+  registerGroupsCreate(groups);
   registerTail(program);
   return program;
 }

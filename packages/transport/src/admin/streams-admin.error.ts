@@ -6,7 +6,8 @@ export type StreamsAdminErrorCode =
   | 'bad-id'
   | 'not-found'
   | 'no-group'
-  | 'bad-option';
+  | 'bad-option'
+  | 'group-exists';
 
 /** Thrown by StreamsAdmin for input it cannot act on: a stream or group that does not exist, a bad id. */
 export class StreamsAdminError extends Error {

@@ -2,6 +2,7 @@ import type { RedisClient } from '../redis/redis-client.js';
 import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { resolveAdminOptions, type ResolvedAdminOptions, type StreamsAdminOptions } from './admin-options.js';
 import { DeadLetters } from './dead-letters.js';
+import { createGroup, resetGroup, type CreateGroupOptions, type GroupMoveResult, type ResetGroupOptions } from './groups.js';
 import { pruneConsumers, type PruneConsumersOptions, type PruneConsumersResult } from './prune-consumers.js';
 import { readStatus, type StreamsStatus } from './status.js';
 import { tail, type TailEntry, type TailOptions } from './tail.js';
@@ -53,6 +54,21 @@ export class StreamsAdmin {
   /** Removes a group's idle consumers that have no pending entries (never one that has). */
   pruneConsumers(stream: string, group: string, options: PruneConsumersOptions): Promise<PruneConsumersResult> {
     return pruneConsumers(this.redis, this.options, stream, group, options);
+  }
+
+  /**
+   * Moves a group's position (`XGROUP SETID`): back to run history again (`{ to: new Date(Date.now() - 2 * 3600_000) }`),
+   * or forward to skip it. Entries at `to` or later are delivered at the group's next reads; pending entries stay
+   * pending. On a partitioned pattern every partition moves. `dryRun` counts what would be delivered again or
+   * skipped; `liveConsumers` says who reads from the new position at once.
+   */
+  resetGroup(stream: string, group: string, options: ResetGroupOptions): Promise<GroupMoveResult> {
+    return resetGroup(this.redis, this.options, stream, group, options);
+  }
+
+  /** Creates a consumer group starting at a point in history (`from`, default `'end'`); every partition of a partitioned pattern. */
+  createGroup(stream: string, group: string, options?: CreateGroupOptions): Promise<GroupMoveResult> {
+    return createGroup(this.redis, this.options, stream, group, options);
   }
 
   /** Follows new entries of the streams, decoded, without a consumer group. Ends when `signal` aborts. */
