@@ -30,8 +30,9 @@ export {
   type ClusterConnectionOptions,
   type ConnectionOptions,
   type DurabilityOptions,
+  type RetentionOptions,
 } from './options.js';
-export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type HandlerFailedEvent } from './status.js';
+export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type HandlerFailedEvent, type RetentionEvent } from './status.js';
 export {
   InvalidOptionsError,
   UnrecoverableEventError,

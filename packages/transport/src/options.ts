@@ -18,8 +18,10 @@ import {
   type MetricsOptions, type ResolvedMetricsOptions, type ResolvedTracingOptions, type TracingOptions,
 } from './observability/observability-options.js';
 import { durabilityOption, resolveDurability, type DurabilityOptions } from './options/durability.js';
+import { retentionOption, type RetentionOptions } from './options/retention.js';
 
 export type { DurabilityOptions } from './options/durability.js';
+export type { RetentionOptions } from './options/retention.js';
 export type { ClusterConnectionOptions, ConnectionOptions, ConnectionChoice, InlineConnectionOptions } from './options/connection.js';
 
 export interface BackoffOptions {
@@ -95,6 +97,11 @@ export interface RedisStreamsServerSettings {
   /** Opt-in removal of idle consumers that have no pending entries. @default false */
   consumerCleanup?: ConsumerCleanupOptions | false;
   /**
+   * Safe retention: trim the streams read here only below what every consumer group has read and acked
+   * (`{ maxLen?, maxAgeMs?, hardMaxLen?, intervalMs? }`); per pattern in the handler extras too. @default false
+   */
+  retention?: RetentionOptions | false;
+  /**
    * Entries larger than this (all fields, UTF-8 bytes) go to the dead-letter stream with reason `decode`, which
    * keeps a prefix of each long value (`deadLetter.oversizedPrefixBytes`), not a copy. Checked after the read
    * unless `boundedReads` is on. @default 1048576 (1 MiB)
@@ -159,6 +166,8 @@ export interface RedisStreamsHandlerExtras {
    * With `ordered`, each partition is run by one consumer of the group at a time. Events only. @default undefined (one stream)
    */
   partitions?: number;
+  /** This pattern's retention, key by key over the server's `retention`; `false` turns it off here. @default the server's */
+  retention?: RetentionOptions | false;
 }
 
 export const DEFAULT_BACKOFF: Required<BackoffOptions> = {
@@ -219,6 +228,7 @@ export interface ResolvedServerOptions {
   deadLetter: Required<Pick<DeadLetterOptions, 'key' | 'oversizedPrefixBytes'>> & { maxLen?: number } | false;
   claim: Required<ClaimOptions>;
   consumerCleanup: ConsumerCleanupOptions | false;
+  retention: RetentionOptions | false;
   maxPayloadBytes: number;
   maxPayloadDepth: number;
   boundedReads: boolean;
@@ -284,6 +294,7 @@ const SERVER_OPTIONS: OptionTable<RedisStreamsServerSettings & ConnectionField> 
   deadLetter: falseOr(nested(DEAD_LETTER_OPTIONS)),
   claim: nested(CLAIM_OPTIONS),
   consumerCleanup: falseOr(nested(CONSUMER_CLEANUP_OPTIONS)),
+  retention: retentionOption,
   maxPayloadBytes: positiveInt,
   maxPayloadDepth: positiveInt,
   boundedReads: boolean,
@@ -309,6 +320,7 @@ const HANDLER_EXTRAS: OptionTable<RedisStreamsHandlerExtras> = {
   ordered: boolean,
   batch: boolean,
   partitions: partitionCount,
+  retention: retentionOption,
 };
 
 export function defaultConsumerName(): string {
@@ -377,6 +389,7 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
           },
     claim: { ...d.claim, ...definedOnly(o.claim) },
     consumerCleanup: o.consumerCleanup ?? false,
+    retention: o.retention ?? false,
     maxPayloadBytes,
     maxPayloadDepth,
     boundedReads: o.boundedReads ?? d.boundedReads,

@@ -24,6 +24,23 @@ export interface HandlerFailedEvent {
   retryAt?: number;
 }
 
+/** What one retention run of one stream did (the `retention` event). */
+export interface RetentionEvent {
+  stream: string;
+  /** Entries trimmed that every group had read and acked. */
+  trimmed: number;
+  /** Entries trimmed by `hardMaxLen`. */
+  hardTrimmed: number;
+  /** True when the hard cap dropped entries some group had not read and acked. */
+  droppedUnread: boolean;
+  /** Nothing at or above this id was trimmed safely: the oldest entry a group still needs (undefined: no group). */
+  floorId?: string;
+  /** The group whose oldest pending entry (or read position) is the floor: what holds the stream back. */
+  heldBackBy?: string;
+  /** The stream's length after the trim. */
+  length: number;
+}
+
 /** Events of `RedisStreamsServer.on()`. */
 export interface RedisStreamsEvents {
   /** Triggered when the reader's connection is ready. */
@@ -42,4 +59,6 @@ export interface RedisStreamsEvents {
   claimed: (event: { stream: string; ids: string[] }) => void;
   /** Triggered when pending ids whose entries were trimmed away were cleaned up. */
   deleted: (event: { stream: string; ids: string[] }) => void;
+  /** Triggered after each retention run of a stream (`retention` option): what was trimmed, and what holds the stream back. */
+  retention: (event: RetentionEvent) => void;
 }

@@ -6,6 +6,7 @@ import type { Leases } from './leases.js';
 import type { PendingIntake } from './pending-intake.js';
 import type { StreamOwnership } from './partition-ownership.js';
 import type { Redelivery } from './redelivery.js';
+import type { Retention } from './retention.js';
 
 export interface ClaimLoopDeps {
   redis: RedisClient;
@@ -18,12 +19,15 @@ export interface ClaimLoopDeps {
   onError: (err: unknown) => void;
   /** With ordered partitions: renewed and shared out each round; only owned partitions are claimed from. */
   ownership?: StreamOwnership;
+  /** With a `retention` option: trims the streams, each at most once per its interval. */
+  retention?: Retention;
 }
 
 /**
  * Every claim.intervalMs: renews the leases of entries held here, then runs one XAUTOCLAIM pass over each
  * stream's pending list through the pending intake (entries idle longer than claim.minIdleMs: their
- * consumer crashed or hangs), then, if configured, removes idle consumers that have nothing pending. With
+ * consumer crashed or hangs), then, if configured, trims the streams (safe retention) and removes idle consumers
+ * that have nothing pending. With
  * ordered partitions, each round first runs the ownership round (leases renewed, partitions shared out).
  */
 export class ClaimLoop {
@@ -61,6 +65,7 @@ export class ClaimLoop {
       if (ownership && !ownership.owns(stream)) continue;
       while (this.running && (await intake.claimStale(stream)));
     }
+    await this.deps.retention?.tick();
     if (options.consumerCleanup !== false) {
       for (const stream of streams) {
         const removed = await removeIdleConsumers(this.deps.redis, stream, options.group, options.consumer, options.consumerCleanup.idleMs);

@@ -1,5 +1,6 @@
 import type { MessageHandler } from '@nestjs/microservices';
 import type { ResolvedRetry } from '../options.js';
+import type { ResolvedRetention } from '../options/retention.js';
 
 /** What the transport knows about the handler of one stream. */
 export interface Route {
@@ -14,4 +15,6 @@ export interface Route {
   batch: boolean;
   /** The partition this route's stream is, of a partitioned pattern (extras `{ partitions }`). */
   partition?: { index: number; count: number };
+  /** Safe retention of this stream (the server's `retention` under the handler's extras), undefined when off. */
+  retention?: ResolvedRetention;
 }

@@ -63,6 +63,11 @@ export class ConsumerMetrics {
     if (count > 0) this.metrics.claimed.inc({ stream, group: this.group }, count);
   }
 
+  retentionTrimmed(stream: string, safe: number, hard: number): void {
+    if (safe > 0) this.metrics.retentionTrimmed.inc({ stream, group: this.group, kind: 'safe' }, safe);
+    if (hard > 0) this.metrics.retentionTrimmed.inc({ stream, group: this.group, kind: 'hard' }, hard);
+  }
+
   watch(consumer: WatchedConsumer): () => void {
     for (const stream of consumer.streams) {
       this.of(stream);

@@ -65,6 +65,10 @@ class ObservedConsumer implements ConsumerInstrumentation {
     this.metrics?.claimed(stream, count);
   }
 
+  retentionTrimmed(stream: string, safe: number, hard: number): void {
+    this.metrics?.retentionTrimmed(stream, safe, hard);
+  }
+
   watch(consumer: WatchedConsumer): () => void {
     return this.metrics ? this.metrics.watch(consumer) : () => undefined;
   }

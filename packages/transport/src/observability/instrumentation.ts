@@ -51,6 +51,8 @@ export interface ConsumerInstrumentation {
   deadLettered(stream: string, reason: string, entry?: AttemptEntry): void;
   /** Entries left by another consumer were taken over. */
   claimed(stream: string, count: number): void;
+  /** A retention run trimmed entries: `safe` ones every group had read and acked, `hard` ones by hardMaxLen. */
+  retentionTrimmed(stream: string, safe: number, hard: number): void;
   /** listen(): report this consumer's gauges from now on. Returns what close() calls to stop. */
   watch(consumer: WatchedConsumer): () => void;
 }
@@ -81,6 +83,7 @@ export const NO_INSTRUMENTATION: ConsumerInstrumentation = {
   attempt: () => NO_OBSERVATION,
   deadLettered: () => undefined,
   claimed: () => undefined,
+  retentionTrimmed: () => undefined,
   watch: () => NO_WATCH,
 };
 

@@ -15,6 +15,7 @@ import { PartitionOwnership } from '../consumer/partition-ownership.js';
 import { PendingIntake } from '../consumer/pending-intake.js';
 import { ReadLoop } from '../consumer/read-loop.js';
 import { Redelivery } from '../consumer/redelivery.js';
+import { Retention, type RetentionDeps } from '../consumer/retention.js';
 import { SizeGuard } from '../consumer/size-guard.js';
 import { Utf8Guard } from '../consumer/utf8-guard.js';
 import { ReplyWriter } from '../consumer/reply-writer.js';
@@ -23,6 +24,7 @@ import { Settler, type EmitEvent } from '../consumer/settler.js';
 import { Slots } from '../consumer/slots.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { PartitionError } from '../errors/partition.error.js';
+import { resolveRetention, type ResolvedRetention } from '../options/retention.js';
 import { StreamKeys } from '../keys.js';
 import { NO_INSTRUMENTATION, type ConsumerInstrumentation } from '../observability/instrumentation.js';
 import { createConsumerInstrumentation } from '../observability/create-instrumentation.js';
@@ -214,8 +216,9 @@ export class RedisStreamsServer
       // A request's caller is waiting: no retry unless the handler asks for it (extras.retry), so a failure
       // reaches the caller at once, as with Nest's built-in transports.
       const retry = resolveRetry(isEvent ? this.options.retry : { ...this.options.retry, maxAttempts: 1 }, extras.retry, `${where} extras.retry`);
+      const retention = resolveRetention(this.options.retention, extras.retention);
       const route = (stream: string, partition?: Route['partition']): Route => ({
-        stream, pattern, handler, isEvent, retry, ordered: extras.ordered === true, batch: extras.batch === true, partition,
+        stream, pattern, handler, isEvent, retry, ordered: extras.ordered === true, batch: extras.batch === true, partition, retention,
       });
       const count = extras.partitions;
       if (count === undefined) {
@@ -296,7 +299,8 @@ export class RedisStreamsServer
           ownership,
         }),
     );
-    const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError, ownership });
+    const retention = retentionOf(routes, { redis: commands, logger, emit, instrumentation });
+    const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError, ownership, retention });
     const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key });
     return { commands, readers, leases, acker, slots, dispatcher, redelivery, settler, readLoops, claimLoop, ownership, unwatch };
   }
@@ -439,6 +443,13 @@ function eventPatternsOf(routes: Map<string, Route>): EventPatternPartitions[] {
 }
 
 /** The ordered partitioned patterns of the routes, with their partition streams in index order. */
+/** The safe retention of the streams that have one, or undefined when none has. */
+function retentionOf(routes: Map<string, Route>, deps: Omit<RetentionDeps, 'policies'>): Retention | undefined {
+  const policies = new Map<string, ResolvedRetention>();
+  for (const [stream, route] of routes) if (route.retention) policies.set(stream, route.retention);
+  return policies.size === 0 ? undefined : new Retention({ ...deps, policies });
+}
+
 function orderedPartitions(routes: Map<string, Route>): Array<{ pattern: string; streams: string[] }> {
   const patterns = new Map<string, string[]>();
   for (const route of routes.values()) {
