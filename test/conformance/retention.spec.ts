@@ -128,6 +128,23 @@ describe('safe retention', () => {
   });
 });
 
+describe('retention permissions', () => {
+  it('listen() fails naming what the trim script needs when the user may not run it', async () => {
+    const admin = fx.redis.client();
+    await admin.call('ACL', 'SETUSER', 'no-xtrim', 'on', '>pw', '~*', '&*', '+@all', '-xtrim');
+    const pattern = uniqueName('orders');
+    const [host, port] = fx.redis.url.replace('redis://', '').split(':');
+    @Controller()
+    class Service {
+      @EventPattern<string>(pattern)
+      handle() {}
+    }
+    const server = new RedisStreamsServer({ connection: `redis://no-xtrim:pw@${host}:${port}`, group: 'g', retention: RETENTION });
+    await expect(startApp([Service], server)).rejects.toThrow(`the Redis user may not run XTRIM on "${pattern}"`);
+    await server.close();
+  });
+});
+
 describe('retention options', () => {
   const make = (retention: unknown) => () => new RedisStreamsServer({ connection: fx.redis.url, group: 'g', retention: retention as never });
 

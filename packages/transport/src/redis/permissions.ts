@@ -50,6 +50,8 @@ export interface ConsumerPermissionScope {
   boundedReads?: boolean;
   /** Partitioned patterns (`{ partitions }`): what the server needs besides their partition streams. */
   partitions?: PartitionPermissionScope;
+  /** The streams with a `retention`: the trim script (EVALSHA, EVAL) runs XINFO GROUPS, XTRIM, XLEN, EXISTS and TIME. */
+  retentionStreams?: string[];
 }
 
 export interface PartitionPermissionScope {
@@ -67,6 +69,7 @@ export function consumerPermissionScope(
   streams: string[],
   answersRequests: boolean,
   partitions?: PartitionPermissionScope,
+  retentionStreams: string[] = [],
 ): ConsumerPermissionScope {
   return {
     streams,
@@ -78,6 +81,7 @@ export function consumerPermissionScope(
     startsAtEnd: options.startId === '$',
     boundedReads: options.boundedReads,
     partitions,
+    retentionStreams,
   };
 }
 
@@ -124,6 +128,7 @@ export async function checkConsumerPermissions(redis: RedisClient, scope: Consum
     probes.push(xaddProbe(key), { command: 'EXPIRE', key, args: ['EXPIRE', key, 'not-a-number'] });
   }
   if (scope.partitions) probes.push(...partitionProbes(scope.partitions));
+  for (const stream of scope.retentionStreams ?? []) probes.push(...retentionProbes(stream));
   const missing = await run(redis, probes);
   if (scope.streams.length > 0 && scope.replyPrefix !== undefined) missing.push(...(await transactionMissing(redis)));
   if (missing.length > 0) throw new PermissionError(missing);
@@ -166,6 +171,23 @@ export async function checkProducerPermissions(redis: RedisClient, scope: Produc
   }
   const missing = await run(redis, probes);
   if (missing.length > 0) throw new PermissionError(missing);
+}
+
+/**
+ * A stream with a retention: the trim script's commands on it (XINFO GROUPS and XLEN and EXISTS only read, XTRIM
+ * gets an id that is not one), TIME, and the script commands.
+ */
+function retentionProbes(stream: string): Probe[] {
+  const on = (command: string, ...args: Array<string | number>) => ({ command, key: stream, args: [...command.split(' '), ...args] });
+  return [
+    on('XINFO GROUPS', stream),
+    on('XTRIM', stream, 'MINID', BAD_ID),
+    on('XLEN', stream),
+    on('EXISTS', stream),
+    { command: 'TIME', key: '', args: ['TIME'] },
+    { command: 'EVALSHA', key: stream, args: ['EVALSHA', NO_SCRIPT, 1, stream] },
+    { command: 'EVAL', key: stream, args: ['EVAL', BAD_SCRIPT, 1, stream] },
+  ];
 }
 
 /**

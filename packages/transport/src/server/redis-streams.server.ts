@@ -313,6 +313,7 @@ export class RedisStreamsServer
   private async firstContact(commands: RedisClient, streams: string[], routes: Map<string, Route>): Promise<unknown> {
     const scope = consumerPermissionScope(
       this.options, streams, [...this.messageHandlers.values()].some(h => !h.isEventHandler), this.partitionScope(routes),
+      [...routes.values()].filter(r => r.retention).map(r => r.stream),
     );
     const groups = checkConsumerPermissions(commands, scope).then(() => this.ensureGroups(commands, streams));
     let onError!: (err: unknown) => void;
