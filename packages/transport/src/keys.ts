@@ -1,3 +1,11 @@
+/** True when Redis Cluster hashes `key` by a part in braces: a `{` followed, later, by a `}` with something between. */
+function hasHashTag(key: string): boolean {
+  const open = key.indexOf('{');
+  if (open < 0) return false;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1;
+}
+
 /** Every Redis key name the transport uses is made here. */
 export class StreamKeys {
   constructor(private readonly prefix: string) {}
@@ -34,6 +42,18 @@ export class StreamKeys {
   /** The live consumers of a group sharing an ordered partitioned pattern (a sorted set: name -> last heartbeat). */
   partitionMembers(group: string, pattern: string): string {
     return `${this.prefix}nestream:partition-members:${group}:${pattern}`;
+  }
+
+  /**
+   * The record of an idempotency key written to `stream` (the id of the entry it added), in the stream's hash
+   * slot: a stream with a hash tag lends it (`{orders}.placed:idem:<key>`), any other stream's whole name becomes
+   * the tag (`{orders.placed}:idem:<key>`), which hashes as the stream's own key does.
+   */
+  idempotency(stream: string, key: string): string {
+    if (hasHashTag(stream)) return `${stream}:idem:${key}`;
+    // A `}` in the name would end the braces early: the record would hash elsewhere than the stream.
+    if (stream.includes('}')) throw new TypeError(`the stream "${stream}" has a "}" but no hash tag: idempotency keys need a name without "}" or with a hash tag ({orders}.placed)`);
+    return `{${stream}}:idem:${key}`;
   }
 
   /** A client's reply stream for request-reply. */

@@ -1,11 +1,16 @@
 import { brand } from '../brand.js';
 
+/** Idempotency keys are part of a Redis key name each: long enough for any business key, bounded all the same. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 512;
+
 /** Per-message settings of a record. */
 export interface RedisStreamRecordOptions {
   /** send() only: this request's reply timeout. */
   timeoutMs?: number;
   /** emit() / emitMany() to a partitioned pattern: what picks the partition. */
   partitionKey?: string;
+  /** emit() / emitMany(): a second emit with this key within the client's idempotencyWindowMs adds nothing. */
+  idempotencyKey?: string;
 }
 
 /** Data plus per-message settings, built by RedisStreamRecordBuilder and passed to emit()/send(). */
@@ -62,6 +67,21 @@ export class RedisStreamRecordBuilder<T = unknown> {
     const valid = typeof key === 'string' ? key.length > 0 : typeof key === 'number' && Number.isFinite(key);
     if (!valid) throw new TypeError(`partition key must be a non-empty string or a finite number, got ${typeof key === 'string' ? '""' : String(key)}`);
     this.options = { ...this.options, partitionKey: String(key) };
+    return this;
+  }
+
+  /**
+   * emit() / emitMany(): an emit with a key already written to the same stream within the client's
+   * `idempotencyWindowMs` adds nothing and resolves with the first entry's id, atomically (one script with the
+   * XADD), whichever producer wrote first. The client also sends such an emit again by itself when the
+   * connection was lost before Redis answered, which is safe only because of the key. Use a business key (an
+   * order id plus what happened to it), not a random one. An error for send().
+   */
+  setIdempotencyKey(key: string): this {
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+      throw new TypeError(`idempotency key must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters, got ${typeof key === 'string' ? `${key.length} characters` : typeof key}`);
+    }
+    this.options = { ...this.options, idempotencyKey: key };
     return this;
   }
 

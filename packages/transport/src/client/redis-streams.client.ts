@@ -18,6 +18,7 @@ import { PartitionCounts, type KnownPartitions } from './partition-counts.js';
 import { ProducerConnection } from './producer-connection.js';
 import { ReplyReader } from './reply-reader.js';
 import { xaddMany, xaddManyChunks } from './xadd-many.js';
+import { xaddOnce } from './xadd-once.js';
 import { DurableWrites } from './durable-writes.js';
 import { SCRIPTS } from '../redis/scripts/scripts.generated.js';
 import { RedisStreamRecord } from './redis-stream-record.js';
@@ -139,9 +140,12 @@ export class RedisStreamsClient extends ClientProxy {
           const { data, headers } = records[i];
           return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() }, [], this.options.serializer);
         });
-        const written = durable
-          ? connection.write(what, stream, () => durable.run(what, stream, xaddManyEvals(stream, maxLen, entries)).then(idsOfChunks), this.confirmMs)
-          : connection.write(what, stream, redis => xaddMany(redis, stream, maxLen, entries));
+        const keyed = indexes.some(i => records[i].idempotencyKey !== undefined);
+        const written = keyed
+          ? this.writeEachOnce(what, stream, maxLen, entries, indexes.map(i => records[i].idempotencyKey))
+          : durable
+            ? connection.write(what, stream, () => durable.run(what, stream, xaddManyEvals(stream, maxLen, entries)).then(idsOfChunks), this.confirmMs)
+            : connection.write(what, stream, redis => xaddMany(redis, stream, maxLen, entries));
         const added = await (sending ? sending.track(written) : written);
         indexes.forEach((index, k) => (ids[index] = added[k]));
       }),
@@ -151,11 +155,11 @@ export class RedisStreamsClient extends ClientProxy {
 
   /**
    * Checks, without side effects, that the Redis user may write these patterns' streams (and, with `send`,
-   * read this client's reply stream; with the `durability` option, run WAIT); rejects with a PermissionError
+   * read this client's reply stream; with `idempotencyKeys`, run the idempotent write on key records; with the `durability` option, run WAIT); rejects with a PermissionError
    * naming each missing command and key. For a fail-fast start-up (`onApplicationBootstrap`); without it the
    * first emit or send fails the same way (a missing WAIT: a DurabilityError caused by the PermissionError).
    */
-  async checkPermissions(patterns: string[], use: { emitMany?: boolean; send?: boolean } = {}): Promise<void> {
+  async checkPermissions(patterns: string[], use: { emitMany?: boolean; send?: boolean; idempotencyKeys?: boolean } = {}): Promise<void> {
     const redis = await this.connect();
     const names = patterns.map(p => this.normalizePattern(p));
     const streams: string[] = [];
@@ -173,6 +177,7 @@ export class RedisStreamsClient extends ClientProxy {
       emitMany: use.emitMany,
       replyStream: use.send ? this.keys.replies(this.clientId) : undefined,
       durability: this.options.durability !== undefined,
+      idempotencyRecords: use.idempotencyKeys ? streams.map(stream => ({ stream, record: this.keys.idempotency(stream, 'nestream-permission-probe') })) : undefined,
     });
   }
 
@@ -195,7 +200,7 @@ export class RedisStreamsClient extends ClientProxy {
   protected dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
     if (this.instrumentationLoading) return this.instrumentationLoading.then(() => this.dispatchEvent(packet));
     const pattern = this.normalizePattern(packet.pattern);
-    const { data, headers, partitionKey } = unwrapRecord(packet.data);
+    const { data, headers, partitionKey, idempotencyKey } = unwrapRecord(packet.data);
     const known = this.partitions.peek(pattern);
     // The first emit of a pattern reads its partition count (one GET); emits made meanwhile wait for the same
     // GET and go out after it, in the order they were made.
@@ -203,8 +208,10 @@ export class RedisStreamsClient extends ClientProxy {
       return this.afterLookup(`emit("${pattern}")`, pattern, () => this.dispatchEvent<T>(packet));
     }
     let stream: string;
+    let record: string | undefined;
     try {
       stream = this.streamFor(pattern, known, partitionKey, `emit("${pattern}")`);
+      if (idempotencyKey !== undefined) record = this.keys.idempotency(stream, idempotencyKey);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -213,17 +220,27 @@ export class RedisStreamsClient extends ClientProxy {
     const sending = this.instrumentation?.send(stream, headers, 1, correlationId);
     const args = encode({ data, headers: sending?.headers ?? headers, correlationId }, head, this.options.serializer);
     const connection = this.connection();
-    const written = this.durable
-      ? this.writeDurably<T>(connection, `emit("${pattern}")`, args)
-      : connection.write(`emit("${pattern}")`, stream, redis => redis.call('xadd', args) as Promise<T>);
+    const what = `emit("${pattern}")`;
+    const written =
+      record !== undefined
+        ? (xaddOnce(connection, this.durable, this.options.idempotencyWindowMs, { what, stream, record, xaddArgs: args }, this.confirmMs) as Promise<T>)
+        : this.durable
+          ? this.writeDurably<T>(connection, what, args)
+          : connection.write(what, stream, redis => redis.call('xadd', args) as Promise<T>);
     return sending ? sending.track(written) : written;
   }
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const pattern = this.normalizePattern(packet.pattern);
-    const { data, headers, timeoutMs = this.options.requestTimeoutMs, partitionKey } = unwrapRecord(packet.data);
+    const { data, headers, timeoutMs = this.options.requestTimeoutMs, partitionKey, idempotencyKey } = unwrapRecord(packet.data);
     if (partitionKey !== undefined) {
       const err = new PartitionError(`send("${pattern}"): requests are not partitioned (a @MessagePattern reads one stream); drop setPartitionKey() from the request`);
+      callback({ err, isDisposed: true });
+      return () => undefined;
+    }
+    if (idempotencyKey !== undefined) {
+      // A request's reply goes to the caller that sent it: a repeat answered with the first entry's id could not be.
+      const err = new TypeError(`send("${pattern}"): requests take no idempotency key (each send() waits for its own reply); drop setIdempotencyKey() from the request`);
       callback({ err, isDisposed: true });
       return () => undefined;
     }
@@ -291,6 +308,25 @@ export class RedisStreamsClient extends ClientProxy {
     return producer;
   }
 
+  /**
+   * emitMany() entries of one stream of which some have an idempotency key: one write each (keyed ones through
+   * the idempotent script), sent in order on the one connection.
+   */
+  private writeEachOnce(what: string, stream: string, maxLen: number | undefined, entries: Array<Array<string | number>>, keys: Array<string | undefined>): Promise<string[]> {
+    const connection = this.connection();
+    const head: Array<string | number> = maxLen ? [stream, 'MAXLEN', '~', maxLen, '*'] : [stream, '*'];
+    return Promise.all(
+      entries.map((fields, k) => {
+        const xaddArgs = [...head, ...fields];
+        const key = keys[k];
+        if (key !== undefined) {
+          return xaddOnce(connection, this.durable, this.options.idempotencyWindowMs, { what, stream, record: this.keys.idempotency(stream, key), xaddArgs }, this.confirmMs);
+        }
+        return this.durable ? this.writeDurably<string>(connection, what, xaddArgs) : connection.write(what, stream, redis => redis.call('xadd', xaddArgs) as Promise<string>);
+      }),
+    );
+  }
+
   /** How much longer than writeTimeoutMs a write may take: a durable write's WAIT. */
   private get confirmMs(): number {
     return this.options.durability?.timeoutMs ?? 0;
@@ -341,9 +377,10 @@ export class RedisStreamsClient extends ClientProxy {
   }
 }
 
-function unwrapRecord(value: unknown): { data: unknown; headers?: Record<string, string>; timeoutMs?: number; partitionKey?: string } {
+function unwrapRecord(value: unknown): { data: unknown; headers?: Record<string, string>; timeoutMs?: number; partitionKey?: string; idempotencyKey?: string } {
   if (value instanceof RedisStreamRecord) {
-    return { data: value.data, headers: value.headers, timeoutMs: value.options.timeoutMs, partitionKey: value.options.partitionKey };
+    const { timeoutMs, partitionKey, idempotencyKey } = value.options;
+    return { data: value.data, headers: value.headers, timeoutMs, partitionKey, idempotencyKey };
   }
   return { data: value };
 }

@@ -145,11 +145,17 @@ export interface ProducerPermissionScope {
   replyStream?: string;
   /** Writes are confirmed by WAIT (the client's `durability` option). @default false */
   durability?: boolean;
+  /**
+   * Emits carry idempotency keys: per stream, a record key of the kind they write (`{stream}:idem:<key>`): the
+   * script (EVALSHA, EVAL) names the stream with it, and runs GET and SET on it.
+   */
+  idempotencyRecords?: Array<{ stream: string; record: string }>;
 }
 
 /**
  * What a producer needs: XADD on each stream (EVALSHA and EVAL too with emitMany), GET on the patterns'
- * partition count keys, WAIT with durability, and for request-reply XREAD and XTRIM on its reply stream.
+ * partition count keys, WAIT with durability, for request-reply XREAD and XTRIM on its reply stream, and with
+ * idempotency keys the script commands on each stream with its key records, GET and SET on those.
  * Throws PermissionError.
  */
 export async function checkProducerPermissions(redis: RedisClient, scope: ProducerPermissionScope): Promise<void> {
@@ -162,6 +168,12 @@ export async function checkProducerPermissions(redis: RedisClient, scope: Produc
     }
   }
   for (const key of scope.partitionCountKeys ?? []) probes.push({ command: 'GET', key, args: ['GET', key] });
+  for (const { stream, record } of scope.idempotencyRecords ?? []) {
+    probes.push({ command: 'EVALSHA', key: record, args: ['EVALSHA', NO_SCRIPT, 2, stream, record] });
+    probes.push({ command: 'EVAL', key: record, args: ['EVAL', BAD_SCRIPT, 2, stream, record] });
+    probes.push({ command: 'GET', key: record, args: ['GET', record] });
+    probes.push({ command: 'SET', key: record, args: ['SET', record, BAD_ID, 'PX', 'not-a-number'] });
+  }
   // Not a number of replicas: WAIT fails after the ACL check, without waiting.
   if (scope.durability) probes.push({ command: 'WAIT', key: '', args: ['WAIT', BAD_ID, 1] });
   const reply = scope.replyStream;
