@@ -4,7 +4,7 @@
  */
 export const SCHEMA_VERSION = 1;
 
-export type JsonKind = 'status' | 'dead-letters' | 'dead-letter' | 'redrive' | 'purge' | 'prune' | 'entry' | 'group-move';
+export type JsonKind = 'status' | 'dead-letters' | 'dead-letter' | 'redrive' | 'purge' | 'prune' | 'entry' | 'group-move' | 'scheduled' | 'scheduled-cancel';
 
 /** One JSON document on one line (NDJSON when there are several, as with --watch and tail). */
 export function printJson(kind: JsonKind, body: object): void {

@@ -7,6 +7,7 @@ import { registerDlqList } from './commands/dlq-list.js';
 import { registerDlqPurge } from './commands/dlq-purge.js';
 import { registerDlqRedrive } from './commands/dlq-redrive.js';
 import { registerDlqShow } from './commands/dlq-show.js';
+import { registerScheduled } from './commands/scheduled.js';
 import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 
@@ -23,6 +24,7 @@ Examples:
   nestream consumers prune orders.created billing --idle 1h
   nestream groups reset orders.created billing --to 2h --dry-run
   nestream groups create orders.created audit --from start
+  nestream scheduled list reminders.due
   nestream tail orders.created
 
 Streams are named as in @EventPattern (the key prefix is added). Exit codes: 0 done, 1 failed, 2 bad usage.`;
@@ -53,6 +55,7 @@ export function createProgram(): Command {
   const groups = program.command('groups').description('consumer groups: reset (rewind or skip), create at a point in history');
   registerGroupsReset(groups);
   registerGroupsCreate(groups);
+  registerScheduled(program);
   registerTail(program);
   return program;
 }

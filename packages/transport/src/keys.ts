@@ -6,6 +6,17 @@ function hasHashTag(key: string): boolean {
   return close > open + 1;
 }
 
+/**
+ * A key in `stream`'s hash slot: a stream with a hash tag lends it (`{orders}.placed:<suffix>`), any other
+ * stream's whole name becomes the tag (`{orders.placed}:<suffix>`), which hashes as the stream's own key does.
+ */
+function besideStream(stream: string, suffix: string, feature: string): string {
+  if (hasHashTag(stream)) return `${stream}:${suffix}`;
+  // A `}` in the name would end the braces early: the key would hash elsewhere than the stream.
+  if (stream.includes('}')) throw new TypeError(`the stream "${stream}" has a "}" but no hash tag: ${feature} need a name without "}" or with a hash tag ({orders}.placed)`);
+  return `{${stream}}:${suffix}`;
+}
+
 /** Every Redis key name the transport uses is made here. */
 export class StreamKeys {
   constructor(private readonly prefix: string) {}
@@ -50,10 +61,17 @@ export class StreamKeys {
    * the tag (`{orders.placed}:idem:<key>`), which hashes as the stream's own key does.
    */
   idempotency(stream: string, key: string): string {
-    if (hasHashTag(stream)) return `${stream}:idem:${key}`;
-    // A `}` in the name would end the braces early: the record would hash elsewhere than the stream.
-    if (stream.includes('}')) throw new TypeError(`the stream "${stream}" has a "}" but no hash tag: idempotency keys need a name without "}" or with a hash tag ({orders}.placed)`);
-    return `{${stream}}:idem:${key}`;
+    return besideStream(stream, `idem:${key}`, 'idempotency keys');
+  }
+
+  /** A stream's schedule of delayed emits (a sorted set: schedule id -> due ms), in the stream's slot. */
+  schedule(stream: string): string {
+    return besideStream(stream, 'scheduled', 'delayed emits');
+  }
+
+  /** The entries of a stream's delayed emits (a hash: schedule id -> fields), in the stream's slot. */
+  scheduledEntries(stream: string): string {
+    return besideStream(stream, 'scheduled:entries', 'delayed emits');
   }
 
   /** A client's reply stream for request-reply. */

@@ -19,9 +19,11 @@ import {
 } from './observability/observability-options.js';
 import { durabilityOption, resolveDurability, type DurabilityOptions } from './options/durability.js';
 import { retentionOption, type RetentionOptions } from './options/retention.js';
+import { resolveScheduler, schedulerOption, type ResolvedScheduler, type SchedulerOptions } from './options/scheduler.js';
 
 export type { DurabilityOptions } from './options/durability.js';
 export type { RetentionOptions } from './options/retention.js';
+export type { SchedulerOptions } from './options/scheduler.js';
 export type { ClusterConnectionOptions, ConnectionOptions, ConnectionChoice, InlineConnectionOptions } from './options/connection.js';
 
 export interface BackoffOptions {
@@ -101,6 +103,11 @@ export interface RedisStreamsServerSettings {
    * (`{ maxLen?, maxAgeMs?, hardMaxLen?, intervalMs? }`); per pattern in the handler extras too. @default false
    */
   retention?: RetentionOptions | false;
+  /**
+   * Delayed emits (`setDelay()`, `setDeliverAt()`): this server's consumers move them into the event streams they
+   * read when due. `false`: this server moves none (another consumer of the stream must). @default { pollMs: 1000, batchSize: 1000 }
+   */
+  scheduler?: SchedulerOptions | false;
   /**
    * Entries larger than this (all fields, UTF-8 bytes) go to the dead-letter stream with reason `decode`, which
    * keeps a prefix of each long value (`deadLetter.oversizedPrefixBytes`), not a copy. Checked after the read
@@ -229,6 +236,8 @@ export interface ResolvedServerOptions {
   claim: Required<ClaimOptions>;
   consumerCleanup: ConsumerCleanupOptions | false;
   retention: RetentionOptions | false;
+  /** Undefined when off. */
+  scheduler?: ResolvedScheduler;
   maxPayloadBytes: number;
   maxPayloadDepth: number;
   boundedReads: boolean;
@@ -295,6 +304,7 @@ const SERVER_OPTIONS: OptionTable<RedisStreamsServerSettings & ConnectionField> 
   claim: nested(CLAIM_OPTIONS),
   consumerCleanup: falseOr(nested(CONSUMER_CLEANUP_OPTIONS)),
   retention: retentionOption,
+  scheduler: schedulerOption,
   maxPayloadBytes: positiveInt,
   maxPayloadDepth: positiveInt,
   boundedReads: boolean,
@@ -390,6 +400,7 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
     claim: { ...d.claim, ...definedOnly(o.claim) },
     consumerCleanup: o.consumerCleanup ?? false,
     retention: o.retention ?? false,
+    scheduler: resolveScheduler(o.scheduler),
     maxPayloadBytes,
     maxPayloadDepth,
     boundedReads: o.boundedReads ?? d.boundedReads,

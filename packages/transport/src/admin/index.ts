@@ -11,5 +11,6 @@ export type { RedriveOptions, RedriveProgress, RedriveResult, RedrivenEntry } fr
 export type { PurgeOptions, PurgeCount, PurgeResult } from './purge.js';
 export type { PruneConsumersOptions, PruneConsumersResult } from './prune-consumers.js';
 export type { TailOptions, TailEntry } from './tail.js';
+export type { ScheduledEntry, ScheduledList } from './scheduled.js';
 export type { GroupPosition, ResetGroupOptions, CreateGroupOptions, GroupMove, GroupMoveResult } from './groups.js';
 export { checkEntryId, entryTime } from './entry-id.js';

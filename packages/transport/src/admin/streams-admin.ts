@@ -5,6 +5,7 @@ import { DeadLetters } from './dead-letters.js';
 import { createGroup, resetGroup, type CreateGroupOptions, type GroupMoveResult, type ResetGroupOptions } from './groups.js';
 import { pruneConsumers, type PruneConsumersOptions, type PruneConsumersResult } from './prune-consumers.js';
 import { readStatus, type StreamsStatus } from './status.js';
+import { cancelScheduledEntry, listScheduled, type ScheduledList } from './scheduled.js';
 import { tail, type TailEntry, type TailOptions } from './tail.js';
 
 /**
@@ -69,6 +70,16 @@ export class StreamsAdmin {
   /** Creates a consumer group starting at a point in history (`from`, default `'end'`); every partition of a partitioned pattern. */
   createGroup(stream: string, group: string, options?: CreateGroupOptions): Promise<GroupMoveResult> {
     return createGroup(this.redis, this.options, stream, group, options);
+  }
+
+  /** Delayed emits of a stream (every partition of a partitioned pattern) waiting for their time, due soonest first. */
+  scheduled(stream: string, options: { limit?: number } = {}): Promise<ScheduledList> {
+    return listScheduled(this.redis, this.options, stream, options.limit ?? 50);
+  }
+
+  /** Cancels a delayed emit by its schedule id; true if it was waiting, false if it entered its stream or was cancelled. */
+  cancelScheduled(stream: string, id: string): Promise<boolean> {
+    return cancelScheduledEntry(this.redis, this.options, stream, id);
   }
 
   /** Follows new entries of the streams, decoded, without a consumer group. Ends when `signal` aborts. */

@@ -11,6 +11,8 @@ export interface RedisStreamRecordOptions {
   partitionKey?: string;
   /** emit() / emitMany(): a second emit with this key within the client's idempotencyWindowMs adds nothing. */
   idempotencyKey?: string;
+  /** emit() / emitMany(): when the event enters its stream (see setDelay(), setDeliverAt()). */
+  schedule?: { delayMs: number } | { at: number };
 }
 
 /** Data plus per-message settings, built by RedisStreamRecordBuilder and passed to emit()/send(). */
@@ -82,6 +84,25 @@ export class RedisStreamRecordBuilder<T = unknown> {
       throw new TypeError(`idempotency key must be a string of 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters, got ${typeof key === 'string' ? `${key.length} characters` : typeof key}`);
     }
     this.options = { ...this.options, idempotencyKey: key };
+    return this;
+  }
+
+  /**
+   * emit() / emitMany(): the event enters its stream `ms` from now (on Redis's clock), not before. The emit
+   * resolves once the event is stored in Redis, with its schedule id (`client.cancelScheduled()` takes it), not an
+   * entry id; a consumer of the stream moves it in when due, exactly once. An error for send().
+   */
+  setDelay(ms: number): this {
+    if (!Number.isInteger(ms) || ms < 0) throw new TypeError(`delay must be an integer >= 0 ms, got ${ms}`);
+    this.options = { ...this.options, schedule: { delayMs: ms } };
+    return this;
+  }
+
+  /** As setDelay(), at a point in time (compared with Redis's clock). A time in the past is due at once. */
+  setDeliverAt(at: Date | number): this {
+    const ms = at instanceof Date ? at.getTime() : at;
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError(`deliverAt must be a Date or ms since the epoch, got ${String(at)}`);
+    this.options = { ...this.options, schedule: { at: Math.floor(ms) } };
     return this;
   }
 

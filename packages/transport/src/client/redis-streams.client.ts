@@ -19,6 +19,7 @@ import { ProducerConnection } from './producer-connection.js';
 import { ReplyReader } from './reply-reader.js';
 import { xaddMany, xaddManyChunks } from './xadd-many.js';
 import { xaddOnce } from './xadd-once.js';
+import { cancelScheduled, scheduleEntry, type Schedule } from './scheduled-writes.js';
 import { DurableWrites } from './durable-writes.js';
 import { SCRIPTS } from '../redis/scripts/scripts.generated.js';
 import { RedisStreamRecord } from './redis-stream-record.js';
@@ -141,7 +142,11 @@ export class RedisStreamsClient extends ClientProxy {
           return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() }, [], this.options.serializer);
         });
         const keyed = indexes.some(i => records[i].idempotencyKey !== undefined);
-        const written = keyed
+        const delayed = indexes.some(i => records[i].schedule !== undefined);
+        if (delayed && keyed) throw new TypeError(`${what}: a delayed emit takes no idempotency key (not supported together)`);
+        const written = delayed
+          ? this.writeEachScheduled(what, stream, maxLen, entries, indexes.map(i => records[i].schedule))
+          : keyed
           ? this.writeEachOnce(what, stream, maxLen, entries, indexes.map(i => records[i].idempotencyKey))
           : durable
             ? connection.write(what, stream, () => durable.run(what, stream, xaddManyEvals(stream, maxLen, entries)).then(idsOfChunks), this.confirmMs)
@@ -200,7 +205,10 @@ export class RedisStreamsClient extends ClientProxy {
   protected dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
     if (this.instrumentationLoading) return this.instrumentationLoading.then(() => this.dispatchEvent(packet));
     const pattern = this.normalizePattern(packet.pattern);
-    const { data, headers, partitionKey, idempotencyKey } = unwrapRecord(packet.data);
+    const { data, headers, partitionKey, idempotencyKey, schedule } = unwrapRecord(packet.data);
+    if (schedule && idempotencyKey !== undefined) {
+      return Promise.reject(new TypeError(`emit("${pattern}"): a delayed emit takes no idempotency key (not supported together); drop one of setDelay()/setDeliverAt() and setIdempotencyKey()`));
+    }
     const known = this.partitions.peek(pattern);
     // The first emit of a pattern reads its partition count (one GET); emits made meanwhile wait for the same
     // GET and go out after it, in the order they were made.
@@ -221,6 +229,11 @@ export class RedisStreamsClient extends ClientProxy {
     const args = encode({ data, headers: sending?.headers ?? headers, correlationId }, head, this.options.serializer);
     const connection = this.connection();
     const what = `emit("${pattern}")`;
+    if (schedule) {
+      const fields = encode({ data, headers: sending?.headers ?? headers, correlationId }, [], this.options.serializer);
+      const scheduled = scheduleEntry(connection, this.durable, { what, stream, keys: this.keys, schedule, fields }, this.confirmMs) as Promise<T>;
+      return sending ? sending.track(scheduled) : scheduled;
+    }
     const written =
       record !== undefined
         ? (xaddOnce(connection, this.durable, this.options.idempotencyWindowMs, { what, stream, record, xaddArgs: args }, this.confirmMs) as Promise<T>)
@@ -232,7 +245,12 @@ export class RedisStreamsClient extends ClientProxy {
 
   protected publish(packet: ReadPacket, callback: (packet: WritePacket) => void): () => void {
     const pattern = this.normalizePattern(packet.pattern);
-    const { data, headers, timeoutMs = this.options.requestTimeoutMs, partitionKey, idempotencyKey } = unwrapRecord(packet.data);
+    const { data, headers, timeoutMs = this.options.requestTimeoutMs, partitionKey, idempotencyKey, schedule } = unwrapRecord(packet.data);
+    if (schedule) {
+      const err = new TypeError(`send("${pattern}"): requests cannot be delayed (the caller waits for the reply); drop setDelay()/setDeliverAt() from the request`);
+      callback({ err, isDisposed: true });
+      return () => undefined;
+    }
     if (partitionKey !== undefined) {
       const err = new PartitionError(`send("${pattern}"): requests are not partitioned (a @MessagePattern reads one stream); drop setPartitionKey() from the request`);
       callback({ err, isDisposed: true });
@@ -327,6 +345,35 @@ export class RedisStreamsClient extends ClientProxy {
     );
   }
 
+  /** emitMany() entries of one stream of which some are delayed: one write each, in order. */
+  private writeEachScheduled(what: string, stream: string, maxLen: number | undefined, entries: Array<Array<string | number>>, schedules: Array<Schedule | undefined>): Promise<string[]> {
+    const connection = this.connection();
+    return Promise.all(
+      entries.map((fields, k) => {
+        const schedule = schedules[k];
+        if (schedule) return scheduleEntry(connection, this.durable, { what, stream, keys: this.keys, schedule, fields }, this.confirmMs);
+        const xaddArgs: Array<string | number> = [...(maxLen ? [stream, 'MAXLEN', '~', maxLen, '*'] : [stream, '*']), ...fields];
+        return this.durable ? this.writeDurably<string>(connection, what, xaddArgs) : connection.write(what, stream, redis => redis.call('xadd', xaddArgs) as Promise<string>);
+      }),
+    );
+  }
+
+  /**
+   * Cancels a delayed emit (`setDelay()`, `setDeliverAt()`) by the schedule id its emit resolved with. Resolves
+   * true if it was cancelled, false if it is not scheduled (any more): it entered its stream, or was cancelled.
+   */
+  async cancelScheduled(pattern: string, scheduleId: string): Promise<boolean> {
+    const name = this.normalizePattern(pattern);
+    const what = `cancelScheduled("${name}")`;
+    await this.connection().write(what, this.keys.partitionCount(name), () => this.partitions.lookup(name), 0, 'GET');
+    const count = this.partitions.peek(name)?.count ?? 0;
+    const streams = count > 0 ? this.keys.partitions(name, count) : [this.keys.stream(name)];
+    for (const stream of streams) {
+      if (await cancelScheduled(this.connection(), { what, stream, keys: this.keys }, scheduleId)) return true;
+    }
+    return false;
+  }
+
   /** How much longer than writeTimeoutMs a write may take: a durable write's WAIT. */
   private get confirmMs(): number {
     return this.options.durability?.timeoutMs ?? 0;
@@ -377,10 +424,17 @@ export class RedisStreamsClient extends ClientProxy {
   }
 }
 
-function unwrapRecord(value: unknown): { data: unknown; headers?: Record<string, string>; timeoutMs?: number; partitionKey?: string; idempotencyKey?: string } {
+function unwrapRecord(value: unknown): {
+  data: unknown;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  partitionKey?: string;
+  idempotencyKey?: string;
+  schedule?: Schedule;
+} {
   if (value instanceof RedisStreamRecord) {
-    const { timeoutMs, partitionKey, idempotencyKey } = value.options;
-    return { data: value.data, headers: value.headers, timeoutMs, partitionKey, idempotencyKey };
+    const { timeoutMs, partitionKey, idempotencyKey, schedule } = value.options;
+    return { data: value.data, headers: value.headers, timeoutMs, partitionKey, idempotencyKey, schedule };
   }
   return { data: value };
 }

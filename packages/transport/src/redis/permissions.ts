@@ -239,6 +239,26 @@ function partitionProbes(scope: PartitionPermissionScope): Probe[] {
 }
 
 /** XADD with id 0-0 is refused ("must be greater than 0-0") before the stream is created. */
+/**
+ * What moving a stream's delayed emits needs (`move-due-3.lua`): the script commands naming the stream with its
+ * schedule keys, XADD on the stream, ZRANGEBYSCORE, ZRANGE and ZREM on the schedule, HGET and HDEL on the
+ * entries, TIME. Returns what is missing (not thrown: a consumer without them still runs, and says so).
+ */
+export async function missingSchedulerPermissions(redis: RedisClient, stream: string, schedule: string, entries: string): Promise<MissingPermission[]> {
+  const on = (key: string, command: string, ...args: Array<string | number>): Probe => ({ command, key, args: [command, key, ...args] });
+  return run(redis, [
+    { command: 'EVALSHA', key: schedule, args: ['EVALSHA', NO_SCRIPT, 3, stream, schedule, entries] },
+    { command: 'EVAL', key: schedule, args: ['EVAL', BAD_SCRIPT, 3, stream, schedule, entries] },
+    xaddProbe(stream),
+    on(schedule, 'ZRANGEBYSCORE', 'not-a-number', 'not-a-number'),
+    on(schedule, 'ZRANGE', 'not-a-number', 'not-a-number'),
+    on(schedule, 'ZREM', PROBE_CONSUMER),
+    on(entries, 'HGET', PROBE_CONSUMER),
+    on(entries, 'HDEL', PROBE_CONSUMER),
+    { command: 'TIME', key: '', args: ['TIME'] },
+  ]);
+}
+
 function xaddProbe(key: string): Probe {
   return { command: 'XADD', key, args: ['XADD', key, '0-0', 'nestream', 'permission-probe'] };
 }

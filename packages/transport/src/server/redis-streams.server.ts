@@ -16,6 +16,7 @@ import { PendingIntake } from '../consumer/pending-intake.js';
 import { ReadLoop } from '../consumer/read-loop.js';
 import { Redelivery } from '../consumer/redelivery.js';
 import { Retention, type RetentionDeps } from '../consumer/retention.js';
+import { ScheduledMover } from '../consumer/scheduled-mover.js';
 import { SizeGuard } from '../consumer/size-guard.js';
 import { Utf8Guard } from '../consumer/utf8-guard.js';
 import { ReplyWriter } from '../consumer/reply-writer.js';
@@ -54,6 +55,8 @@ interface Running {
   settler: Settler;
   readLoops: ReadLoop[];
   claimLoop: ClaimLoop;
+  /** Moves delayed emits into the event streams when due; undefined with `scheduler: false` or no event stream. */
+  mover?: ScheduledMover;
   /** With ordered partitions: who reads and runs which partition. */
   ownership?: PartitionOwnership;
   /** Stops the metrics gauges reading this server's streams. */
@@ -135,6 +138,7 @@ export class RedisStreamsServer
         }
         for (const readLoop of running.readLoops) readLoop.start();
         running.claimLoop.start();
+        running.mover?.start();
       } else {
         this.logger.warn?.('RedisStreamsServer has no @EventPattern or @MessagePattern handler: nothing to read');
       }
@@ -302,7 +306,11 @@ export class RedisStreamsServer
     const retention = retentionOf(routes, { redis: commands, logger, emit, instrumentation });
     const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError, ownership, retention });
     const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key });
-    return { commands, readers, leases, acker, slots, dispatcher, redelivery, settler, readLoops, claimLoop, ownership, unwatch };
+    const eventStreams = [...routes.values()].filter(r => r.isEvent).map(r => r.stream);
+    const mover = o.scheduler && eventStreams.length > 0
+      ? new ScheduledMover({ redis: commands, keys: this.keys, streams: eventStreams, options: o.scheduler, logger, onError: err => this.reportError('Moving delayed emits failed', err) })
+      : undefined;
+    return { commands, readers, leases, acker, slots, dispatcher, redelivery, settler, readLoops, claimLoop, mover, ownership, unwatch };
   }
 
   /**
@@ -418,7 +426,7 @@ export class RedisStreamsServer
     r.dispatcher.stop();
     r.unwatch();
     // The loops may be waiting on an unreachable Redis: do not wait for them past the deadline.
-    await settleWithin(Promise.all([...r.readLoops.map(loop => loop.stop()), r.claimLoop.stop()]), deadline - Date.now());
+    await settleWithin(Promise.all([...r.readLoops.map(loop => loop.stop()), r.claimLoop.stop(), r.mover?.stop()]), deadline - Date.now());
     const drained = await settleWithin(r.slots.whenIdle(), deadline - Date.now());
     if (!drained) {
       this.logger.warn?.(`close(): ${r.slots.inUse} handlers still running after shutdownTimeoutMs; their entries stay pending`);
