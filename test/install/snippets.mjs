@@ -24,8 +24,8 @@ const ROOT = join(TEMPLATES, '..', '..');
 
 /** What the docs tell a reader to install next to the template's own dependencies, per Nest major. */
 const SNIPPET_DEPENDENCIES = {
-  11: { '@nestjs/microservices': '^11.0.1', '@nestjs/terminus': '^11.0.0', ioredis: '^5.0.0' },
-  12: { '@nestjs/microservices': '^12.0.1', '@nestjs/terminus': '^12.0.0', ioredis: '^6.0.0' },
+  11: { '@nestjs/microservices': '^11.0.1', '@nestjs/terminus': '^11.0.0', '@nestjs/config': '^4.0.0', ioredis: '^5.0.0' },
+  12: { '@nestjs/microservices': '^12.0.1', '@nestjs/terminus': '^12.0.0', '@nestjs/config': '^12.0.1', ioredis: '^6.0.0' },
   any: {
     '@nestream/transport': 'file:TARBALL',
     'prom-client': '^15.1.0',
