@@ -1,3 +1,9 @@
+/**
+ * Operating streams from code (`StreamsAdmin`), without loading Nest: what the `nestream` CLI runs.
+ *
+ * @packageDocumentation
+ * @module @nestream/transport/admin
+ */
 export { StreamsAdmin } from './streams-admin.js';
 export { DEFAULT_ADMIN_OPTIONS, type StreamsAdminOptions } from './admin-options.js';
 export type { ClusterConnectionOptions, ConnectionOptions } from '../options.js';
