@@ -73,10 +73,15 @@ function checkUrl(url: string, source: string): string {
 function clusterOf(connection: ConnectionOptions): ConnectionOptions {
   if (typeof connection !== 'string') {
     if (isClusterConnection(connection)) return connection;
-    if (connection.sentinels || connection.path || connection.url) {
-      throw usageError('--cluster takes the node from --url or REDIS_URL, or a config file\'s host and port; a config file can also give a cluster as "connection": { "type": "cluster", "nodes": [...] }');
+    if (connection.sentinels || connection.path) {
+      throw usageError('--cluster takes the node from --url or REDIS_URL, or a config file\'s host and port or url; a config file can also give a cluster as "connection": { "type": "cluster", "nodes": [...] }');
     }
-    const { host = '127.0.0.1', port = 6379, db: _db, ...redisOptions } = connection;
+    // { url, ...ioredis options }: the URL's node and credentials, the other options (tls: { ca }) for every node.
+    const { url, host = '127.0.0.1', port = 6379, db: _db, ...redisOptions } = connection;
+    if (url !== undefined) {
+      const fromUrl = clusterOf(url) as Extract<ConnectionOptions, { type: 'cluster' }>;
+      return { ...fromUrl, options: { redisOptions: { ...fromUrl.options?.redisOptions, ...redisOptions } } };
+    }
     return { type: 'cluster', nodes: [{ host, port }], options: { redisOptions } };
   }
   const url = new URL(connection);

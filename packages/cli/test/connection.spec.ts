@@ -33,6 +33,22 @@ describe('the description of a target', () => {
     }
   });
 
+  it("should read a config file's { url, tls } node as the cluster, its TLS options for every node", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nestream-cli-unit-'));
+    try {
+      const file = join(dir, 'c.json');
+      writeFileSync(file, JSON.stringify({ connection: { url: 'rediss://ops:pw@node1:7000', tls: { servername: 'node1' } } }));
+      const cluster = clusterTarget(resolveTarget({ config: file }, {}));
+      expect(cluster.admin.connection).toEqual({
+        type: 'cluster',
+        nodes: [{ host: 'node1', port: 7000 }],
+        options: { redisOptions: { username: 'ops', password: 'pw', tls: { servername: 'node1' } } },
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('should read a node found to be one of a cluster as the cluster, credentials kept', () => {
     const cluster = clusterTarget(resolveTarget({ url: 'rediss://ops:s3cret@node1:7000', prefix: 'app:' }, {}));
     expect(cluster.description).toBe('cluster node1:7000');
