@@ -1,6 +1,6 @@
 // Checks what `npm pack` puts in the @nestream/transport tarball: exactly the expected files, computed from
 // the sources (each src/**/*.ts gives a .js, .d.ts and .js.map in dist/esm and in dist/cjs), plus
-// package.json, README.md, LICENSE, dist/cjs/package.json and the dashboards/ folder (Grafana dashboard, Prometheus
+// package.json, README.md, CHANGELOG.md, LICENSE, dist/cjs/package.json and the dashboards/ folder (Grafana dashboard, Prometheus
 // config); source maps carry their sources. Catches a tarball without a build, without
 // its LICENSE, or with sources, tests or build leftovers. `npm pack --dry-run` runs prepack (the build).
 import { execFileSync } from 'node:child_process';
@@ -18,7 +18,7 @@ function sources(dir) {
   });
 }
 
-const expected = new Set(['package.json', 'README.md', 'LICENSE', 'dist/cjs/package.json']);
+const expected = new Set(['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'dist/cjs/package.json']);
 for (const source of sources(join(pkg, 'src'))) {
   const base = source.replace(/\.ts$/, '').split('\\').join('/');
   for (const build of ['esm', 'cjs']) for (const ext of ['.js', '.d.ts', '.js.map']) expected.add(`dist/${build}/${base}${ext}`);

@@ -4,7 +4,7 @@ import { writeKnownState } from './known-state.js';
 
 const fx = useRedis();
 
-/** The operator user of packages/cli/README.md ("Permissions"), as written there. */
+/** The operator user of docs/reference/cli.md ("Permissions"), as written there. */
 const OPERATOR_ACL =
   'ops on >ops-secret resetkeys resetchannels -@all +info +client|setname +ping +scan ' +
   '(~orders.* ~inventory.* +type +xinfo +xrange +xrevrange +xlen +xread +xadd +xdel +xtrim +xpending +xgroup|delconsumer +evalsha +eval)';

@@ -101,12 +101,32 @@ describe('nestream --cluster', () => {
     expect(keys).toEqual(expect.arrayContaining(streams));
   });
 
-  it('without --cluster, says what a node answered instead of half a picture', async () => {
+  it('without --cluster, finds that the node is one of a cluster and reads every master, saying so', async () => {
     const streams = await twoStreamsOnTwoMasters();
     const other = await cluster.masterOf(streams[1]);
     const seed = cluster.nodes.find(n => n.port !== other)!;
-    const result = await runCli(['status', '--url', `redis://${seed.host}:${seed.port}`, streams[1]]);
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('MOVED');
+    const url = `redis://${seed.host}:${seed.port}`;
+    const status = await runCli(['status', '--json', '--url', url]);
+    expect(status.stderr).toBe(`nestream: ${url} is a node of a Redis Cluster: reading the whole cluster (--cluster says so up front)\n`);
+    expect(status.code).toBe(0);
+    const keys = (JSON.parse(status.stdout) as { streams: Array<{ key: string }> }).streams.map(s => s.key);
+    expect(keys).toEqual(expect.arrayContaining(streams));
+
+    // A stream of another master's slot: was `Redis refused: MOVED ...`.
+    const list = await runCli(['dlq', 'list', streams[1], '--json', '--url', url]);
+    expect(list.code).toBe(0);
+    expect((JSON.parse(list.stdout) as { entries: unknown[] }).entries).toHaveLength(2);
+  });
+
+  it('without INFO allowed, a MOVED says to pass --cluster', async () => {
+    const streams = await twoStreamsOnTwoMasters();
+    const other = await cluster.masterOf(streams[1]);
+    const seed = cluster.nodes.find(n => n.port !== other)!;
+    const node = cluster.node(seed.port);
+    await node.acl('SETUSER', 'noinfo', 'on', '>pw', '~*', '+@all', '-info');
+    const result = await runCli(['dlq', 'list', streams[1], '--url', `redis://noinfo:pw@${seed.host}:${seed.port}`]);
+    expect(result.code).toBe(1);
+    // (ioredis also prints that its ready check is skipped, INFO being denied.)
+    expect(result.stderr).toMatch(/^error: Redis refused: MOVED \d+ \S+ \(redis:\/\/noinfo:\*\*\*@127\.0\.0\.1:\d+ is a node of a Redis Cluster: pass --cluster\)$/m);
   });
 });

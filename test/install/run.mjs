@@ -8,16 +8,11 @@
 //               smoke also loads the CommonJS build next to the ESM one (the dual-package hazard).
 // Each smoke starts its own redis-server (from PATH, free port), emits and handles one event, and asks
 // /health (Terminus + RedisStreamsHealthIndicator through DI). Dependencies come from the npm registry.
-import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
+import { installApp, packTransport, step } from './packed-app.mjs';
 
-const run = promisify(execFile);
-const here = dirname(fileURLToPath(import.meta.url));
-const pkg = join(here, '..', '..', 'packages', 'transport');
 const work = mkdtempSync(join(tmpdir(), 'nestream-install-'));
 const keep = process.argv.includes('--keep');
 
@@ -33,31 +28,15 @@ const apps = {
   ],
 };
 
-async function step(app, cwd, [cmd, ...args]) {
-  const started = Date.now();
-  try {
-    const { stdout, stderr } = await run(cmd, args, { cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, CI: 'true' } });
-    console.log(`[${app}] ok   ${cmd} ${args.join(' ')} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    return `${stdout}${stderr}`;
-  } catch (err) {
-    console.error(`[${app}] FAIL ${cmd} ${args.join(' ')}\n${err.stdout ?? ''}${err.stderr ?? ''}`);
-    throw new Error(`${app}: ${cmd} ${args.join(' ')} failed`);
-  }
-}
-
 async function check(app, tarball) {
   const dir = join(work, app);
-  cpSync(join(here, app), dir, { recursive: true, filter: src => !/node_modules|dist/.test(src.slice(here.length)) });
-  const manifest = join(dir, 'package.json');
-  writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('file:TARBALL', `file:${tarball}`));
-  await step(app, dir, ['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error']);
+  await installApp(app, dir, tarball);
   for (const command of apps[app]) await step(app, dir, command);
 }
 
 const started = Date.now();
 try {
-  await run('npm', ['pack', '--pack-destination', work, '--loglevel=error'], { cwd: pkg });
-  const tarball = join(work, readdirSync(work).find(f => f.endsWith('.tgz')));
+  const tarball = await packTransport(work);
   console.log(`packed ${tarball}`);
   const results = await Promise.allSettled(Object.keys(apps).map(app => check(app, tarball)));
   const failed = results.filter(r => r.status === 'rejected');

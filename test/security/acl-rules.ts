@@ -1,13 +1,13 @@
 import type { Redis } from 'ioredis';
 
 /**
- * The least-privilege ACL rules the README lists, as data: what acl.spec.ts creates users with (whole, and
- * with each command taken out in turn), and what it checks the README says word for word.
+ * The least-privilege ACL rules the security guide (docs/guide/security.md) lists, as data: what acl.spec.ts creates users with (whole, and
+ * with each command taken out in turn), and what it checks the guide says word for word.
  * A rule is either the user's root permissions (commands without keys) or a Redis 7 selector: commands
  * allowed only on keys matching the patterns.
  */
 export interface AclRule {
-  /** What the rule is for, as the README's table says it. */
+  /** What the rule is for, as the guide's table says it. */
   purpose: string;
   commands: string[];
   /** Key patterns (a selector); none for root commands such as MULTI. */

@@ -75,8 +75,8 @@ function expectPermissionError(error: unknown, command: string, keyPattern: stri
 }
 
 describe('least-privilege ACL users', () => {
-  it('are what the README lists', () => {
-    const readme = readFileSync(new URL('../../packages/transport/README.md', import.meta.url), 'utf8');
+  it('are what the security guide lists', () => {
+    const readme = readFileSync(new URL('../../docs/guide/security.md', import.meta.url), 'utf8');
     const listed = [
       ...consumerRules('orders.*', { replyPrefix: REPLIES, consumerCleanup: true }),
       ...partitionConsumerRules('orders.*', { ordered: true, group: 'shipping' }),
@@ -86,8 +86,8 @@ describe('least-privilege ACL users', () => {
     for (const text of [CONNECTION_COMMANDS.join(' '), ...listed.map(aclText)]) expect(readme).toContain(text);
   });
 
-  it("are accepted by Redis as the README writes them (ACL SETUSER lines)", async () => {
-    const readme = readFileSync(new URL('../../packages/transport/README.md', import.meta.url), 'utf8');
+  it("are accepted by Redis as the security guide writes them (ACL SETUSER lines)", async () => {
+    const readme = readFileSync(new URL('../../docs/guide/security.md', import.meta.url), 'utf8');
     const lines = readme.split('\n').filter(line => line.startsWith('ACL SETUSER '));
     expect(lines.length).toBeGreaterThanOrEqual(3);
     for (const line of lines) {

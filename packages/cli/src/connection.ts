@@ -1,4 +1,4 @@
-import { isClusterConnection, type ConnectionOptions, type StreamsAdminOptions } from '@nestream/transport/admin';
+import { describeConnection, isClusterConnection, redactRedisUrl, type ConnectionOptions, type StreamsAdminOptions } from '@nestream/transport/admin';
 import { usageError } from './cli-error.js';
 import { readConfigFile } from './config-file.js';
 
@@ -58,22 +58,34 @@ function checkUrl(url: string, source: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw usageError(`bad ${source} "${redactUrl(url)}": expected redis://[user:password@]host[:port][/db] or rediss://...`);
+    throw usageError(`bad ${source} "${redactRedisUrl(url)}": expected redis://[user:password@]host[:port][/db] or rediss://...`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-    throw usageError(`bad ${source} "${redactUrl(url)}": the scheme must be redis:// or rediss://, not ${parsed.protocol}//`);
+    throw usageError(`bad ${source} "${redactRedisUrl(url)}": the scheme must be redis:// or rediss://, not ${parsed.protocol}//`);
   }
   return url;
 }
 
-/** `--cluster`: the URL's node as the seed of a cluster, its user, password and TLS for every node. */
+/**
+ * `--cluster`, or a node that turned out to be one of a cluster: the node as the seed of a cluster, its user,
+ * password and TLS for every node. Takes a URL, or ioredis options naming one host and port.
+ */
 function clusterOf(connection: ConnectionOptions): ConnectionOptions {
   if (typeof connection !== 'string') {
     if (isClusterConnection(connection)) return connection;
-    throw usageError('--cluster takes the node from --url or REDIS_URL; a config file gives a cluster as "connection": { "type": "cluster", "nodes": [...] }');
+    if (connection.sentinels || connection.path) {
+      throw usageError('--cluster takes the node from --url or REDIS_URL, or a config file\'s host and port or url; a config file can also give a cluster as "connection": { "type": "cluster", "nodes": [...] }');
+    }
+    // { url, ...ioredis options }: the URL's node and credentials, the other options (tls: { ca }) for every node.
+    const { url, host = '127.0.0.1', port = 6379, db: _db, ...redisOptions } = connection;
+    if (url !== undefined) {
+      const fromUrl = clusterOf(url) as Extract<ConnectionOptions, { type: 'cluster' }>;
+      return { ...fromUrl, options: { redisOptions: { ...fromUrl.options?.redisOptions, ...redisOptions } } };
+    }
+    return { type: 'cluster', nodes: [{ host, port }], options: { redisOptions } };
   }
   const url = new URL(connection);
-  if (url.pathname.length > 1) throw usageError(`--cluster: a Redis Cluster has no databases but database 0, got ${redactUrl(connection)}`);
+  if (url.pathname.length > 1) throw usageError(`--cluster: a Redis Cluster has no databases but database 0, got ${redactRedisUrl(connection)}`);
   const redisOptions = {
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
     ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
@@ -82,28 +94,8 @@ function clusterOf(connection: ConnectionOptions): ConnectionOptions {
   return { type: 'cluster', nodes: [{ host: url.hostname, port: Number(url.port || 6379) }], options: { redisOptions } };
 }
 
-/** A URL with its password replaced by `***` (also when the URL does not parse). */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
-  }
-}
-
-/** A connection as a password-free URL-like string. */
-export function describeConnection(connection: ConnectionOptions): string {
-  if (typeof connection === 'string') return redactUrl(connection);
-  if (isClusterConnection(connection)) {
-    const [first, ...others] = connection.nodes;
-    return `cluster ${first.host}:${first.port}${others.length > 0 ? ` (+${others.length} seed nodes)` : ''}`;
-  }
-  if (connection.url !== undefined) return redactUrl(connection.url);
-  const scheme = connection.tls ? 'rediss' : 'redis';
-  const user = connection.username ? `${connection.username}${connection.password ? ':***' : ''}@` : connection.password ? ':***@' : '';
-  const where = connection.path ?? `${connection.host ?? '127.0.0.1'}:${connection.port ?? 6379}`;
-  const db = connection.db ? `/${connection.db}` : '';
-  return `${scheme}://${user}${where}${db}`;
+/** The same target read as a Redis Cluster (its node the seed): for a node found to be one of a cluster. */
+export function clusterTarget(target: Target): Target {
+  const connection = clusterOf(target.admin.connection!);
+  return { admin: { ...target.admin, connection }, description: describeConnection(connection) };
 }

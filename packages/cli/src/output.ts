@@ -1,6 +1,6 @@
 /**
  * What every `--json` output carries: `schemaVersion` changes only when a field is removed or changes
- * meaning (new fields may be added within a version); `kind` names the shape (README: JSON output).
+ * meaning (new fields may be added within a version); `kind` names the shape (docs/reference/cli.md: JSON output).
  */
 export const SCHEMA_VERSION = 1;
 

@@ -35,7 +35,7 @@ export function createProgram(): Command {
     .description('Operate nestream (Redis Streams for NestJS): status, dead letters, consumers, groups, tail')
     .version(version)
     .option('--url <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
-    .option('--cluster', 'the URL is a node of a Redis Cluster: read every master (hash-tagged streams, see the transport README)')
+    .option('--cluster', 'the URL is a node of a Redis Cluster: read every master (without it, the CLI asks the node and does so on a cluster node)')
     .option('--config <file>', 'JSON file: { "connection": <URL or ioredis options>, "keyPrefix": "...", "deadLetterSuffix": ":dlq" }')
     .option('--prefix <keyPrefix>', "the transport's keyPrefix (default: the config file's, else none)")
     .exitOverride()

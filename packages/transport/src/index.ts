@@ -1,3 +1,9 @@
+/**
+ * The transport: server, client, module, context, options and errors.
+ *
+ * @packageDocumentation
+ * @module @nestream/transport
+ */
 export { RedisStreamsServer } from './server/redis-streams.server.js';
 export { RedisStreamsClient } from './client/redis-streams.client.js';
 export { RedisStreamRecord, RedisStreamRecordBuilder, type RedisStreamRecordOptions } from './client/redis-stream-record.js';

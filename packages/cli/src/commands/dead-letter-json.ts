@@ -1,6 +1,6 @@
 import type { DeadLetterEntry } from '@nestream/transport/admin';
 
-/** A dead letter in `--json` outputs (`dlq list`, `dlq show`): schema in the README. */
+/** A dead letter in `--json` outputs (`dlq list`, `dlq show`): schema in docs/reference/cli.md. */
 export function deadLetterJson(e: DeadLetterEntry): object {
   return {
     id: e.id,

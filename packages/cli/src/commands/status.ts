@@ -97,7 +97,7 @@ function printStatus(status: StreamsStatus, rates: Record<string, StreamRates> |
   printLines(lines);
 }
 
-/** The `status` JSON document (schema in the README): the StreamsAdmin status, plus rates. */
+/** The `status` JSON document (schema in docs/reference/cli.md): the StreamsAdmin status, plus rates. */
 function statusJson(status: StreamsStatus, rates: Record<string, StreamRates>, target: Target): object {
   return {
     redis: target.description,

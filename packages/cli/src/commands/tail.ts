@@ -48,7 +48,7 @@ function entryLine(e: TailEntry): string {
   return [`${time}  ${e.stream}  ${e.id}  ${previewData(e.message.data, 200)}`, ...extra].join('  ');
 }
 
-/** An entry in `tail --json` (schema in the README). */
+/** An entry in `tail --json` (schema in docs/reference/cli.md). */
 function entryJson(e: TailEntry): object {
   return {
     stream: e.stream,

@@ -1,7 +1,14 @@
+/**
+ * Operating streams from code (`StreamsAdmin`), without loading Nest: what the `nestream` CLI runs.
+ *
+ * @packageDocumentation
+ * @module @nestream/transport/admin
+ */
 export { StreamsAdmin } from './streams-admin.js';
 export { DEFAULT_ADMIN_OPTIONS, type StreamsAdminOptions } from './admin-options.js';
 export type { ClusterConnectionOptions, ConnectionOptions } from '../options.js';
 export { isClusterConnection } from '../redis/redis-client.js';
+export { describeConnection, redactRedisUrl } from '../redis/redis-url.js';
 export { StreamsAdminError, type StreamsAdminErrorCode } from './streams-admin.error.js';
 export type { StreamsStatus, StreamStatus, GroupStatus, ConsumerStatus, DeadLetterStreamStatus } from './status.js';
 export { statusRates, type StreamRates } from './rates.js';

@@ -1,4 +1,4 @@
-import type { RedisClient } from '../redis/redis-client.js';
+import { isCluster, type RedisClient } from '../redis/redis-client.js';
 import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { resolveAdminOptions, type ResolvedAdminOptions, type StreamsAdminOptions } from './admin-options.js';
 import { DeadLetters } from './dead-letters.js';
@@ -45,6 +45,24 @@ export class StreamsAdmin {
     } catch (err) {
       throw this.lastError ?? err;
     }
+  }
+
+  /**
+   * Whether a standalone connection reached one node of a Redis Cluster (`INFO cluster` answers
+   * `cluster_enabled:1`): that node holds only its own slots' streams, so `status()` would show part of
+   * them and commands on other slots' keys fail with MOVED. Connect with `{ type: 'cluster', nodes }` instead.
+   * False on a cluster connection, and when the user may not run INFO (NOPERM).
+   */
+  async isLoneClusterNode(): Promise<boolean> {
+    if (isCluster(this.redis)) return false;
+    let info: string;
+    try {
+      info = await this.redis.info('cluster');
+    } catch (err) {
+      if (/^NOPERM/.test((err as Error).message)) return false;
+      throw err;
+    }
+    return /^cluster_enabled:1\s*$/m.test(info);
   }
 
   /** Streams (all under the key prefix, or the named ones), their groups, consumers and dead-letter streams. */

@@ -29,7 +29,7 @@ export class PermissionError extends RedisCommandError {
       missing[0].key,
       cause,
       `NOPERM: the Redis user may not run ${list}. Grant it in the user's ACL (${rules}, or a key pattern that covers it); ` +
-        'the README lists the rules the transport needs',
+        'the rules the transport needs: https://github.com/nestream/nestream/blob/main/docs/guide/security.md',
     );
     this.missing = missing;
   }

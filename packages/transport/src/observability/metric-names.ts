@@ -1,4 +1,4 @@
-/** The metric names, fixed (documented in the README's Monitoring section; the dashboard queries them). */
+/** The metric names, fixed (documented in docs/guide/monitoring.md; the dashboard queries them). */
 export const METRIC_NAMES = {
   sent: 'nestream_messages_sent_total',
   processed: 'nestream_messages_processed_total',

@@ -121,7 +121,7 @@ const RECONNECT = 'ioredis reconnects on its own (connection: { retryStrategy })
 export const FOREIGN_KEY_HINTS: KeyHints = {
   retryAttempts: `Nest's Redis transport option; ${RECONNECT}`,
   retryDelay: `Nest's Redis transport option; ${RECONNECT}`,
-  wildcards: 'patterns are stream names here: no wildcard subscriptions (see "Patterns" in the README)',
+  wildcards: 'patterns are stream names here: no wildcard subscriptions (see "Patterns" in docs/guide/events.md)',
   url: 'give a URL as connection: "redis://..."',
   transport: 'Transport.REDIS is Nest\'s pub/sub transport; this one is used as strategy (server) or customClass (client)',
   ...Object.fromEntries(
