@@ -43,7 +43,7 @@ describe('partitioned streams on a Redis Cluster', () => {
     fx.apps.push(await startApp([consumerOf('a')], { ...options, consumer: 'a' }));
     fx.apps.push(await startApp([consumerOf('b')], { ...options, consumer: 'b' }));
     // Both consumers own a share (4 of 8 each) before events flow.
-    const owners = async () => Promise.all(Array.from({ length: partitions }, (_, i) => fx.redis().get(`${pattern}:{${i}}:owner`)));
+    const owners = async () => Promise.all(Array.from({ length: partitions }, (_, i) => fx.redis().get(`${pattern}:{${i}}:owner:g`)));
     await waitFor(async () => {
       const now = await owners();
       return now.filter(o => o === 'a').length === 4 && now.filter(o => o === 'b').length === 4;

@@ -65,6 +65,10 @@ class ObservedConsumer implements ConsumerInstrumentation {
     this.metrics?.claimed(stream, count);
   }
 
+  lateCompletion(stream: string): void {
+    this.metrics?.lateCompletion(stream);
+  }
+
   watch(consumer: WatchedConsumer): () => void {
     return this.metrics ? this.metrics.watch(consumer) : () => undefined;
   }

@@ -43,6 +43,8 @@ export interface WatchedConsumer {
   streams: readonly string[];
   /** The dead-letter stream of a source stream, or undefined with `deadLetter: false`. */
   deadLetterKey?: (stream: string) => string;
+  /** The ordered partitions among `streams` (their late-completion series start at 0). */
+  orderedPartitions?: readonly string[];
 }
 
 export interface ConsumerInstrumentation {
@@ -51,6 +53,8 @@ export interface ConsumerInstrumentation {
   deadLettered(stream: string, reason: string, entry?: AttemptEntry): void;
   /** Entries left by another consumer were taken over. */
   claimed(stream: string, count: number): void;
+  /** A handler call of an ordered partition ended after this consumer's lease on the partition was lost. */
+  lateCompletion(stream: string): void;
   /** listen(): report this consumer's gauges from now on. Returns what close() calls to stop. */
   watch(consumer: WatchedConsumer): () => void;
 }
@@ -81,6 +85,7 @@ export const NO_INSTRUMENTATION: ConsumerInstrumentation = {
   attempt: () => NO_OBSERVATION,
   deadLettered: () => undefined,
   claimed: () => undefined,
+  lateCompletion: () => undefined,
   watch: () => NO_WATCH,
 };
 
