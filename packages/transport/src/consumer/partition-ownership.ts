@@ -170,6 +170,8 @@ export class PartitionOwnership implements StreamOwnership {
   checkCompletion(stream: string, id: string, token: number): void {
     const lease = this.held.get(stream);
     if (lease?.generation === token && lease.validUntil > Date.now()) return;
+    // After close() gave the leases up (a handler outliving shutdownTimeoutMs), the connection is closing: not asked.
+    if (this.stopped) return;
     void this.confirmLate(stream, id, token, lease?.generation === token).catch(err => this.deps.onError(err));
   }
 
@@ -268,7 +270,7 @@ export class PartitionOwnership implements StreamOwnership {
 
   /** Renews a lease we hold; a lease another consumer holds now is lost. */
   private async renew(stream: string): Promise<void> {
-    const { redis, options, keys } = this.deps;
+    const { redis, options } = this.deps;
     const lease = this.held.get(stream)!;
     const sentAt = Date.now();
     const lapsed = lease.validUntil <= sentAt;
@@ -294,7 +296,7 @@ export class PartitionOwnership implements StreamOwnership {
    * expire. (Renewing succeeds only for a lease held under our name.)
    */
   private async adopt(p: OwnedPattern): Promise<void> {
-    const { redis, options, keys } = this.deps;
+    const { redis, options } = this.deps;
     const sentAt = Date.now();
     const renewed = await Promise.all(
       p.streams.map(s => (this.held.has(s) ? 0 : runScript<number>(redis, 'partitionLeaseRenew', this.leaseKeys(s), [options.consumer, this.ttl]))),
@@ -309,7 +311,7 @@ export class PartitionOwnership implements StreamOwnership {
 
   /** Takes up to `need` free partitions (SET NX PX on their lease keys, a new generation each), starting at a place of our own. */
   private async take(p: OwnedPattern, need: number): Promise<void> {
-    const { redis, options, keys } = this.deps;
+    const { redis, options } = this.deps;
     const n = p.streams.length;
     // Consumers start their attempts at different partitions (by their name's hash) rather than all at {0}.
     const start = partitionOf(options.consumer, n);
