@@ -1,7 +1,7 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { StreamKeys } from '../keys.js';
 import type { ResolvedServerOptions } from '../options.js';
-import { isClusterConnection, slotOf } from '../redis/redis-client.js';
+import { isClusterConnection } from '../redis/redis-client.js';
 import type { Route } from '../consumer/route.js';
 
 /**
@@ -12,7 +12,8 @@ import type { Route } from '../consumer/route.js';
  * - no two of its keys (streams, dead-letter streams, leases, generations, membership sets, partition counts)
  *   are one key: a custom deadLetter.key, or a pattern that looks like another's key, could make them so;
  * - on a Redis Cluster, each lease key and its generation counter hash to the partition's slot (the take script
- *   names both; a pattern whose partition names have an empty hash tag, `{}`, would break it).
+ *   names both): they start with the partition's name, so they do whenever that name has a hash tag; a pattern
+ *   with an empty one first (`a{}b`) makes Redis hash whole names, each key to a slot of its own.
  * Throws InvalidOptionsError naming the pattern or both uses of the key.
  */
 export function checkKeyLayout(routes: Map<string, Route>, keys: StreamKeys, options: Pick<ResolvedServerOptions, 'group' | 'deadLetter' | 'connection'>): void {
@@ -44,11 +45,23 @@ export function checkKeyLayout(routes: Map<string, Route>, keys: StreamKeys, opt
     use(lease, `the lease of ${route.stream} for group "${options.group}"`);
     use(generation, `the lease generation of ${route.stream} for group "${options.group}"`);
     use(keys.partitionMembers(options.group, route.pattern), `the membership set of ${where} for group "${options.group}"`);
-    if (cluster && (slotOf(lease) !== slotOf(route.stream) || slotOf(generation) !== slotOf(route.stream))) {
+    if (cluster && hashTagOf(route.stream) === undefined) {
       throw new InvalidOptionsError(
         `${where} extras.ordered`,
-        `on a Redis Cluster a partition's lease keys must hash to its slot: "${lease}" (slot ${slotOf(lease)}) and "${route.stream}" (slot ${slotOf(route.stream)}) do not. Remove the empty hash tag "{}" from the pattern`,
+        `on a Redis Cluster a partition's lease keys must hash to its slot, but "${route.stream}" has no hash tag Redis uses (an empty "{}" comes first), so "${lease}" hashes elsewhere. Remove the empty "{}" from the pattern`,
       );
     }
   }
+}
+
+/**
+ * The part of a key Redis Cluster hashes, as Redis finds it: between the first `{` and the first `}` after it,
+ * if not empty; undefined when the whole key is hashed. (Written out here because the `cluster-key-slot`
+ * package hashes a key whose first tag is empty, `a{}b:{0}`, by a later part, where Redis hashes it whole.)
+ */
+export function hashTagOf(key: string): string | undefined {
+  const open = key.indexOf('{');
+  if (open < 0) return undefined;
+  const close = key.indexOf('}', open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : undefined;
 }
