@@ -55,6 +55,22 @@ describe('a stalled owner of an ordered partition', () => {
     expect(await redis.get(`${stream}:owner-generation:g`)).toBe('2');
   });
 
+  it('reports nothing when no other consumer took the partition meanwhile (it takes the lease back itself)', async () => {
+    const pattern = uniqueName('alone');
+    const stream = `${pattern}:{0}`;
+    const redis = fx.redis.client();
+    children.push(await startChild('stalled-partition-owner.mjs', [fx.redis.url, pattern, 'staller']));
+    await waitFor(async () => (await redis.get(`${stream}:owner:g`)) === 'staller', 'the staller owning the partition');
+    const client = fx.client();
+    await client.emitMany(pattern, [{ seq: 0, stall: true }, { seq: 1 }, { seq: 2 }]);
+    // Its lease ran out during the stall; nobody took it; it takes it again (generation 2) and runs on.
+    await waitFor(async () => (await redis.lrange(`runs:${pattern}`, 0, -1)).includes('staller:2:2'), 'seq 2 run under generation 2', 15_000);
+    const runs = await redis.lrange(`runs:${pattern}`, 0, -1);
+    expect(runs.filter(r => r.startsWith('staller:0:'))).toEqual(['staller:0:1']); // run once, not twice
+    expect(await redis.llen(`late:${pattern}`)).toBe(0);
+    expect((await redis.lrange(`warn:${pattern}`, 0, -1)).filter(w => w.includes("lost the partition's lease"))).toEqual([]);
+  });
+
   it('gives a fencing token to ordered partitions only, and the same one to every call under one lease', async () => {
     const pattern = uniqueName('token');
     const plain = uniqueName('plain');

@@ -164,22 +164,29 @@ export class PartitionOwnership implements StreamOwnership {
 
   /**
    * After a handler call on an ordered partition that started under lease generation `token`: when the lease
-   * is not surely still that one (lost, or run out by our clock), asks Redis who holds it, and reports a late
-   * completion if it is not this consumer. The common case is one map lookup and a clock read.
+   * is not surely still that one (lost, or run out by our clock), asks Redis whether the lease changed hands
+   * since, and reports a late completion if another consumer took it. The common case is one map lookup and a
+   * clock read.
    */
   checkCompletion(stream: string, id: string, token: number): void {
     const lease = this.held.get(stream);
     if (lease?.generation === token && lease.validUntil > Date.now()) return;
     // After close() gave the leases up (a handler outliving shutdownTimeoutMs), the connection is closing: not asked.
     if (this.stopped) return;
-    void this.confirmLate(stream, id, token, lease?.generation === token).catch(err => this.deps.onError(err));
+    void this.confirmLate(stream, id, token).catch(err => this.deps.onError(err));
   }
 
-  private async confirmLate(stream: string, id: string, token: number, sameLease: boolean): Promise<void> {
+  private async confirmLate(stream: string, id: string, token: number): Promise<void> {
     const { redis, options, keys } = this.deps;
-    const owner = await redis.get(keys.partitionOwner(stream, options.group));
-    // The same lease, run out by our clock only, and still ours in Redis: nobody else can have run the partition.
-    if (sameLease && owner === options.consumer) return;
+    const [owner, generation] = await Promise.all([
+      redis.get(keys.partitionOwner(stream, options.group)),
+      redis.get(keys.partitionGeneration(stream, options.group)),
+    ]);
+    const current = Number(generation);
+    // Each take of the lease counts a generation. None since the call's, or only our own taking it back (the one
+    // we hold now), means no other consumer has run the partition meanwhile: the call was late for nobody.
+    const ownRetake = owner === options.consumer && this.held.get(stream)?.generation === current ? 1 : 0;
+    if (!(current - token > ownRetake)) return;
     this.deps.onLateCompletion({ stream, id, fencingToken: token, owner });
   }
 
