@@ -134,7 +134,7 @@ async function partitionsSharedOut(redis, spec) {
   const share = Math.ceil(spec.partitions / spec.consumers);
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const owners = await Promise.all(Array.from({ length: spec.partitions }, (_, i) => redis.get(`${spec.pattern}:{${i}}:owner`)));
+    const owners = await Promise.all(Array.from({ length: spec.partitions }, (_, i) => redis.get(`${spec.pattern}:{${i}}:owner:g`)));
     const counts = new Map();
     for (const o of owners) if (o) counts.set(o, (counts.get(o) ?? 0) + 1);
     if (owners.every(Boolean) && [...counts.values()].every(n => n <= share)) return;

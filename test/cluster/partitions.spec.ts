@@ -9,7 +9,8 @@ import { uniqueName, waitFor } from '../harness/wait.js';
 
 // Partitioned streams on a Redis Cluster (issue 11): the partitions of one pattern (`<pattern>:{i}`) spread over
 // the masters, each read by its own reader, and with `ordered: true` the order per key holds while two consumers
-// of the group share the partitions (one owner each), a failing entry retried in place included.
+// of the group share the partitions (one owner each), a failing entry retried in place included; several groups
+// reading one ordered pattern each lease its partitions apart (issue 19).
 const fx = useRedisCluster({ replicasPerMaster: 0 });
 
 describe('partitioned streams on a Redis Cluster', () => {
@@ -43,7 +44,7 @@ describe('partitioned streams on a Redis Cluster', () => {
     fx.apps.push(await startApp([consumerOf('a')], { ...options, consumer: 'a' }));
     fx.apps.push(await startApp([consumerOf('b')], { ...options, consumer: 'b' }));
     // Both consumers own a share (4 of 8 each) before events flow.
-    const owners = async () => Promise.all(Array.from({ length: partitions }, (_, i) => fx.redis().get(`${pattern}:{${i}}:owner`)));
+    const owners = async () => Promise.all(Array.from({ length: partitions }, (_, i) => fx.redis().get(`${pattern}:{${i}}:owner:g`)));
     await waitFor(async () => {
       const now = await owners();
       return now.filter(o => o === 'a').length === 4 && now.filter(o => o === 'b').length === 4;
@@ -66,6 +67,44 @@ describe('partitioned streams on a Redis Cluster', () => {
     for (const [stream, names] of handledBy) expect({ stream, names: [...names] }).toEqual({ stream, names: [expect.any(String)] });
     expect(new Set([...handledBy.values()].flatMap(names => [...names]))).toEqual(new Set(['a', 'b']));
     for (let i = 0; i < partitions; i++) await waitFor(async () => (await fx.pending(`${pattern}:{${i}}`)) === 0, `nothing pending on partition ${i}`);
+  });
+
+  it('fans one ordered pattern out to two groups: each group leases the partitions apart and handles every event in order', async () => {
+    const pattern = uniqueName('fanout');
+    const partitions = 8;
+    const seen = new Map<string, number[]>();
+    const consumerOf = (group: string) => {
+      @Controller()
+      class Orders {
+        @EventPattern<string>(pattern, { partitions, ordered: true })
+        handle(@Payload() event: { key: string; seq: number }) {
+          const id = `${group}/${event.key}`;
+          seen.set(id, [...(seen.get(id) ?? []), event.seq]);
+        }
+      }
+      return Orders;
+    };
+    const groups = ['billing', 'shipping'];
+    for (const group of groups) {
+      fx.apps.push(await startApp([consumerOf(group)], { connection: fx.connection, group, consumer: `${group}-1`, claim: { intervalMs: 200, minIdleMs: 3000 } }));
+    }
+    // Each group's lease key is in its partition's slot, next to the partition's stream.
+    await waitFor(async () => {
+      const held = await Promise.all(groups.flatMap(g => Array.from({ length: partitions }, (_, i) => fx.redis().get(`${pattern}:{${i}}:owner:${g}`))));
+      return held.every((owner, n) => owner === `${groups[Math.floor(n / partitions)]}-1`);
+    }, 'each group owning all 8 partitions');
+    for (let i = 0; i < partitions; i++) {
+      const stream = `${pattern}:{${i}}`;
+      for (const key of [`${stream}:owner:billing`, `${stream}:owner-generation:shipping`]) expect(await fx.cluster.masterOf(key)).toBe(await fx.cluster.masterOf(stream));
+    }
+    const client = fx.client();
+    const keys = Array.from({ length: 20 }, (_, i) => `customer-${i}`);
+    const perKey = 10;
+    for (let seq = 0; seq < perKey; seq++) {
+      await client.emitMany(pattern, keys.map(key => new RedisStreamRecordBuilder({ key, seq }).setPartitionKey(key).build()));
+    }
+    await waitFor(() => groups.every(g => keys.every(key => (seen.get(`${g}/${key}`)?.length ?? 0) >= perKey)), 'every event handled by both groups', 60_000);
+    for (const g of groups) for (const key of keys) expect({ id: `${g}/${key}`, seqs: seen.get(`${g}/${key}`) }).toEqual({ id: `${g}/${key}`, seqs: Array.from({ length: perKey }, (_, i) => i) });
   });
 
   it('retries and dead-letters per partition on the slot of each partition (the dead-letter move is one script)', async () => {

@@ -31,12 +31,12 @@ afterEach(async () => {
 
 const keyed = (data: unknown, key: string) => new RedisStreamRecordBuilder(data).setPartitionKey(key).build();
 
-/** The consumer holding each partition's lease (`<partition>:owner`), by consumer: partition indexes. */
-async function owners(pattern: string, partitions: number): Promise<Map<string, number[]>> {
+/** The consumer holding each partition's lease (`<partition>:owner:<group>`), by consumer: partition indexes. */
+async function owners(pattern: string, partitions: number, group = 'g'): Promise<Map<string, number[]>> {
   const redis = fx.redis.client();
   const byConsumer = new Map<string, number[]>();
   for (let i = 0; i < partitions; i++) {
-    const owner = await redis.get(`${pattern}:{${i}}:owner`);
+    const owner = await redis.get(`${pattern}:{${i}}:owner:${group}`);
     if (owner !== null) byConsumer.set(owner, [...(byConsumer.get(owner) ?? []), i]);
   }
   return byConsumer;
@@ -148,8 +148,8 @@ describe('partitioned streams', () => {
       monitor.disconnect();
     }
     const redis = fx.redis.client();
-    for (let i = 0; i < 4; i++) expect(await redis.exists(`${pattern}:{${i}}:owner`)).toBe(0);
-    expect(await redis.exists(`nestream:partition-members:g:${pattern}`)).toBe(0);
+    for (let i = 0; i < 4; i++) expect(await redis.exists(`${pattern}:{${i}}:owner:g`)).toBe(0);
+    expect(await redis.exists(`nestream:partition-consumers:1:g:${pattern}`)).toBe(0);
     expect(new Set(handled.map(h => h.split(':')[1])).size).toBe(200);
   });
 
@@ -342,7 +342,7 @@ describe('ordered partitions', () => {
     await redis.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
     for (let seq = 0; seq < 5; seq++) await add(seq);
     await redis.xreadgroup('GROUP', 'g', 'ghost', 'COUNT', 5, 'STREAMS', stream, '>');
-    await redis.set(`${stream}:owner`, 'ghost', 'PX', 300);
+    await redis.set(`${stream}:owner:g`, 'ghost', 'PX', 300);
     for (let seq = 5; seq < 10; seq++) await add(seq);
 
     const runs: Array<{ seq: number; count: number }> = [];
@@ -358,7 +358,7 @@ describe('ordered partitions', () => {
     await waitFor(() => runs.length === 10, 'all 10 run');
     expect(runs.map(r => r.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(runs.map(r => r.count)).toEqual([2, 2, 2, 2, 2, 1, 1, 1, 1, 1]);
-    expect(await redis.get(`${stream}:owner`)).toBe('heir');
+    expect(await redis.get(`${stream}:owner:g`)).toBe('heir');
   });
 
   it('keeps the order per key across consumer processes, with failures retried, one consumer SIGKILLed and another joining mid-run', async () => {

@@ -42,15 +42,16 @@ export function consumerRules(streams: string, options: { replyPrefix?: string; 
  * and with `ordered`, the partitions' leases and the group's membership set (its heartbeat script reads TIME).
  */
 export function partitionConsumerRules(streams: string, options: { ordered?: boolean; group?: string } = {}): AclRule[] {
+  const group = options.group ?? 'g';
   const rules: AclRule[] = [{ purpose: 'record the partition counts', commands: ['+get', '+set'], keys: [`nestream:partitions:${streams}`] }];
   if (options.ordered) {
     rules.push(
       { purpose: 'the heartbeat script reads the clock of Redis', commands: ['+time'] },
-      { purpose: 'partition leases', commands: ['+set', '+get', '+pexpire'], keys: [`${streams}:owner`] },
+      { purpose: 'partition leases and their generations', commands: ['+set', '+get', '+pexpire', '+incrby'], keys: [`${streams}:owner*`] },
       {
         purpose: 'the group\'s membership set',
         commands: ['+evalsha', '+eval', '+zadd', '+zremrangebyscore', '+zcard', '+zrem'],
-        keys: [`nestream:partition-members:${options.group ?? 'g'}:${streams}`],
+        keys: [`nestream:partition-consumers:${Buffer.byteLength(group)}:${group}:${streams}`],
       },
     );
   }

@@ -118,25 +118,28 @@ describe('least-privilege ACL users', () => {
     });
     expect(await snapshot()).toEqual(before);
     // Partitioned patterns: another consumer's lease, a membership set and a recorded count stay as they were.
-    await admin.set(`${stream}:{0}:owner`, 'someone', 'PX', 60_000);
-    await admin.zadd(`nestream:partition-members:g:${stream}`, 1, 'someone');
+    await admin.set(`${stream}:{0}:owner:g`, 'someone', 'PX', 60_000);
+    await admin.set(`${stream}:{0}:owner-generation:g`, '7');
+    await admin.zadd(`nestream:partition-consumers:1:g:${stream}`, 1, 'someone');
     await admin.set(`nestream:partitions:${stream}`, '1');
     const withPartitions = await snapshot();
-    const ttl = await admin.pttl(`${stream}:{0}:owner`);
+    const ttl = await admin.pttl(`${stream}:{0}:owner:g`);
     await checkConsumerPermissions(admin, {
       streams: [`${stream}:{0}`], group: 'g', consumer: 'c1', deadLetterKeys: [`${stream}:{0}:dlq`],
       partitions: {
         counted: [{ countKey: `nestream:partitions:${stream}`, stream }],
-        leaseKeys: [`${stream}:{0}:owner`],
-        memberKeys: [`nestream:partition-members:g:${stream}`],
+        leaseKeys: [`${stream}:{0}:owner:g`],
+        generationKeys: [`${stream}:{0}:owner-generation:g`],
+        memberKeys: [`nestream:partition-consumers:1:g:${stream}`],
       },
     });
     expect(await snapshot()).toEqual(withPartitions);
-    expect(await admin.get(`${stream}:{0}:owner`)).toBe('someone');
-    const left = await admin.pttl(`${stream}:{0}:owner`);
+    expect(await admin.get(`${stream}:{0}:owner:g`)).toBe('someone');
+    expect(await admin.get(`${stream}:{0}:owner-generation:g`)).toBe('7');
+    const left = await admin.pttl(`${stream}:{0}:owner:g`);
     expect(left).toBeGreaterThan(0);
     expect(left).toBeLessThanOrEqual(ttl);
-    expect(await admin.zrange(`nestream:partition-members:g:${stream}`, 0, -1, 'WITHSCORES')).toEqual(['someone', '1']);
+    expect(await admin.zrange(`nestream:partition-consumers:1:g:${stream}`, 0, -1, 'WITHSCORES')).toEqual(['someone', '1']);
     expect(await admin.get(`nestream:partitions:${stream}`)).toBe('1');
     expect(before.scripts).toMatch(/^\d+$/);
   });
@@ -275,10 +278,10 @@ describe('least-privilege ACL users', () => {
       await lastValueFrom(client.emit(`${base}.ordered`, new RedisStreamRecordBuilder({ id: 'o1' }).setPartitionKey('a').build()));
       await client.emitMany(`${base}.spread`, [{ id: 's1' }, { id: 's2' }]);
       await waitFor(() => handled.length === 3, 'the three events handled');
-      await waitFor(async () => (await admin.exists(`${base}.ordered:{0}:owner`, `${base}.ordered:{1}:owner`)) === 2, 'both partitions owned');
+      await waitFor(async () => (await admin.exists(`${base}.ordered:{0}:owner:g`, `${base}.ordered:{1}:owner:g`)) === 2, 'both partitions owned');
       await app.close();
       // Leases given up and the membership set left (an empty set is no key).
-      expect(await admin.exists(`${base}.ordered:{0}:owner`, `${base}.ordered:{1}:owner`, `nestream:partition-members:g:${base}.ordered`)).toBe(0);
+      expect(await admin.exists(`${base}.ordered:{0}:owner:g`, `${base}.ordered:{1}:owner:g`, `nestream:partition-consumers:1:g:${base}.ordered`)).toBe(0);
     });
 
     // Each rule of partitionConsumerRules() (those of consumerRules() are taken out one by one above).

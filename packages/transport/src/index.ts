@@ -38,7 +38,14 @@ export {
   type DurabilityOptions,
   type RetentionOptions,
 } from './options.js';
-export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type HandlerFailedEvent, type RetentionEvent } from './status.js';
+export {
+  RedisStreamsStatus,
+  type RedisStreamsEvents,
+  type DeadLetteredEvent,
+  type HandlerFailedEvent,
+  type LateCompletionEvent,
+  type RetentionEvent,
+} from './status.js';
 export {
   InvalidOptionsError,
   UnrecoverableEventError,

@@ -41,6 +41,18 @@ export interface RetentionEvent {
   length: number;
 }
 
+/** A handler call of an ordered partition ended after this consumer's lease on the partition was lost. */
+export interface LateCompletionEvent {
+  /** The partition's stream. */
+  stream: string;
+  /** The entry the call handled. */
+  id: string;
+  /** The generation of the lease the call started under (what `ctx.getFencingToken()` returned to it). */
+  fencingToken: number;
+  /** Who holds the partition's lease now (null: nobody, or unknown). */
+  owner: string | null;
+}
+
 /** Events of `RedisStreamsServer.on()`. */
 export interface RedisStreamsEvents {
   /** Triggered when the reader's connection is ready. */
@@ -57,6 +69,12 @@ export interface RedisStreamsEvents {
   deadLettered: (event: DeadLetteredEvent) => void;
   /** Triggered when entries left by another consumer were claimed. */
   claimed: (event: { stream: string; ids: string[] }) => void;
+  /**
+   * Triggered when a handler call of an ordered partition ended after this consumer lost its lease on the
+   * partition (its process stalled longer than the lease): the partition's next owner may have run the entry,
+   * and later ones, meanwhile.
+   */
+  lateCompletion: (event: LateCompletionEvent) => void;
   /** Triggered when pending ids whose entries were trimmed away were cleaned up. */
   deleted: (event: { stream: string; ids: string[] }) => void;
   /** Triggered after each retention run of a stream (`retention` option): what was trimmed, and what holds the stream back. */

@@ -38,13 +38,14 @@ export class Attempt {
     this.instrumented = deps.instrumentation !== NO_INSTRUMENTATION;
   }
 
-  async run(route: Route, entry: StreamEntry): Promise<AttemptResult> {
+  /** `fencingToken`: of an ordered partition, the generation of the lease it runs under (`ctx.getFencingToken()`). */
+  async run(route: Route, entry: StreamEntry, fencingToken?: number): Promise<AttemptResult> {
     const refused = this.admit(route, entry);
     if (refused) return refused;
     const message = entry.message!;
     const { options } = this.deps;
     const ctx = new RedisStreamContext([
-      entry.stream, entry.id, options.group, options.consumer, entry.deliveryCount, message.headers, route.pattern, route.partition?.index,
+      entry.stream, entry.id, options.group, options.consumer, entry.deliveryCount, message.headers, route.pattern, route.partition?.index, fencingToken,
     ]);
     const observation = this.instrumented
       ? this.deps.instrumentation.attempt({

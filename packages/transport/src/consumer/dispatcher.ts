@@ -34,6 +34,10 @@ export interface DispatcherDeps {
    * other streams). Checked before each entry of an ordered partition runs.
    */
   mayRun?: (stream: string) => boolean;
+  /** Ordered partitions: the generation of this consumer's lease on the partition (the handler's fencing token). */
+  fencingToken?: (stream: string) => number | undefined;
+  /** Ordered partitions: after each call, reports it if the lease it started under (`token`) was lost meanwhile. */
+  checkCompletion?: (stream: string, id: string, token: number) => void;
   /** Sends the queued acks and resolves once they settled (ordered partitions wait for it between entries). */
   flushAcks?: () => Promise<void>;
 }
@@ -210,7 +214,10 @@ export class Dispatcher {
           continue; // freeing the slots may have queued more of it (from the backlog): let those go too
         }
         const entry = queue.entries[0];
-        const result = await this.deps.attempt.run(route, entry);
+        const token = route.partition ? this.deps.fencingToken?.(stream) : undefined;
+        const result = await this.deps.attempt.run(route, entry, token);
+        // A call that outlived its lease (a stalled event loop): another consumer may have run the partition meanwhile.
+        if (token !== undefined) this.deps.checkCompletion?.(stream, entry.id, token);
         const retrying = await this.settle(route, entry, result);
         queue.entries.shift();
         if (retrying) queue.retrying = entry;

@@ -43,10 +43,22 @@ export interface PartitionOwnershipDeps {
   leases: Leases;
   /** The lease of a partition was lost: its entries waiting here (not running) are let go, unacked, for the new owner. */
   letGo: (stream: string) => void;
+  /** A handler of a partition finished after this consumer's lease on it (that generation) was lost. */
+  onLateCompletion: (event: LateCompletion) => void;
   /** Sends the acks queued so far: a partition is given up only once what was run here is acked. */
   flushAcks: () => Promise<void>;
   logger: LoggerService;
   onError: (err: unknown) => void;
+}
+
+/** A handler call that ended after the lease it started under was lost: another consumer may have run the partition meanwhile. */
+export interface LateCompletion {
+  stream: string;
+  id: string;
+  /** The generation of the lease the call started under (its fencing token). */
+  fencingToken: number;
+  /** Who holds the partition's lease now, if anyone. */
+  owner: string | null;
 }
 
 /**
@@ -63,15 +75,18 @@ interface PartitionLease {
   validUntil: number;
   /** The take-over of its pending entries, while it runs. */
   takingOver?: Promise<void>;
+  /** The lease's generation in Redis (the fencing token): grows each time the partition changes hands. */
+  generation: number;
 }
 
 /**
  * Assignment of ordered partitions (`@EventPattern(p, { partitions: n, ordered: true })`): each partition is run
  * by one consumer of the group at a time, so the order per partition key holds across the group.
  *
- * - A partition's lease is a key, `<partition>:owner`, holding the owner's name with a TTL of claim.minIdleMs:
- *   taken with SET NX PX, renewed every claim loop tick by a compare-and-PEXPIRE script, given up by a
- *   compare-and-delete script.
+ * - A group's lease on a partition is a key, `<partition>:owner:<group>`, holding the owner's name with a TTL of
+ *   claim.minIdleMs: taken by a script (SET NX PX, and the lease's generation INCR'd beside it: the fencing
+ *   token), renewed every claim loop tick by a compare-and-PEXPIRE script, given up by a compare-and-delete
+ *   script.
  * - Each consumer's heartbeat goes into the group's membership set for the pattern, scored with Redis's clock;
  *   a consumer owns at most ceil(partitions / live consumers): one over it gives the extra partitions up once
  *   their entries settled; one under it takes free ones.
@@ -139,6 +154,42 @@ export class PartitionOwnership implements StreamOwnership {
     }
   }
 
+  /**
+   * The fencing token of `stream` (the generation of this consumer's lease on it), or undefined for a stream
+   * that is not an ordered partition, or one not held here.
+   */
+  fencingToken(stream: string): number | undefined {
+    return this.held.get(stream)?.generation;
+  }
+
+  /**
+   * After a handler call on an ordered partition that started under lease generation `token`: when the lease
+   * is not surely still that one (lost, or run out by our clock), asks Redis whether the lease changed hands
+   * since, and reports a late completion if another consumer took it. The common case is one map lookup and a
+   * clock read.
+   */
+  checkCompletion(stream: string, id: string, token: number): void {
+    const lease = this.held.get(stream);
+    if (lease?.generation === token && lease.validUntil > Date.now()) return;
+    // After close() gave the leases up (a handler outliving shutdownTimeoutMs), the connection is closing: not asked.
+    if (this.stopped) return;
+    void this.confirmLate(stream, id, token).catch(err => this.deps.onError(err));
+  }
+
+  private async confirmLate(stream: string, id: string, token: number): Promise<void> {
+    const { redis, options, keys } = this.deps;
+    const [owner, generation] = await Promise.all([
+      redis.get(keys.partitionOwner(stream, options.group)),
+      redis.get(keys.partitionGeneration(stream, options.group)),
+    ]);
+    const current = Number(generation);
+    // Each take of the lease counts a generation. None since the call's, or only our own taking it back (the one
+    // we hold now), means no other consumer has run the partition meanwhile: the call was late for nobody.
+    const ownRetake = owner === options.consumer && this.held.get(stream)?.generation === current ? 1 : 0;
+    if (!(current - token > ownRetake)) return;
+    this.deps.onLateCompletion({ stream, id, fencingToken: token, owner });
+  }
+
   whenChanged(): Promise<void> {
     if (!this.changed) {
       let resolve!: () => void;
@@ -174,7 +225,7 @@ export class PartitionOwnership implements StreamOwnership {
     const { redis, options, keys } = this.deps;
     const releases = [...this.held.keys()]
       .filter(stream => this.heldEntries(stream) === 0)
-      .map(stream => runScript(redis, 'partitionLeaseRelease', [keys.partitionOwner(stream)], [options.consumer]));
+      .map(stream => runScript(redis, 'partitionLeaseRelease', [keys.partitionOwner(stream, options.group)], [options.consumer]));
     const leaves = this.deps.patterns.map(p => redis.zrem(keys.partitionMembers(options.group, p.pattern), options.consumer));
     this.held.clear();
     this.notify();
@@ -226,19 +277,19 @@ export class PartitionOwnership implements StreamOwnership {
 
   /** Renews a lease we hold; a lease another consumer holds now is lost. */
   private async renew(stream: string): Promise<void> {
-    const { redis, options, keys } = this.deps;
+    const { redis, options } = this.deps;
     const lease = this.held.get(stream)!;
     const sentAt = Date.now();
     const lapsed = lease.validUntil <= sentAt;
     let renewed: number;
     try {
-      renewed = await runScript<number>(redis, 'partitionLeaseRenew', [keys.partitionOwner(stream)], [options.consumer, this.ttl]);
+      renewed = await runScript<number>(redis, 'partitionLeaseRenew', this.leaseKeys(stream), [options.consumer, this.ttl]);
     } catch (err) {
       this.deps.onError(err);
       return; // the lease runs out by our clock unless a later renewal gets through
     }
     if (this.held.get(stream) !== lease) return;
-    if (renewed !== 1) return this.lose(stream, 'its lease expired and another consumer holds it, or it was deleted');
+    if (renewed <= 0) return this.lose(stream, 'its lease expired and another consumer holds it, or it was deleted');
     lease.validUntil = sentAt + this.ttl - this.margin;
     // While the lease looked lapsed here, entries of the partition were let go (they are pending in Redis):
     // take them again, in order, before reading on. Nobody else can have taken the partition meanwhile: the
@@ -252,22 +303,22 @@ export class PartitionOwnership implements StreamOwnership {
    * expire. (Renewing succeeds only for a lease held under our name.)
    */
   private async adopt(p: OwnedPattern): Promise<void> {
-    const { redis, options, keys } = this.deps;
+    const { redis, options } = this.deps;
     const sentAt = Date.now();
     const renewed = await Promise.all(
-      p.streams.map(s => (this.held.has(s) ? 0 : runScript<number>(redis, 'partitionLeaseRenew', [keys.partitionOwner(s)], [options.consumer, this.ttl]))),
+      p.streams.map(s => (this.held.has(s) ? 0 : runScript<number>(redis, 'partitionLeaseRenew', this.leaseKeys(s), [options.consumer, this.ttl]))),
     );
     this.adopted.add(p.pattern);
     p.streams.forEach((stream, i) => {
-      if (renewed[i] !== 1) return;
-      this.held.set(stream, { state: 'taking', validUntil: sentAt + this.ttl - this.margin });
+      if (renewed[i] <= 0) return;
+      this.held.set(stream, { state: 'taking', validUntil: sentAt + this.ttl - this.margin, generation: renewed[i] });
       this.deps.logger.log?.(`Took back partition ${stream}, held under this consumer's name by its previous run`);
     });
   }
 
-  /** Takes up to `need` free partitions: SET NX PX on their lease keys, starting at a place of our own. */
+  /** Takes up to `need` free partitions (SET NX PX on their lease keys, a new generation each), starting at a place of our own. */
   private async take(p: OwnedPattern, need: number): Promise<void> {
-    const { redis, options, keys } = this.deps;
+    const { redis, options } = this.deps;
     const n = p.streams.length;
     // Consumers start their attempts at different partitions (by their name's hash) rather than all at {0}.
     const start = partitionOf(options.consumer, n);
@@ -275,10 +326,10 @@ export class PartitionOwnership implements StreamOwnership {
       const stream = p.streams[(start + k) % n];
       if (this.held.has(stream)) continue;
       const sentAt = Date.now();
-      const taken = await redis.set(keys.partitionOwner(stream), options.consumer, 'PX', this.ttl, 'NX');
-      if (taken !== 'OK') continue;
-      this.held.set(stream, { state: 'taking', validUntil: sentAt + this.ttl - this.margin });
-      this.deps.logger.log?.(`Took partition ${stream}; taking its pending entries before reading it`);
+      const generation = await runScript<number>(redis, 'partitionLeaseTake', this.leaseKeys(stream), [options.consumer, this.ttl]);
+      if (generation <= 0) continue;
+      this.held.set(stream, { state: 'taking', validUntil: sentAt + this.ttl - this.margin, generation });
+      this.deps.logger.log?.(`Took partition ${stream} (lease generation ${generation}); taking its pending entries before reading it`);
       need--;
     }
   }
@@ -312,7 +363,7 @@ export class PartitionOwnership implements StreamOwnership {
         const lease = this.held.get(stream);
         if (lease?.state !== 'releasing' || this.reads.has(stream) || this.heldEntries(stream) > 0) return;
         this.held.delete(stream);
-        await runScript(redis, 'partitionLeaseRelease', [keys.partitionOwner(stream)], [options.consumer]);
+        await runScript(redis, 'partitionLeaseRelease', [keys.partitionOwner(stream, options.group)], [options.consumer]);
         this.deps.logger.log?.(`Gave up partition ${stream}`);
       }),
     );
@@ -324,6 +375,12 @@ export class PartitionOwnership implements StreamOwnership {
     this.deps.letGo(stream);
     this.deps.logger.warn?.(`Lost partition ${stream}: ${why}; its entries waiting here are left pending for its new owner`);
     this.notify();
+  }
+
+  /** A partition's lease key and its generation counter (one slot: both start with the partition's name). */
+  private leaseKeys(stream: string): [string, string] {
+    const { keys, options } = this.deps;
+    return [keys.partitionOwner(stream, options.group), keys.partitionGeneration(stream, options.group)];
   }
 
   private heldEntries(stream: string): number {

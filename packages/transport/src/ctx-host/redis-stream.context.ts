@@ -11,6 +11,7 @@ type RedisStreamContextArgs = [
   headers: Record<string, string>,
   pattern: string,
   partition?: number,
+  fencingToken?: number,
 ];
 
 /** How a manual-mode handler settled its entry. */
@@ -72,6 +73,16 @@ export class RedisStreamContext extends BaseRpcContext<RedisStreamContextArgs> {
   /** Of a partitioned pattern (`{ partitions }`): which partition the entry was read from (0-based); else undefined. */
   getPartition(): number | undefined {
     return this.args[7];
+  }
+
+  /**
+   * Of an ordered partition (`{ partitions, ordered: true }`): the generation of this consumer's lease on the
+   * partition, a number that grows each time the partition changes hands; else undefined. A handler writing
+   * elsewhere can store it with what it writes and refuse a write carrying a smaller one: a call that outlived
+   * its lease (a stalled process) then cannot overwrite what the partition's next owner wrote.
+   */
+  getFencingToken(): number | undefined {
+    return this.args[8];
   }
 
   /** Manual mode: the entry is done, ack it. */

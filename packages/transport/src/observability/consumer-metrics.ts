@@ -68,7 +68,12 @@ export class ConsumerMetrics {
     if (hard > 0) this.metrics.retentionTrimmed.inc({ stream, group: this.group, kind: 'hard' }, hard);
   }
 
+  lateCompletion(stream: string): void {
+    this.metrics.lateCompletions.inc({ stream, group: this.group });
+  }
+
   watch(consumer: WatchedConsumer): () => void {
+    for (const stream of consumer.orderedPartitions ?? []) this.metrics.lateCompletions.child({ stream, group: this.group });
     for (const stream of consumer.streams) {
       this.of(stream);
       // Series at 0 from the start: rate() and increase() only see increments of a series that existed before.

@@ -69,6 +69,10 @@ class ObservedConsumer implements ConsumerInstrumentation {
     this.metrics?.retentionTrimmed(stream, safe, hard);
   }
 
+  lateCompletion(stream: string): void {
+    this.metrics?.lateCompletion(stream);
+  }
+
   watch(consumer: WatchedConsumer): () => void {
     return this.metrics ? this.metrics.watch(consumer) : () => undefined;
   }

@@ -43,6 +43,8 @@ export interface WatchedConsumer {
   streams: readonly string[];
   /** The dead-letter stream of a source stream, or undefined with `deadLetter: false`. */
   deadLetterKey?: (stream: string) => string;
+  /** The ordered partitions among `streams` (their late-completion series start at 0). */
+  orderedPartitions?: readonly string[];
 }
 
 export interface ConsumerInstrumentation {
@@ -53,6 +55,8 @@ export interface ConsumerInstrumentation {
   claimed(stream: string, count: number): void;
   /** A retention run trimmed entries: `safe` ones every group had read and acked, `hard` ones by hardMaxLen. */
   retentionTrimmed(stream: string, safe: number, hard: number): void;
+  /** A handler call of an ordered partition ended after this consumer's lease on the partition was lost. */
+  lateCompletion(stream: string): void;
   /** listen(): report this consumer's gauges from now on. Returns what close() calls to stop. */
   watch(consumer: WatchedConsumer): () => void;
 }
@@ -84,6 +88,7 @@ export const NO_INSTRUMENTATION: ConsumerInstrumentation = {
   deadLettered: () => undefined,
   claimed: () => undefined,
   retentionTrimmed: () => undefined,
+  lateCompletion: () => undefined,
   watch: () => NO_WATCH,
 };
 

@@ -5,6 +5,7 @@ export const METRIC_NAMES = {
   deadLettered: 'nestream_messages_dead_lettered_total',
   claimed: 'nestream_messages_claimed_total',
   retentionTrimmed: 'nestream_retention_trimmed_total',
+  lateCompletions: 'nestream_partition_late_completions_total',
   processDuration: 'nestream_process_duration_seconds',
   deliveryLatency: 'nestream_delivery_latency_seconds',
   groupPending: 'nestream_group_pending',

@@ -57,8 +57,10 @@ export interface ConsumerPermissionScope {
 export interface PartitionPermissionScope {
   /** Each partitioned pattern's count key (GET, SET: recorded at listen()) and its own stream (XLEN: entries there are not read). */
   counted: Array<{ countKey: string; stream: string }>;
-  /** Lease keys of the ordered partitions (SET NX PX takes one; scripts renew and give it up: GET, PEXPIRE). */
+  /** Lease keys of the ordered partitions (a script takes one with SET NX PX; scripts renew and give it up: GET, PEXPIRE). */
   leaseKeys: string[];
+  /** The leases' generation counters (the take script counts one up: INCRBY; the renewal reads it: GET). */
+  generationKeys: string[];
   /** Membership sets of the ordered partitioned patterns (a script beats the heartbeat: TIME, ZADD, ZREMRANGEBYSCORE, ZCARD; ZREM on close()). */
   memberKeys: string[];
 }
@@ -204,7 +206,8 @@ function retentionProbes(stream: string): Probe[] {
 
 /**
  * Partitioned patterns: GET and SET on the count keys, XLEN on the patterns' own streams. Ordered ones: on each
- * lease key SET (taking it), GET and PEXPIRE (what the renewal and release scripts run) and the script commands;
+ * lease key SET (taking it), GET and PEXPIRE (what the take, renewal and release scripts run) and the script
+ * commands; on each lease's generation counter GET and INCRBY, and the script commands naming it with its lease;
  * on each membership set the script commands and what the heartbeat script runs (ZADD, ZREMRANGEBYSCORE, ZCARD,
  * and TIME, which has no key), ZREM (leaving it on close()). GET, XLEN, ZCARD and TIME only read; SET, PEXPIRE,
  * ZADD and ZREMRANGEBYSCORE get an argument that is not a number and fail after the ACL check; ZREM removes a
@@ -227,6 +230,13 @@ function partitionProbes(scope: PartitionPermissionScope): Probe[] {
     on(key, 'PEXPIRE', 'not-a-number');
     scripts(key);
   }
+  scope.generationKeys.forEach((key, i) => {
+    on(key, 'GET');
+    on(key, 'INCRBY', 'not-a-number');
+    // The take and renewal scripts name the lease and its counter: one ACL selector must allow them on both.
+    const lease = scope.leaseKeys[i];
+    probes.push({ command: 'EVALSHA', key, args: ['EVALSHA', NO_SCRIPT, 2, lease, key] }, { command: 'EVAL', key, args: ['EVAL', BAD_SCRIPT, 2, lease, key] });
+  });
   for (const key of scope.memberKeys) {
     scripts(key);
     on(key, 'ZADD', 'not-a-number', PROBE_CONSUMER);

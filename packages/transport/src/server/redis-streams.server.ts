@@ -37,6 +37,7 @@ import {
 } from '../options.js';
 import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { readGroupsOf } from './read-groups.js';
+import { checkKeyLayout } from './key-layout.js';
 import { isBusyGroup, isCertificateError, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
 import { checkConsumerPermissions, consumerPermissionScope, type PartitionPermissionScope } from '../redis/permissions.js';
 import { recordPartitionCounts, type EventPatternPartitions } from './partition-counts.js';
@@ -115,6 +116,7 @@ export class RedisStreamsServer
       // Loads prom-client / @opentelemetry/api when `metrics` / `tracing` is on (a missing one fails listen()).
       this.instrumentation = await createConsumerInstrumentation(o.group, o);
       // `commands` gets a socket timeout: a frozen socket is replaced instead of holding up acks and claims.
+      checkKeyLayout(routes, this.keys, o);
       const readGroups = readGroupsOf(streams, o);
       const commands = createRedis(o.connection, 'commands', { socketTimeout: o.commandTimeoutMs });
       const readers = readGroups.map(() => createRedis(o.connection, 'reader'));
@@ -281,15 +283,26 @@ export class RedisStreamsServer
     dispatcher = new Dispatcher({
       routes, slots, leases, attempt, settler, redelivery: () => redelivery, maxWaitingRetries: o.maxWaitingRetries, logger,
       mayRun: stream => ownership?.mayRun(stream) ?? true,
+      fencingToken: (stream): number | undefined => ownership?.fencingToken(stream),
+      checkCompletion: (stream, id, token): void => ownership?.checkCompletion(stream, id, token),
       flushAcks: () => acker.flush(),
     });
     const utf8Guard = new Utf8Guard(commands, leases, (entry, error) => settler.apply(routes.get(entry.stream)!, entry, { kind: 'deadLetter', reason: 'decode', error, beforeHandler: true }), logger);
     const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard });
     const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
     const owned = orderedPartitions(routes);
-    const ownership = owned.length === 0 ? undefined : new PartitionOwnership({
+    const ownership: PartitionOwnership | undefined = owned.length === 0 ? undefined : new PartitionOwnership({
       redis: commands, options: o, keys: this.keys, patterns: owned, intake, leases, logger,
       letGo: stream => dispatcher!.letGoPartition(stream),
+      onLateCompletion: event => {
+        logger.warn?.(
+          `Entry ${event.id} of partition ${event.stream} finished after this consumer lost the partition's lease (generation ${event.fencingToken}; ` +
+            `held by ${event.owner ?? 'nobody'} now): the partition's next owner may have run it, and later entries, meanwhile. ` +
+            `Guard writes with ctx.getFencingToken(), and keep handlers from blocking the event loop longer than claim.minIdleMs`,
+        );
+        instrumentation.lateCompletion(event.stream);
+        emit('lateCompletion', event);
+      },
       flushAcks: () => acker.flush(),
       onError: err => this.reportError('Partition ownership round failed', err),
     });
@@ -305,7 +318,10 @@ export class RedisStreamsServer
     );
     const retention = retentionOf(routes, { redis: commands, logger, emit, instrumentation });
     const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError, ownership, retention });
-    const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key });
+    const unwatch = instrumentation.watch({
+      redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key,
+      orderedPartitions: owned.flatMap(p => p.streams),
+    });
     const eventStreams = [...routes.values()].filter(r => r.isEvent).map(r => r.stream);
     const mover = o.scheduler && eventStreams.length > 0
       ? new ScheduledMover({ redis: commands, keys: this.keys, streams: eventStreams, options: o.scheduler, logger, onError: err => this.reportError('Moving delayed emits failed', err) })
@@ -342,7 +358,8 @@ export class RedisStreamsServer
     const ordered = orderedPartitions(routes);
     return {
       counted: counted.map(({ pattern }) => ({ countKey: this.keys.partitionCount(pattern), stream: this.keys.stream(pattern) })),
-      leaseKeys: ordered.flatMap(p => p.streams.map(s => this.keys.partitionOwner(s))),
+      leaseKeys: ordered.flatMap(p => p.streams.map(s => this.keys.partitionOwner(s, this.options.group))),
+      generationKeys: ordered.flatMap(p => p.streams.map(s => this.keys.partitionGeneration(s, this.options.group))),
       memberKeys: ordered.map(p => this.keys.partitionMembers(this.options.group, p.pattern)),
     };
   }

@@ -4,7 +4,7 @@
   PEXPIRE 0 deletes the key at once, as DEL would; it is the command renewals use already (one ACL permission
   fewer, and unlike DEL it can be checked without side effects at listen()).
 
-  KEYS[1] the partition's lease key (<partition stream>:owner)
+  KEYS[1] the partition's lease key (<partition stream>:owner:<group>)
   ARGV[1] the consumer
 
   Returns 1 when given up, 0 when the lease was not this consumer's.

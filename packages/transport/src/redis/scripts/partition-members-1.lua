@@ -5,7 +5,7 @@
   Members without a heartbeat for longer than the lease time are removed (a crashed consumer's partitions
   expire at the same time), so the set holds the live consumers only. One key: fits Redis Cluster.
 
-  KEYS[1] the membership sorted set (<keyPrefix>nestream:partition-members:<group>:<pattern>)
+  KEYS[1] the membership sorted set (<keyPrefix>nestream:partition-consumers:<bytes of group>:<group>:<pattern>)
   ARGV[1] the consumer
   ARGV[2] the lease time, ms (claim.minIdleMs)
 
