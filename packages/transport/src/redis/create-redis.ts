@@ -19,7 +19,7 @@ export function createRedis(
   connection: ConnectionOptions,
   role: 'commands' | 'reader' | 'producer' | 'replies' | 'admin',
   extra: RedisOptions = {},
-  /** Options of the Cluster itself, over the user's, when the connection is a Redis Cluster. */
+  /** Options of the Cluster itself (the user's `connection.options` win), when the connection is a Redis Cluster. */
   clusterExtra: ClusterOptions = {},
 ): RedisClient {
   const base: RedisOptions = {
@@ -55,14 +55,14 @@ function newRedisFromUrl(url: string, options: RedisOptions): Redis {
  * A Redis Cluster connection: the role's settings apply to every node's connection (`redisOptions`), but
  * auto-pipelining, lazy connecting and reconnecting are the cluster's own (ioredis pipelines per node, and
  * reconnects the cluster as a whole: a role's `retryStrategy` becomes its `clusterRetryStrategy`). A role's
- * Cluster-level settings (`clusterExtra`) override the user's.
+ * Cluster-level settings (`clusterExtra`) are defaults: the user's `options` win, as on one Redis.
  */
 function newCluster(connection: ClusterConnectionOptions, role: RedisOptions, clusterExtra: ClusterOptions): Cluster {
   const { enableAutoPipelining, lazyConnect, retryStrategy, ...perNode } = role;
   const options = connection.options ?? {};
   return new Cluster(connection.nodes, {
-    ...options,
     ...clusterExtra,
+    ...options,
     ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
     ...(lazyConnect !== undefined ? { lazyConnect } : {}),
     ...(retryStrategy !== undefined ? { clusterRetryStrategy: retryStrategy } : {}),
