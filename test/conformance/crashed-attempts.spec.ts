@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import type { ChildProcess } from 'node:child_process';
 import { Controller } from '@nestjs/common';
-import { MessagePattern } from '@nestjs/microservices';
+import { Ctx, EventPattern, MessagePattern, Payload } from '@nestjs/microservices';
+import type { RedisStreamContext } from '@nestream/transport';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { sigkill, startChild } from '../harness/child.js';
 import { useRedis } from '../harness/fixture.js';
@@ -124,5 +125,43 @@ describe('an event whose consumer crashed mid-handler', () => {
     expect(await runs(events)).toEqual([first.pid, second.pid]);
     await waitFor(async () => (await fx.pending(events)) === 0, 'nothing pending');
     expect(await fx.deadLetters(events)).toEqual([]);
+  });
+});
+
+describe('the failed attempts of an entry', () => {
+  it('are recorded in Redis, so the next consumer counts them and not the interrupted deliveries; cleared once settled', async () => {
+    const pattern = uniqueName('failures.record');
+    const calls: Array<{ consumer: string; delivery: number }> = [];
+    const controller = (consumer: string, fails: boolean) => {
+      @Controller()
+      class Handler {
+        @EventPattern(pattern)
+        handle(@Payload() _data: unknown, @Ctx() ctx: RedisStreamContext) {
+          calls.push({ consumer, delivery: ctx.getDeliveryCount() });
+          if (fails) throw new Error('downstream down');
+        }
+      }
+      return Handler;
+    };
+    // Fails once, then waits a minute for its retry: stopped meanwhile, the entry stays pending.
+    const first = await startApp([controller('first', true)], {
+      connection: fx.redis.url, group: 'g', consumer: 'same', retry: { maxAttempts: 2, backoff: { delayMs: 60_000 } },
+    });
+    fx.apps.push(first);
+    const id = await lastValueFrom(fx.client().emit(pattern, { n: 1 }));
+    await waitFor(async () => (await fx.redis.client().hget(`${pattern}:failures`, `${id}:g`)) === '1', 'the failure recorded');
+    // Bounded: the hash goes a week after its last failure, whatever was left in it.
+    expect(await fx.redis.client().pttl(`${pattern}:failures`)).toBeGreaterThan(6 * 24 * 3600_000);
+    await first.close();
+    // Delivered twice, one failure recorded: not interrupted at all, so maxInterruptions 0 lets it run, as attempt 2.
+    const second = await startApp([controller('second', false)], {
+      connection: fx.redis.url, group: 'g', consumer: 'same', retry: { maxAttempts: 2, maxInterruptions: 0 },
+    });
+    fx.apps.push(second);
+    await waitFor(() => calls.length === 2, 'the second attempt');
+    expect(calls).toEqual([{ consumer: 'first', delivery: 1 }, { consumer: 'second', delivery: 2 }]);
+    await waitFor(async () => (await fx.pending(pattern)) === 0, 'the entry acked');
+    await waitFor(async () => (await fx.redis.client().hexists(`${pattern}:failures`, `${id}:g`)) === 0, 'the record cleared');
+    expect(await fx.deadLetters(pattern)).toEqual([]);
   });
 });
