@@ -69,7 +69,7 @@ describe('a request whose server crashed mid-handler', () => {
     // claim.requestMinIdleMs (10 s) after the victim's last touch, at the survivor's next claim round (5 s).
     const ms = Date.now() - killedAt;
     console.info(`request answered by the surviving server ${ms} ms after its first server was SIGKILLed`);
-    expect(ms).toBeLessThan(17_000);
+    expect(ms).toBeLessThan(20_000);
     expect(await fx.deadLetters(pattern)).toEqual([]);
   }, 60_000);
 
