@@ -64,9 +64,16 @@ export class FailureRecord {
     if (redelivered.length === 0) return;
     try {
       const counts = await this.redis.hmget(StreamKeys.failures(stream), ...redelivered.map(e => StreamKeys.failuresField(e.id, this.group)));
+      let interrupted = 0;
       redelivered.forEach((entry, i) => {
         entry.failures = Math.min(entry.deliveryCount - 1, Number(counts[i] ?? 0) || 0);
+        if (entry.deliveryCount - 1 > entry.failures) interrupted++;
       });
+      if (interrupted > 0) {
+        this.logger.warn?.(
+          `${interrupted} ${interrupted === 1 ? 'entry' : 'entries'} of ${stream} taken over after an interrupted delivery (a consumer crashed, stalled or stopped while handling it): running again, not counted as failed attempts`,
+        );
+      }
     } catch (err) {
       this.warn(`Could not read the failed attempts of ${redelivered.length} entries of ${stream}; counting each earlier delivery as a failure`, err);
       for (const entry of redelivered) entry.failures = entry.deliveryCount - 1;
