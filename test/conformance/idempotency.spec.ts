@@ -70,7 +70,7 @@ describe('idempotency keys', () => {
       // The first emit of a pattern reads its partition count (a GET, not retried): done before replies are lost.
       const warm = await emit(client, pattern, keyed({ i: -1 }, 'warm-up'));
       // Redis runs the next writes, but their replies never come back on this connection.
-      proxy.dropReplies();
+      proxy.loseReplies();
       const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => emit(client, pattern, keyed({ i }, `key-${i}`))));
       const entries = (await fx.redis.client().xrange(pattern, '-', '+')) as Array<[string, string[]]>;
       expect(entries).toHaveLength(21);

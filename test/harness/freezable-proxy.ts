@@ -3,29 +3,31 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 /**
  * A TCP proxy in front of Redis that can freeze current connections: they stay open but nothing passes
  * any more, the way a half-dead network path or a hung socket behaves. New connections pass.
- * freeze(name) freezes only connections that sent `CLIENT SETNAME <name>`. dropReplies(name) lets commands through
- * to Redis but loses its replies: Redis runs them, the client never hears.
+ * freeze(name) freezes only connections that sent `CLIENT SETNAME <name>`.
+ * loseReplies(name) lets commands through to Redis but drops what Redis answers (replies lost on the way
+ * back); cut(name) then closes those connections, so the client reconnects with its commands unanswered.
  */
 export interface FreezableProxy {
   port: number;
   url: string;
   freeze(name?: string): void;
-  dropReplies(name?: string): void;
+  loseReplies(name?: string): void;
+  cut(name?: string): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number): Promise<FreezableProxy> {
-  const pairs: Array<{ client: Socket; upstream: Socket; frozen: boolean; repliesDropped: boolean; sent: string }> = [];
+  const pairs: Array<{ client: Socket; upstream: Socket; frozen: boolean; repliesLost: boolean; sent: string }> = [];
   const server: Server = createServer(client => {
     const upstream = connect(targetPort, '127.0.0.1');
-    const pair = { client, upstream, frozen: false, repliesDropped: false, sent: '' };
+    const pair = { client, upstream, frozen: false, repliesLost: false, sent: '' };
     pairs.push(pair);
     client.on('data', d => {
       if (pair.sent.length < 4096) pair.sent += d.toString('latin1');
       if (!pair.frozen) upstream.write(d);
     });
     upstream.on('data', d => {
-      if (!pair.frozen && !pair.repliesDropped) client.write(d);
+      if (!pair.frozen && !pair.repliesLost) client.write(d);
     });
     const end = () => {
       client.destroy();
@@ -42,8 +44,15 @@ export async function startProxy(targetPort: number): Promise<FreezableProxy> {
     freeze(name?: string) {
       for (const p of pairs) if (!name || p.sent.includes(name)) p.frozen = true;
     },
-    dropReplies(name?: string) {
-      for (const p of pairs) if (!name || p.sent.includes(name)) p.repliesDropped = true;
+    loseReplies(name?: string) {
+      for (const p of pairs) if (!name || p.sent.includes(name)) p.repliesLost = true;
+    },
+    cut(name?: string) {
+      for (const p of pairs) {
+        if (name && !p.sent.includes(name)) continue;
+        p.client.destroy();
+        p.upstream.destroy();
+      }
     },
     async close() {
       for (const p of pairs) {

@@ -26,6 +26,7 @@ export function consumerRules(streams: string, options: { replyPrefix?: string; 
       keys: [streams],
     },
     { purpose: 'dead letters', commands: ['+xadd'], keys: [`${streams}:dlq`] },
+    { purpose: 'failed attempts, told from crashed ones (retry.maxInterruptions)', commands: ['+hincrby', '+pexpire', '+hmget', '+hdel'], keys: [`${streams}:failures`] },
   ];
   if (options.replyPrefix !== undefined) {
     rules.unshift({ purpose: 'reply writes are transactions', commands: ['+multi', '+exec'] });

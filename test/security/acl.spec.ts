@@ -108,15 +108,19 @@ describe('least-privilege ACL users', () => {
       keys: (await admin.keys('*')).sort(),
       scripts: /number_of_cached_scripts:(\d+)/.exec((await admin.info('memory')) as string)?.[1],
     });
+    // A failed attempt recorded: the probes neither change it nor give it a TTL.
+    await admin.hset(`${stream}:failures`, '1-0:g', '2');
     const before = await snapshot();
     await checkConsumerPermissions(admin, {
       streams: [stream, `${base}.absent`], group: 'g', consumer: 'c1', deadLetterKeys: [`${stream}:dlq`, `${base}.absent:dlq`],
-      replyPrefix: REPLIES, consumerCleanup: true, startsAtEnd: true,
+      failureKeys: [`${stream}:failures`, `${base}.absent:failures`], replyPrefix: REPLIES, consumerCleanup: true, startsAtEnd: true,
     });
     await checkProducerPermissions(admin, {
       streams: [stream, `${base}.other`], partitionCountKeys: [`nestream:partitions:${stream}`], emitMany: true, replyStream: `${REPLIES}${base}`,
     });
     expect(await snapshot()).toEqual(before);
+    expect(await admin.hgetall(`${stream}:failures`)).toEqual({ '1-0:g': '2' });
+    expect(await admin.pttl(`${stream}:failures`)).toBe(-1);
     // Partitioned patterns: another consumer's lease, a membership set and a recorded count stay as they were.
     await admin.set(`${stream}:{0}:owner:g`, 'someone', 'PX', 60_000);
     await admin.set(`${stream}:{0}:owner-generation:g`, '7');
@@ -125,7 +129,7 @@ describe('least-privilege ACL users', () => {
     const withPartitions = await snapshot();
     const ttl = await admin.pttl(`${stream}:{0}:owner:g`);
     await checkConsumerPermissions(admin, {
-      streams: [`${stream}:{0}`], group: 'g', consumer: 'c1', deadLetterKeys: [`${stream}:{0}:dlq`],
+      streams: [`${stream}:{0}`], group: 'g', consumer: 'c1', deadLetterKeys: [`${stream}:{0}:dlq`], failureKeys: [`${stream}:{0}:failures`],
       partitions: {
         counted: [{ countKey: `nestream:partitions:${stream}`, stream }],
         leaseKeys: [`${stream}:{0}:owner:g`],

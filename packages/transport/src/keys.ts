@@ -101,4 +101,17 @@ export class StreamKeys {
   replyPrefix(): string {
     return `${this.prefix}nestream:replies:`;
   }
+
+  /**
+   * The handler failures recorded for a stream's pending entries (a hash: `<id>:<group>` -> count), in the
+   * stream's slot (the stream key's hash tag, if any, comes first).
+   */
+  static failures(stream: string): string {
+    return `${stream}:failures`;
+  }
+
+  /** A field of the failures hash: an entry id holds no `:`, so the group after it is unambiguous. */
+  static failuresField(id: string, group: string): string {
+    return `${id}:${group}`;
+  }
 }

@@ -38,8 +38,14 @@ export interface BackoffOptions {
 }
 
 export interface RetryOptions {
-  /** Handler calls in all, the first included, before the entry is dead-lettered. @default 5 */
+  /** Handler calls in all, the first included, before the entry is dead-lettered. @default 5 (requests: 1) */
   maxAttempts?: number;
+  /**
+   * Deliveries that ended without an outcome (the consumer crashed, was stopped or lost the entry while
+   * handling it), at most: one more and the entry is dead-lettered (reason `interrupted`) instead of run
+   * again, so an entry that crashes every consumer stops. They never count against maxAttempts. @default 10
+   */
+  maxInterruptions?: number;
   backoff?: BackoffOptions;
 }
 
@@ -61,6 +67,12 @@ export interface ClaimOptions {
   intervalMs?: number;
   /** An entry pending longer than this with another consumer is taken over. @default 30000 */
   minIdleMs?: number;
+  /**
+   * The same for a request (@MessagePattern), whose caller is waiting: its server renews it at every claim
+   * round, so it can be taken over sooner. At least 2 x intervalMs.
+   * @default min(minIdleMs, max(10000, 2 x intervalMs))
+   */
+  requestMinIdleMs?: number;
   /** Entries claimed per stream per run, at most (also bounded by free slots). @default 100 */
   batchSize?: number;
 }
@@ -197,11 +209,17 @@ export const DEFAULT_SERVER_OPTIONS = {
   watchdogMs: 5000,
   shutdownTimeoutMs: 10_000,
   ack: 'auto' as const,
-  retry: { maxAttempts: 5, backoff: DEFAULT_BACKOFF },
+  // Interruptions: a crash interrupts every entry in flight in the process, not only the one that caused it;
+  // twice maxAttempts leaves an innocent entry room for a few crash loops and rolling restarts.
+  retry: { maxAttempts: 5, maxInterruptions: 10, backoff: DEFAULT_BACKOFF },
   // Enough to recognise an oversized payload (its type, the ids JSON usually starts with); small enough that
   // a flood of oversized entries does not fill Redis with copies.
   oversizedPrefixBytes: 1024,
   claim: { intervalMs: 5000, minIdleMs: 30_000, batchSize: 100 },
+  // A request held by a live server is renewed at every claim round (intervalMs): twice that tells a dead
+  // server from a late round. 10 s: a request whose server crashed is taken over 10-15 s after its server
+  // last touched it, well within a client's default requestTimeoutMs (30 s).
+  requestMinIdleMs: 10_000,
   // Redis answers a healthy command in well under a millisecond; 5 s tells a frozen socket from a busy server.
   commandTimeoutMs: 5000,
   // Retries waiting in memory per concurrency slot before reading stops (see maxWaitingRetries).
@@ -216,6 +234,7 @@ export const DEFAULT_SERVER_OPTIONS = {
 
 export interface ResolvedRetry {
   maxAttempts: number;
+  maxInterruptions: number;
   backoff: Required<BackoffOptions>;
 }
 
@@ -268,12 +287,13 @@ const BACKOFF_OPTIONS: OptionTable<BackoffOptions> = {
 
 const RETRY_OPTIONS: OptionTable<RetryOptions> = {
   maxAttempts: positiveInt,
+  maxInterruptions: nonNegativeInt,
   backoff: nested(BACKOFF_OPTIONS),
 };
 
 const DEAD_LETTER_OPTIONS: OptionTable<DeadLetterOptions> = { key: func, maxLen: positiveInt, oversizedPrefixBytes: nonNegativeInt };
 
-const CLAIM_OPTIONS: OptionTable<ClaimOptions> = { intervalMs: positiveInt, minIdleMs: positiveInt, batchSize: positiveInt };
+const CLAIM_OPTIONS: OptionTable<ClaimOptions> = { intervalMs: positiveInt, minIdleMs: positiveInt, requestMinIdleMs: positiveInt, batchSize: positiveInt };
 
 const CONSUMER_CLEANUP_OPTIONS: OptionTable<ConsumerCleanupOptions> = { idleMs: positiveInt };
 
@@ -333,6 +353,23 @@ const HANDLER_EXTRAS: OptionTable<RedisStreamsHandlerExtras> = {
   retention: retentionOption,
 };
 
+/**
+ * The claim settings. A request's min-idle defaults to 10 s, but never above minIdleMs (a shorter minIdleMs
+ * covers requests too) nor under 2 x intervalMs (its server renews it once per round).
+ */
+function resolveClaim(given: ClaimOptions | undefined): Required<ClaimOptions> {
+  const d = DEFAULT_SERVER_OPTIONS;
+  const claim = { ...d.claim, ...definedOnly(given) };
+  const requestMinIdleMs = given?.requestMinIdleMs ?? Math.min(claim.minIdleMs, Math.max(d.requestMinIdleMs, 2 * claim.intervalMs));
+  if (given?.requestMinIdleMs !== undefined && requestMinIdleMs < 2 * claim.intervalMs) {
+    throw new InvalidOptionsError(
+      'claim.requestMinIdleMs',
+      `is ${requestMinIdleMs}; it must be at least 2 x claim.intervalMs (${2 * claim.intervalMs}): a server renews the requests it runs once per claim round, and a live server's request must not be taken over`,
+    );
+  }
+  return { ...claim, requestMinIdleMs };
+}
+
 export function defaultConsumerName(): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
 }
@@ -342,6 +379,7 @@ export function resolveRetry(base: ResolvedRetry, override: RetryOptions | undef
   if (override !== undefined) checkOptions(RETRY_OPTIONS, override, path);
   const retry: ResolvedRetry = {
     maxAttempts: override?.maxAttempts ?? base.maxAttempts,
+    maxInterruptions: override?.maxInterruptions ?? base.maxInterruptions,
     backoff: { ...base.backoff, ...definedOnly(override?.backoff) },
   };
   // A delayMs above the inherited cap, with no cap of its own, raises the cap rather than failing.
@@ -397,7 +435,7 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
             maxLen: o.deadLetter?.maxLen,
             oversizedPrefixBytes: o.deadLetter?.oversizedPrefixBytes ?? d.oversizedPrefixBytes,
           },
-    claim: { ...d.claim, ...definedOnly(o.claim) },
+    claim: resolveClaim(o.claim),
     consumerCleanup: o.consumerCleanup ?? false,
     retention: o.retention ?? false,
     scheduler: resolveScheduler(o.scheduler),

@@ -11,6 +11,7 @@ export interface DeadLetteredEvent {
   id: string;
   deadLetterStream: string | false;
   reason: string;
+  /** Deliveries of the entry, this one included (Redis's delivery count; interrupted ones too). */
   attempts: number;
   error: { name: string; message: string };
 }
@@ -18,6 +19,7 @@ export interface DeadLetteredEvent {
 export interface HandlerFailedEvent {
   stream: string;
   id: string;
+  /** Which attempt failed: handler failures before it plus one (deliveries a crash interrupted do not count). */
   attempt: number;
   error: unknown;
   /** When the next attempt is due (ms since epoch), or undefined when the entry is dead-lettered. */

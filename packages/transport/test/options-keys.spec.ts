@@ -22,7 +22,7 @@ describe('unknown option keys', () => {
   });
 
   it('lists the known keys when nothing is close', () => {
-    expect(server({ group: 'g', claim: { xyz: 1 } })).toThrow('"claim.xyz": unknown option; the options here are intervalMs, minIdleMs, batchSize');
+    expect(server({ group: 'g', claim: { xyz: 1 } })).toThrow('"claim.xyz": unknown option; the options here are intervalMs, minIdleMs, requestMinIdleMs, batchSize');
   });
 
   it.each([

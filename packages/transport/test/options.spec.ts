@@ -6,8 +6,8 @@ describe('RedisStreamsServer options', () => {
     expect(options).toMatchObject({
       group: 'g', keyPrefix: '', startId: '$', concurrency: 256, readBatchSize: 256, blockMs: 2000, watchdogMs: 5000,
       shutdownTimeoutMs: 10_000, ack: 'auto', consumerCleanup: false,
-      retry: { maxAttempts: 5, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 30_000, jitter: 0.1 } },
-      claim: { intervalMs: 5000, minIdleMs: 30_000, batchSize: 100 },
+      retry: { maxAttempts: 5, maxInterruptions: 10, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 30_000, jitter: 0.1 } },
+      claim: { intervalMs: 5000, minIdleMs: 30_000, requestMinIdleMs: 10_000, batchSize: 100 },
     });
     expect(options.consumer).toMatch(/^.+-\d+-[0-9a-f]{6}$/);
     expect(options.deadLetter !== false && options.deadLetter.key('orders')).toBe('orders:dlq');
@@ -23,6 +23,21 @@ describe('RedisStreamsServer options', () => {
     expect(custom).toMatchObject({ maxBytes: 4096, maxDepth: 8, replyPrefix: 'nestream:replies:' });
   });
 
+  it.each([
+    [{}, 10_000],
+    [{ minIdleMs: 1500, intervalMs: 250 }, 1500], // never above minIdleMs
+    [{ intervalMs: 8000 }, 16_000], // never under two claim rounds
+    [{ intervalMs: 1000, requestMinIdleMs: 2000 }, 2000],
+  ])('should take a request over sooner than an event: claim %j gives requestMinIdleMs %d', (claim, requestMinIdleMs) => {
+    expect(new RedisStreamsServer({ group: 'g', claim }).options.claim.requestMinIdleMs).toBe(requestMinIdleMs);
+  });
+
+  it('should refuse a requestMinIdleMs shorter than two claim rounds, saying why', () => {
+    const make = () => new RedisStreamsServer({ group: 'g', claim: { requestMinIdleMs: 5000 } });
+    expect(make).toThrow(InvalidOptionsError);
+    expect(make).toThrow('"claim.requestMinIdleMs": is 5000; it must be at least 2 x claim.intervalMs (10000)');
+  });
+
   it('should give each instance its own default consumer name', () => {
     expect(new RedisStreamsServer({ group: 'g' }).options.consumer).not.toBe(new RedisStreamsServer({ group: 'g' }).options.consumer);
   });
@@ -35,6 +50,8 @@ describe('RedisStreamsServer options', () => {
     [{ group: 'g', watchdogMs: -1 }, 'watchdogMs'],
     [{ group: 'g', claim: { minIdleMs: 0 } }, 'claim.minIdleMs'],
     [{ group: 'g', retry: { backoff: { jitter: 2 } } }, 'retry.backoff.jitter'],
+    [{ group: 'g', retry: { maxInterruptions: -1 } }, 'retry.maxInterruptions'],
+    [{ group: 'g', claim: { requestMinIdleMs: 0 } }, 'claim.requestMinIdleMs'],
     [{ group: 'g', deadLetter: { maxLen: 0 } }, 'deadLetter.maxLen'],
     [{ group: 'g', deadLetter: { oversizedPrefixBytes: -1 } }, 'deadLetter.oversizedPrefixBytes'],
     [{ group: 'g', consumerCleanup: { idleMs: 0 } }, 'consumerCleanup.idleMs'],

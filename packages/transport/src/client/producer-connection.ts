@@ -1,3 +1,4 @@
+import type { RedisOptions } from 'ioredis';
 import type { RedisClient } from '../redis/redis-client.js';
 import { DurabilityError } from '../errors/durability.error.js';
 import { FatalConnectionError } from '../errors/fatal-connection.error.js';
@@ -7,6 +8,31 @@ import { createRedis } from '../redis/create-redis.js';
 import { commandError } from '../redis/command-errors.js';
 import { isCertificateError, isConnectionLost, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
 import { describeConnection } from '../redis/redis-url.js';
+
+/**
+ * Whether the writes a lost connection left unanswered are sent again on the next connection. They are not:
+ * Redis may have run an XADD whose reply was lost, and sending it again adds the entry a second time, which
+ * the caller never hears of (10,000 emits resolved, 15,000 entries written, in issue 19's probe). Instead
+ * each such write rejects at once with RedisUnavailableError ("the entry may or may not have been added"),
+ * and the caller decides whether to write it again.
+ *
+ * The seam for idempotent writes: once a write carries a key that Redis (or a script) deduplicates on, a
+ * resend can no longer add an entry twice, and resending such writes may be turned back on for them.
+ */
+const RESEND_UNANSWERED_WRITES = false;
+
+/**
+ * The ioredis options for unanswered writes. Without resending, `maxRetriesPerRequest: 0` rejects them when the
+ * connection closes: with autoResendUnfulfilledCommands off, ioredis 5.9 drops the commands it would have
+ * resent on the reconnect without settling them (`built/redis/event_handler.js`, readyHandler), so only
+ * commandTimeout would ever reject them; the 0 makes closeHandler flush them with MaxRetriesPerRequestError.
+ */
+function unansweredWrites(resend: boolean): RedisOptions {
+  // Resending: sent again once, on the first reconnect, then failed (ioredis's default of 20 retries holds
+  // them about 10 s).
+  if (resend) return { autoResendUnfulfilledCommands: true, maxRetriesPerRequest: 1 };
+  return { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 };
+}
 
 /** A write or a connect() waiting for the connection to be ready. */
 interface Waiter {
@@ -35,14 +61,19 @@ export class ProducerConnection {
   private recycled = false;
 
   constructor(private readonly options: ResolvedClientOptions) {
-    this.redis = createRedis(options.connection, 'producer', {
-      // Auto-pipelining: concurrent emits share one round trip instead of waiting for each other.
-      enableAutoPipelining: true,
-      // Writes in flight when the connection drops are sent again once, on the first reconnect, then fail
-      // (ioredis's default of 20 retries holds them about 10 s, ioredis 6's about 73 s).
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.writeTimeoutMs,
-    });
+    this.redis = createRedis(
+      options.connection,
+      'producer',
+      {
+        // Auto-pipelining: concurrent emits share one round trip instead of waiting for each other.
+        enableAutoPipelining: true,
+        ...unansweredWrites(RESEND_UNANSWERED_WRITES),
+        commandTimeout: options.writeTimeoutMs,
+      },
+      // A Redis Cluster sends a command again when its node's connection closes ("Connection is closed."),
+      // after retryDelayOnFailover: the same silent resend, one level up. 0 turns that retry off.
+      RESEND_UNANSWERED_WRITES ? {} : { retryDelayOnFailover: 0 },
+    );
     this.redis.on('ready', () => {
       this.lastError = undefined;
       this.fatal = undefined;

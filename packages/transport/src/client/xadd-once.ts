@@ -17,8 +17,8 @@ export interface KeyedWrite {
 /**
  * An emit with an idempotency key (`xadd-once-2.lua`): adds the entry unless the key was written to the stream
  * within `windowMs`, and resolves with the entry id either way (the first entry's, for a repeat). A write whose
- * connection was lost before Redis answered may or may not have been added: it is sent once more, which the key
- * makes safe, so the caller hears of a lost connection only if the second try fails too.
+ * connection was lost before Redis answered may or may not have been added: it is sent again, which the key
+ * makes safe (up to MAX_TRIES in all), so the caller hears of a lost connection only if every try fails.
  */
 export async function xaddOnce(
   connection: ProducerConnection,
@@ -39,13 +39,17 @@ export async function xaddOnce(
           'EVAL',
         )
       : connection.write(write.what, write.stream, redis => runScript<[string, number]>(redis, 'xaddOnce', [write.stream, write.record], argv).then(idOf), 0, 'EVALSHA');
-  try {
-    return await once();
-  } catch (err) {
-    if (!mayHaveBeenAdded(err)) throw err;
-    return once();
+  for (let tries = 1; ; tries++) {
+    try {
+      return await once();
+    } catch (err) {
+      if (!mayHaveBeenAdded(err) || tries === MAX_TRIES) throw err;
+    }
   }
 }
+
+// A write sent again right after a lost connection can meet the same closing socket before the new one is up.
+const MAX_TRIES = 3;
 
 function idOf(reply: unknown): string {
   return (reply as [string, number])[0];

@@ -9,7 +9,7 @@ export type AttemptResult =
   | { kind: 'failed'; error: unknown; wireError: unknown }
   /** ack: 'manual': what the handler settled (undefined: nothing), and its error if it threw. */
   | { kind: 'manual'; settlement: Settlement | undefined; error?: unknown }
-  /** The entry never reached the handler and never will: undecodable, or delivered too often. */
-  | { kind: 'rejected'; reason: Extract<DeadLetterReason, 'decode' | 'max-attempts'>; error: Error }
+  /** The entry never reached the handler and never will: undecodable, or interrupted too often. */
+  | { kind: 'rejected'; reason: Extract<DeadLetterReason, 'decode' | 'interrupted'>; error: Error }
   /** Nothing to run: the entry was trimmed away, or a request's caller stopped waiting. */
   | { kind: 'skipped'; why: 'trimmed' | 'expired' };

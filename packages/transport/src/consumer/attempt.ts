@@ -126,13 +126,16 @@ export class Attempt {
       if (!(err instanceof DecodeError)) throw err;
       return { kind: 'rejected', reason: 'decode', error: err };
     }
-    if (entry.deliveryCount > route.retry.maxAttempts) {
-      // Delivered more often than allowed without a recorded failure: a consumer died while handling it.
+    // Deliveries that ended without a recorded failure were interrupted: a consumer crashed, stalled or
+    // stopped while handling the entry. Never a handler failure (maxAttempts), but bounded: a poison pill
+    // that crashes every consumer must stop somewhere.
+    const interrupted = entry.deliveryCount - 1 - entry.failures;
+    if (interrupted > route.retry.maxInterruptions) {
       const error = new Error(
-        `delivered ${entry.deliveryCount} times, more than retry.maxAttempts (${route.retry.maxAttempts}); consumers may have crashed while handling it`,
+        `delivered ${entry.deliveryCount} times, ${interrupted} of them interrupted before the handler finished (more than retry.maxInterruptions, ${route.retry.maxInterruptions}): consumers crashed, stalled or were stopped while handling it`,
       );
-      error.name = 'MaxAttemptsExceeded';
-      return { kind: 'rejected', reason: 'max-attempts', error };
+      error.name = 'MaxInterruptionsExceeded';
+      return { kind: 'rejected', reason: 'interrupted', error };
     }
     const deadline = entry.message.deadline;
     // The caller has stopped waiting: running the handler would only produce a reply nobody reads.

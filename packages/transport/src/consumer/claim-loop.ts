@@ -55,8 +55,9 @@ export class ClaimLoop {
   async runRound(): Promise<void> {
     const { leases, redelivery, intake, options, streams, ownership } = this.deps;
     if (ownership) await ownership.tick();
-    // Renew well before minIdleMs runs out, so a slow handler's entry is never taken from it.
-    const lost = await leases.renew(Math.floor(options.claim.minIdleMs / 3));
+    // Renew well before minIdleMs runs out, so a slow handler's entry is never taken from it. A request (its
+    // min-idle as short as 2 rounds) is renewed at every round, unless touched within the last half round.
+    const lost = await leases.renew(Math.floor(options.claim.minIdleMs / 3), Math.floor(Math.min(options.claim.requestMinIdleMs / 3, options.claim.intervalMs / 2)));
     for (const entry of lost) {
       redelivery.cancel(entry);
       this.deps.logger.warn?.(`Entry ${entry.id} of ${entry.stream} was taken over by another consumer or removed`);

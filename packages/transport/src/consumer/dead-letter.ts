@@ -21,8 +21,11 @@ export const DEAD_LETTER_FIELDS = {
   dataTruncated: 'dlq.data.truncated',
 } as const;
 
-/** Why an entry was dead-lettered (`deadline`: a request's retry would come after its caller stopped waiting). */
-export type DeadLetterReason = 'decode' | 'max-attempts' | 'unrecoverable' | 'manual' | 'validation' | 'deadline';
+/**
+ * Why an entry was dead-lettered (`deadline`: a request's retry would come after its caller stopped waiting;
+ * `interrupted`: more than retry.maxInterruptions deliveries ended without an outcome, its consumers crashing).
+ */
+export type DeadLetterReason = 'decode' | 'max-attempts' | 'unrecoverable' | 'manual' | 'validation' | 'deadline' | 'interrupted';
 
 export interface DeadLetterRecord {
   stream: string;

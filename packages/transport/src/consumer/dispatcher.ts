@@ -246,7 +246,8 @@ export class Dispatcher {
 
   /** Policy, then settler. Returns true when the entry now waits for a retry. Never rejects. */
   private async settle(route: Route, entry: StreamEntry, result: AttemptResult): Promise<boolean> {
-    const decision = decide({ route, attempt: entry.deliveryCount, result, deadline: entry.message?.deadline });
+    // The attempt number counts handler failures only: a delivery a crash interrupted is not an attempt.
+    const decision = decide({ route, attempt: entry.failures + 1, result, deadline: entry.message?.deadline });
     try {
       return (await this.deps.settler.apply(route, entry, decision)) === 'retrying';
     } catch (err) {

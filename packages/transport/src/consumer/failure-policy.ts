@@ -22,7 +22,7 @@ export const INTERNAL_ERROR = { status: 'error', message: 'Internal server error
 
 export interface PolicyInput {
   route: Route;
-  /** The attempt that just ended (the entry's delivery count). */
+  /** The attempt that just ended: handler failures recorded before it, plus one (interrupted deliveries do not count). */
   attempt: number;
   result: AttemptResult;
   /** A request's deadline (ms since epoch), when its caller stops waiting. */

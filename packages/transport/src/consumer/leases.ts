@@ -4,6 +4,12 @@ import type { StreamEntry } from './stream-entry.js';
 // Our clock and Redis's differ by the command's travel time: claim with a little less idle than we measured.
 export const CLOCK_MARGIN_MS = 100;
 
+/** The streams of @MessagePattern handlers: their entries are taken over after claim.requestMinIdleMs. */
+export interface RequestLeases {
+  streams: ReadonlySet<string>;
+  minIdleMs: number;
+}
+
 /**
  * The entries this consumer holds (in flight or waiting for a retry), and when Redis last restarted each
  * one's idle time for us.
@@ -33,7 +39,14 @@ export class Leases {
     private readonly consumer: string,
     /** claim.minIdleMs: past it without a renewal, another consumer may have taken the entry. */
     private readonly minIdleMs: number,
+    /** The streams of requests, with their shorter min-idle (claim.requestMinIdleMs). */
+    private readonly requests?: RequestLeases,
   ) {}
+
+  /** The min-idle past which another consumer may take an entry of `stream` (claim.minIdleMs, or requestMinIdleMs). */
+  minIdleOf(stream: string): number {
+    return this.requests?.streams.has(stream) ? this.requests.minIdleMs : this.minIdleMs;
+  }
 
   /** Holds the entry (or touches it again if held), as of `touchedAt`. */
   hold(entry: StreamEntry, touchedAt = Date.now()): void {
@@ -61,7 +74,8 @@ export class Leases {
    */
   async confirm(entry: StreamEntry): Promise<boolean> {
     if (entry.leaseIndex < 0) return false;
-    if (Date.now() - entry.touchedAt < this.minIdleMs - Math.min(CLOCK_MARGIN_MS, this.minIdleMs / 4)) return true;
+    const minIdleMs = this.minIdleOf(entry.stream);
+    if (Date.now() - entry.touchedAt < minIdleMs - Math.min(CLOCK_MARGIN_MS, minIdleMs / 4)) return true;
     await this.whenSettled();
     if (entry.leaseIndex < 0) return false;
     const now = Date.now();
@@ -100,12 +114,12 @@ export class Leases {
   }
 
   /**
-   * Renews every lease older than `olderThanMs`: one XCLAIM ... JUSTID per stream and touch time (entries
-   * read together share both). Returns the entries found lost (another consumer has them now, or they no
-   * longer exist); they are released.
+   * Renews every lease older than `olderThanMs` (a request's: `requestsOlderThanMs`): one XCLAIM ... JUSTID per
+   * stream and touch time (entries read together share both). Returns the entries found lost (another consumer
+   * has them now, or they no longer exist); they are released.
    */
-  renew(olderThanMs: number): Promise<StreamEntry[]> {
-    const round = this.renewRound(olderThanMs);
+  renew(olderThanMs: number, requestsOlderThanMs = olderThanMs): Promise<StreamEntry[]> {
+    const round = this.renewRound(olderThanMs, requestsOlderThanMs);
     // Settled only once the touch times are updated, not merely when Redis has answered.
     this.renewing = round.then(
       () => undefined,
@@ -114,11 +128,12 @@ export class Leases {
     return round.finally(() => (this.renewing = undefined));
   }
 
-  private async renewRound(olderThanMs: number): Promise<StreamEntry[]> {
+  private async renewRound(olderThanMs: number, requestsOlderThanMs: number): Promise<StreamEntry[]> {
     const now = Date.now();
     const groups = new Map<string, StreamEntry[]>();
+    const requests = this.requests?.streams;
     for (const entry of this.slab) {
-      if (!entry || now - entry.touchedAt < olderThanMs) continue;
+      if (!entry || now - entry.touchedAt < (requests?.has(entry.stream) ? requestsOlderThanMs : olderThanMs)) continue;
       const key = `${entry.stream}\u0000${entry.touchedAt}`;
       const group = groups.get(key);
       if (group) group.push(entry);

@@ -3,6 +3,7 @@ import type { ConsumerInstrumentation } from '../observability/instrumentation.j
 import type { ResolvedServerOptions } from '../options.js';
 import type { XPendingRow } from '../redis/replies.js';
 import type { Dispatcher } from './dispatcher.js';
+import type { FailureRecord } from './failure-record.js';
 import type { GoneEntries } from './gone-entries.js';
 import { CLOCK_MARGIN_MS, type Leases } from './leases.js';
 import type { EmitEvent } from './settler.js';
@@ -24,6 +25,8 @@ export interface PendingIntakeDeps {
   instrumentation: ConsumerInstrumentation;
   /** Entries not valid UTF-8 are dead-lettered, not handed over altered (also when claimed). */
   utf8Guard: Utf8Guard;
+  /** How many of an entry's earlier deliveries failed (the rest were interrupted). */
+  failures: FailureRecord;
 }
 
 /**
@@ -101,7 +104,7 @@ export class PendingIntake {
   }
 
   /**
-   * One XAUTOCLAIM call for `stream`: entries idle longer than claim.minIdleMs, from any consumer (a crashed
+   * One XAUTOCLAIM call for `stream`: entries idle longer than claim.minIdleMs (requestMinIdleMs for a request's stream), from any consumer (a crashed
    * one's, or ours after a stall). Redis hands over only entries idle >= min-idle and restarts their idle
    * time, so two consumers claiming at once never both get one. Returns false when the pass is complete.
    */
@@ -111,7 +114,7 @@ export class PendingIntake {
     if (room === 0) return false; // busy: the pass goes on from its cursor next round
     const cursor = this.cursors.get(stream) ?? '0-0';
     const [next, entries, deleted = []] = (await redis.xautoclaim(
-      stream, options.group, options.consumer, options.claim.minIdleMs, cursor, 'COUNT', room,
+      stream, options.group, options.consumer, this.deps.leases.minIdleOf(stream), cursor, 'COUNT', room,
     )) as XAutoClaimReply;
     this.cursors.set(stream, next);
     // Redis 7 reports trimmed ids in `deleted`; 6.2 returns them with no fields.
@@ -132,15 +135,16 @@ export class PendingIntake {
     return next !== '0-0';
   }
 
-  /** Holds the entries (as of now: the claim just restarted their idle time) and hands them over. */
+  /**
+   * Holds the entries (as of when the claim's reply came: it restarted their idle time) and hands them over,
+   * with their failed attempts looked up.
+   */
   private async accept(stream: string, live: Array<[string, string[]]>, counts: Map<string, number>): Promise<void> {
     if (live.length === 0) return;
     const now = Date.now();
-    const entries = live.map(([id, fields]) => {
-      const entry = streamEntry(stream, id, fields, counts.get(id) ?? 1);
-      this.deps.leases.hold(entry, now);
-      return entry;
-    });
+    const entries = live.map(([id, fields]) => streamEntry(stream, id, fields, counts.get(id) ?? 1));
+    await this.deps.failures.lookUp(stream, entries);
+    for (const entry of entries) this.deps.leases.hold(entry, now);
     this.deps.dispatcher.submit(await this.deps.utf8Guard.screen(entries));
   }
 

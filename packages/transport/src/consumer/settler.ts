@@ -8,6 +8,7 @@ import type { Acker } from './acker.js';
 import { deadLetterLimits, moveToDeadLetter, type DeadLetterResult } from './dead-letter.js';
 import { describeError } from './describe-error.js';
 import type { Decision } from './failure-policy.js';
+import type { FailureRecord } from './failure-record.js';
 import type { Leases } from './leases.js';
 import type { ReplyWriter } from './reply-writer.js';
 import type { Route } from './route.js';
@@ -31,6 +32,8 @@ export interface SettlerDeps {
   logger: LoggerService;
   emit: EmitEvent;
   instrumentation: ConsumerInstrumentation;
+  /** Handler failures counted in Redis: a takeover tells them from interrupted deliveries. */
+  failures: FailureRecord;
   /** Where a retry decision goes: the entry waits for its next attempt there. */
   scheduleRetry: (entry: StreamEntry, delayMs: number) => void;
 }
@@ -64,6 +67,7 @@ export class Settler {
       return 'dropped';
     }
     if (decision.kind === 'retry') {
+      this.deps.failures.record(entry);
       this.deps.scheduleRetry(entry, decision.delayMs);
       return 'retrying';
     }
@@ -87,6 +91,7 @@ export class Settler {
   private ack(entry: StreamEntry, skipped?: 'trimmed' | 'expired'): void {
     this.deps.leases.release(entry);
     this.deps.acker.add(entry.stream, entry.id);
+    if (entry.failures > 0) this.deps.failures.forget(entry);
     if (skipped === 'trimmed') this.deps.emit('deleted', { stream: entry.stream, ids: [entry.id] });
     else if (skipped === 'expired') {
       this.deps.logger.warn?.(`Skipped request ${entry.id} of ${entry.stream}: its caller timed out before it was handled`);
@@ -95,7 +100,8 @@ export class Settler {
 
   private reportFailure(route: Route, entry: StreamEntry, decision: Exclude<Decision, { kind: 'ack' }>): void {
     const { name, message } = describeError(decision.error);
-    const attempt = entry.deliveryCount;
+    // Attempts count handler failures only (FailureRecord): not the deliveries a crash interrupted.
+    const attempt = entry.failures + 1;
     const line = `Handler for ${entry.stream} failed on entry ${entry.id} (attempt ${attempt}/${route.retry.maxAttempts}): ${name}: ${message}`;
     const stack = (decision.error as Error)?.stack;
     if (decision.kind === 'retry') {
@@ -139,6 +145,7 @@ export class Settler {
       return;
     }
     leases.release(entry);
+    this.deps.failures.forget(entry);
     if (moved === 'gone') {
       // Trimmed or deleted meanwhile: nothing was copied, only its pending reference acked.
       this.deps.logger.warn?.(`Entry ${entry.id} of ${entry.stream} was gone before its dead-letter move (${reason}); acked`);

@@ -9,8 +9,13 @@ export interface StreamEntry {
   stream: string;
   id: string;
   fields: string[] | null;
-  /** Deliveries so far, this one included: the attempt number. */
+  /** Deliveries so far, this one included (Redis's count). */
   deliveryCount: number;
+  /**
+   * Handler failures recorded before this delivery (FailureRecord): this attempt is number failures + 1.
+   * The other deliveries before this one, deliveryCount - 1 - failures, were interrupted (a crash, a stop).
+   */
+  failures: number;
   /** Index in the Leases slab while this consumer holds the entry, else -1 (not a concurrency slot). */
   leaseIndex: number;
   /** When Redis last restarted the entry's idle time for us (read, claim, renewal), as our clock saw the reply. */
@@ -21,5 +26,5 @@ export interface StreamEntry {
 
 /** A new entry, not held yet (Leases.hold holds it). Always this shape, so the hot path stays monomorphic. */
 export function streamEntry(stream: string, id: string, fields: string[] | null, deliveryCount: number): StreamEntry {
-  return { stream, id, fields, deliveryCount, leaseIndex: -1, touchedAt: 0, message: undefined };
+  return { stream, id, fields, deliveryCount, failures: 0, leaseIndex: -1, touchedAt: 0, message: undefined };
 }

@@ -55,7 +55,10 @@ export class RedisStreamContext extends BaseRpcContext<RedisStreamContextArgs> {
     return this.args[3];
   }
 
-  /** Which attempt this is: 1 on first delivery, 2 on the first retry, ... (kept by Redis across restarts). */
+  /**
+   * Which delivery this is: 1 on first delivery, 2 on the first retry, ... (kept by Redis across restarts).
+   * A delivery interrupted by a crash counts too, though it is not a failed attempt (retry.maxInterruptions).
+   */
   getDeliveryCount(): number {
     return this.args[4];
   }

@@ -8,7 +8,7 @@ import type { CounterSeries, HistogramSeries } from './series-metrics.js';
 // Every reason the consumer knows (a Record, so a new reason fails to compile until it is listed here):
 // their series exist at 0 from the start, so the first dead letter of each shows in increase() and rate().
 const REASONS: Record<DeadLetterReason, true> = {
-  decode: true, 'max-attempts': true, unrecoverable: true, manual: true, validation: true, deadline: true,
+  decode: true, 'max-attempts': true, unrecoverable: true, manual: true, validation: true, deadline: true, interrupted: true,
 };
 
 /** One stream's metrics with their labels bound: looked up and validated once, not on every event. */

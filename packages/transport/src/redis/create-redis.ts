@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { settleWithin } from '../settle-within.js';
 import type { ConnectionOptions } from '../options.js';
@@ -15,13 +15,19 @@ import { isClusterConnection, type RedisClient } from './redis-client.js';
  * Pipeline object per tick, more than the command it carries when traffic is light. The producer turns
  * it on: many concurrent emits are its common case.
  */
-export function createRedis(connection: ConnectionOptions, role: 'commands' | 'reader' | 'producer' | 'replies' | 'admin', extra: RedisOptions = {}): RedisClient {
+export function createRedis(
+  connection: ConnectionOptions,
+  role: 'commands' | 'reader' | 'producer' | 'replies' | 'admin',
+  extra: RedisOptions = {},
+  /** Options of the Cluster itself (the user's `connection.options` win), when the connection is a Redis Cluster. */
+  clusterExtra: ClusterOptions = {},
+): RedisClient {
   const base: RedisOptions = {
     connectionName: `nestream:${role}`,
     ...(role === 'reader' || role === 'replies' ? { maxRetriesPerRequest: null } : {}),
     ...extra,
   };
-  if (isClusterConnection(connection)) return newCluster(connection, base);
+  if (isClusterConnection(connection)) return newCluster(connection, base, clusterExtra);
   const url = typeof connection === 'string' ? connection : connection.url;
   const options = typeof connection === 'string' ? base : { ...base, ...withoutUrl(connection) };
   const redis = url === undefined ? new Redis(options) : newRedisFromUrl(url, options);
@@ -48,12 +54,14 @@ function newRedisFromUrl(url: string, options: RedisOptions): Redis {
 /**
  * A Redis Cluster connection: the role's settings apply to every node's connection (`redisOptions`), but
  * auto-pipelining, lazy connecting and reconnecting are the cluster's own (ioredis pipelines per node, and
- * reconnects the cluster as a whole: a role's `retryStrategy` becomes its `clusterRetryStrategy`).
+ * reconnects the cluster as a whole: a role's `retryStrategy` becomes its `clusterRetryStrategy`). A role's
+ * Cluster-level settings (`clusterExtra`) are defaults: the user's `options` win, as on one Redis.
  */
-function newCluster(connection: ClusterConnectionOptions, role: RedisOptions): Cluster {
+function newCluster(connection: ClusterConnectionOptions, role: RedisOptions, clusterExtra: ClusterOptions): Cluster {
   const { enableAutoPipelining, lazyConnect, retryStrategy, ...perNode } = role;
   const options = connection.options ?? {};
   return new Cluster(connection.nodes, {
+    ...clusterExtra,
     ...options,
     ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
     ...(lazyConnect !== undefined ? { lazyConnect } : {}),

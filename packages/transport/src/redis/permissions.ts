@@ -2,6 +2,7 @@ import type { RedisClient } from './redis-client.js';
 import { PermissionError, type MissingPermission } from '../errors/permission.error.js';
 import type { ResolvedServerOptions } from '../options.js';
 import { deniedCommand, isPermissionDenied } from './command-errors.js';
+import { StreamKeys } from '../keys.js';
 
 /**
  * Checks, before anything runs, that the Redis user may send every command the transport will send, to the
@@ -40,6 +41,8 @@ export interface ConsumerPermissionScope {
   consumer: string;
   /** The dead-letter stream of each stream ([] with `deadLetter: false`). */
   deadLetterKeys: string[];
+  /** The failed-attempt record of each stream (`<stream>:failures`: HINCRBY, PEXPIRE, HMGET, HDEL). */
+  failureKeys: string[];
   /** `<keyPrefix>nestream:replies:` when the server answers requests (@MessagePattern handlers), else undefined. */
   replyPrefix?: string;
   /** `consumerCleanup` is on: XINFO CONSUMERS and the clean-up script (XPENDING, XGROUP DELCONSUMER). */
@@ -78,6 +81,7 @@ export function consumerPermissionScope(
     group: options.group,
     consumer: options.consumer,
     deadLetterKeys: options.deadLetter === false ? [] : streams.map(options.deadLetter.key),
+    failureKeys: streams.map(stream => StreamKeys.failures(stream)),
     replyPrefix: answersRequests ? options.decodeLimits.replyPrefix : undefined,
     consumerCleanup: options.consumerCleanup !== false,
     startsAtEnd: options.startId === '$',
@@ -125,6 +129,15 @@ export async function checkConsumerPermissions(redis: RedisClient, scope: Consum
     probes.push({ command: 'EVALSHA', key, args: ['EVALSHA', NO_SCRIPT, 2, stream, key] });
     probes.push({ command: 'EVAL', key, args: ['EVAL', BAD_SCRIPT, 2, stream, key] });
   });
+  for (const key of scope.failureKeys) {
+    // Not numbers: HINCRBY and PEXPIRE fail after the ACL check; HMGET reads; HDEL of a field nobody writes changes nothing.
+    probes.push(
+      { command: 'HINCRBY', key, args: ['HINCRBY', key, BAD_ID, BAD_ID] },
+      { command: 'PEXPIRE', key, args: ['PEXPIRE', key, BAD_ID] },
+      { command: 'HMGET', key, args: ['HMGET', key, BAD_ID] },
+      { command: 'HDEL', key, args: ['HDEL', key, BAD_ID] },
+    );
+  }
   if (scope.replyPrefix !== undefined) {
     const key = scope.replyPrefix + BAD_ID;
     probes.push(xaddProbe(key), { command: 'EXPIRE', key, args: ['EXPIRE', key, 'not-a-number'] });

@@ -22,6 +22,7 @@ import { Utf8Guard } from '../consumer/utf8-guard.js';
 import { ReplyWriter } from '../consumer/reply-writer.js';
 import type { Route } from '../consumer/route.js';
 import { Settler, type EmitEvent } from '../consumer/settler.js';
+import { FailureRecord } from '../consumer/failure-record.js';
 import { Slots } from '../consumer/slots.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { PartitionError } from '../errors/partition.error.js';
@@ -259,7 +260,8 @@ export class RedisStreamsServer
     const emit: EmitEvent = (event, ...args) => this.events.emit(event, ...args);
     const logger = this.logger;
     const slots = new Slots(o.concurrency);
-    const leases = new Leases(commands, o.group, o.consumer, o.claim.minIdleMs);
+    const requestStreams = new Set([...routes.values()].filter(r => !r.isEvent).map(r => r.stream));
+    const leases = new Leases(commands, o.group, o.consumer, o.claim.minIdleMs, { streams: requestStreams, minIdleMs: o.claim.requestMinIdleMs });
     const acker = new Acker(commands, o.group, err => this.reportError('XACK failed, will retry', err));
     const gone = new GoneEntries(commands, o.group, logger, emit);
     const replies = new ReplyWriter(commands);
@@ -272,8 +274,9 @@ export class RedisStreamsServer
       submit: entry => dispatcher!.submit([entry]),
       letGo: entry => dispatcher!.letGo(entry),
     });
+    const failures = new FailureRecord(commands, o.group, logger);
     const settler = new Settler({
-      redis: commands, options: o, acker, leases, replies, logger, emit, instrumentation,
+      redis: commands, options: o, acker, leases, replies, logger, emit, instrumentation, failures,
       scheduleRetry: (entry, delayMs) => redelivery.schedule(entry, delayMs),
     });
     const attempt = new Attempt({
@@ -288,7 +291,7 @@ export class RedisStreamsServer
       flushAcks: () => acker.flush(),
     });
     const utf8Guard = new Utf8Guard(commands, leases, (entry, error) => settler.apply(routes.get(entry.stream)!, entry, { kind: 'deadLetter', reason: 'decode', error, beforeHandler: true }), logger);
-    const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard });
+    const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard, failures });
     const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
     const owned = orderedPartitions(routes);
     const ownership: PartitionOwnership | undefined = owned.length === 0 ? undefined : new PartitionOwnership({

@@ -5,7 +5,7 @@ import type { Route } from '../../src/consumer/route.js';
 
 const route = (overrides: Partial<Route> = {}): Route => ({
   stream: 's', pattern: 's', handler: (() => undefined) as unknown as Route['handler'], isEvent: true, ordered: false, batch: false,
-  retry: { maxAttempts: 3, backoff: { type: 'exponential', delayMs: 100, maxDelayMs: 1000, jitter: 0 } },
+  retry: { maxAttempts: 3, maxInterruptions: 10, backoff: { type: 'exponential', delayMs: 100, maxDelayMs: 1000, jitter: 0 } },
   ...overrides,
 });
 const failed = (error: unknown) => ({ kind: 'failed' as const, error, wireError: INTERNAL_ERROR });

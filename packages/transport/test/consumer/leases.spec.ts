@@ -40,4 +40,17 @@ describe('Leases', () => {
     expect(leases.minIdleFor(a, 6000)).toBe(4900);
     expect(leases.minIdleFor(a, 1050)).toBe(0);
   });
+
+  it("should give a request's stream its shorter min-idle, and confirm its lease only within it", async () => {
+    const leases = new Leases(noRedis, 'g', 'c', 30_000, { streams: new Set(['req']), minIdleMs: 10_000 });
+    expect(leases.minIdleOf('req')).toBe(10_000);
+    expect(leases.minIdleOf('events')).toBe(30_000);
+    const event = streamEntry('events', '1-0', [], 1);
+    leases.hold(event, Date.now() - 15_000);
+    // 15 s since the last touch: within an event's min-idle, so no need to ask Redis (there is none here).
+    await expect(leases.confirm(event)).resolves.toBe(true);
+    const request = streamEntry('req', '1-0', [], 1);
+    leases.hold(request, Date.now() - 15_000);
+    await expect(leases.confirm(request)).rejects.toThrow(); // past a request's min-idle: Redis must confirm
+  });
 });
