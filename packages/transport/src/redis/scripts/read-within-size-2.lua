@@ -21,11 +21,19 @@
   Returns { entries, oversized, full }: entries as XREADGROUP gives them ({ id, fields }), oversized as
   { id, error message } pairs of the entries dead-lettered or acked, full = 1 when COUNT entries were read
   (more may be waiting), else 0.
+  Nothing after the XREADGROUP raises for a reason checked beforehand (ACL): an error then would leave every
+  entry of the read pending for this consumer with nobody holding it. An oversized entry whose copy Redis
+  refuses anyway is returned with the others, still pending: the consumer dead-letters it the usual way.
 ]]
+--- @include "script-calls"
 --- @include "dead-letter-copy"
 
 local group, consumer, count = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local maxBytes, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
+local copies = ARGV[7] == '1'
+mustBeAllowed(KEYS[1], 'XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', KEYS[1], '>')
+mustBeAllowed(KEYS[1], 'XACK', KEYS[1], group, '0-1')
+if copies then mustBeAllowed(KEYS[2], 'XADD', KEYS[2], '*', 'f', 'v') end
 local reply = call(KEYS[1], 'XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', KEYS[1], '>')
 if not reply then return { {}, {}, 0 } end
 local read = reply[1][2]
@@ -41,14 +49,19 @@ for i = 1, n do
       for j = 1, i - 1 do entries[j] = read[j] end
     end
     local message = 'entry is ' .. bytes .. ' bytes, larger than maxPayloadBytes (' .. maxBytes .. ' bytes)'
-    if ARGV[7] == '1' then
+    local copied = true
+    if copies then
       local extra = { ARGV[8], entry[1], ARGV[9], message }
       for j = 10, #ARGV do extra[#extra + 1] = ARGV[j] end
-      addDeadLetter(KEYS[2], ARGV[6], entry[2], keep, extra)
+      copied = pcall(addDeadLetter, KEYS[2], ARGV[6], entry[2], keep, extra)
     end
-    call(KEYS[1], 'XACK', KEYS[1], group, entry[1])
-    oversized[#oversized + 1] = { entry[1], message }
-    read[i] = nil -- collectable before the next oversized value is copied
+    if copied then
+      call(KEYS[1], 'XACK', KEYS[1], group, entry[1])
+      oversized[#oversized + 1] = { entry[1], message }
+      read[i] = nil -- collectable before the next oversized value is copied
+    else
+      entries[#entries + 1] = entry
+    end
   elseif entries ~= read then
     entries[#entries + 1] = entry
   end
