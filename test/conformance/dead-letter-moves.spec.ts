@@ -91,7 +91,7 @@ describe('a dead-letter move refused half way', () => {
     const pipeline = admin.pipeline();
     for (let n = 0; n < 40; n++) pipeline.xadd(stream, '*', 'data', JSON.stringify({ n, pad: n % 2 === 0 ? 'x'.repeat(2000) : '' }));
     await pipeline.exec();
-    await waitFor(() => errors.length >= 3, 'reads refused');
+    await waitFor(() => errors.length >= 1, 'a read refused');
     await admin.call('ACL', 'SETUSER', user.name, '+xack');
     await waitFor(async () => handled.length === 20 && (await admin.xlen(`${stream}:dlq`)) === 20, 'every entry settled once XACK is back');
     await waitFor(async () => (await fx.pending(stream)) === 0, 'nothing pending');
@@ -111,16 +111,15 @@ describe('a redrive refused half way', () => {
       await admin.xadd(`${stream}:dlq`, '*', 'data', JSON.stringify({ n }), f.stream, stream, f.id, `1-${n}`, f.group, 'g', f.reason, 'max-attempts');
     }
     const operator = new StreamsAdmin({ connection: user.connection });
+    const refusals: unknown[] = [];
     try {
       await admin.call('ACL', 'SETUSER', user.name, '-xdel');
-      const refused = await operator.deadLetters.redrive(stream, { all: true, chunkSize: 5 }).then(() => undefined, (err: unknown) => err);
-      expect(refused).toBeInstanceOf(PermissionError);
-      expect((refused as Error).message).toContain(`XDEL on "${stream}:dlq"`);
-      // And once more, as an operator would before fixing the ACL.
-      await expect(operator.deadLetters.redrive(stream, { all: true, chunkSize: 5 })).rejects.toBeInstanceOf(PermissionError);
+      // Twice, as an operator would before fixing the ACL.
+      for (let i = 0; i < 2; i++) {
+        refusals.push(await operator.deadLetters.redrive(stream, { all: true, chunkSize: 5 }).then(() => undefined, (err: unknown) => err));
+      }
       await admin.call('ACL', 'SETUSER', user.name, '+xdel');
-      const result = await operator.deadLetters.redrive(stream, { all: true, chunkSize: 5 });
-      expect(result.moved).toHaveLength(20);
+      await operator.deadLetters.redrive(stream, { all: true, chunkSize: 5 });
     } finally {
       await operator.close();
     }
@@ -128,5 +127,9 @@ describe('a redrive refused half way', () => {
     expect(redriven).toHaveLength(20);
     expect(new Set(redriven).size).toBe(20);
     expect(await admin.xlen(`${stream}:dlq`)).toBe(0);
+    for (const refused of refusals) {
+      expect(refused).toBeInstanceOf(PermissionError);
+      expect((refused as Error).message).toContain(`XDEL on "${stream}:dlq"`);
+    }
   });
 });
