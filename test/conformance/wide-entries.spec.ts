@@ -58,6 +58,11 @@ describe('redrive of a wide dead letter', () => {
       expect(result).toMatchObject({ moved: [], tooWide: [deadLetterId], notFound: [], truncated: [] });
       const all = await admin.deadLetters.redrive(stream, { all: true });
       expect(all).toMatchObject({ moved: [], tooWide: [deadLetterId] });
+      // What `nestream dlq get` shows: every field, those of dlq.fields.rest too.
+      const shown = await admin.deadLetters.get(stream, deadLetterId);
+      expect(Object.keys(shown.fields)).toHaveLength(5000);
+      expect(shown.fields.f4999).toBe('4999'.padStart(16, 'x'));
+      expect(shown.decodeError).toBe('entry has 5000 fields, more than maxPayloadFields (1000)');
     } finally {
       await admin.close();
     }
