@@ -18,11 +18,17 @@ local function call(key, command, ...)
   return reply
 end
 
+-- Whether the script's user may run the command (redis.acl_check_cmd, Redis 7.0+; on Redis 6.2 it is not
+-- known before the command runs: true).
+local function isAllowed(command, ...)
+  return not redis.acl_check_cmd or redis.acl_check_cmd(command, ...)
+end
+
 -- Raises NOPERM unless the script's user may run the command on `key`. Asked before a script's first write:
 -- a command refused inside a script raises after the earlier writes are done (nothing is rolled back), so
 -- a move whose second step is refused would leave its first step behind and add it again on every retry.
 -- ACL rules cannot change while a script runs, so the answer holds for the whole script.
 -- redis.acl_check_cmd is Redis 7.0+; on Redis 6.2 the command itself is refused, as before.
 local function mustBeAllowed(key, command, ...)
-  if redis.acl_check_cmd and not redis.acl_check_cmd(command, ...) then error(noPermission(key, command)) end
+  if not isAllowed(command, ...) then error(noPermission(key, command)) end
 end
