@@ -1,7 +1,10 @@
 import 'reflect-metadata';
+import { Controller } from '@nestjs/common';
+import { EventPattern } from '@nestjs/microservices';
 import { StreamsAdmin } from '@nestream/transport/admin';
 import { useRedis } from '../harness/fixture.js';
-import { waitFor } from '../harness/wait.js';
+import { startApp } from '../harness/nest-app.js';
+import { uniqueName, waitFor } from '../harness/wait.js';
 import { rawEntries, readDeadLetter, refusedWideEntry, wideEntryInOneRead, type WideEntryEnv } from '../harness/wide-entries.js';
 
 // Entries of thousands of fields (issue 19, item 2). One XADD from a Lua script takes at most about 8,000
@@ -26,6 +29,35 @@ describe('an entry of thousands of fields', () => {
   it('of 20,000 fields that its handler refuses (maxPayloadFields raised) is dead-lettered whole, once', async () => {
     const { calls } = await refusedWideEntry(env(), 20_000);
     expect(calls()).toBe(1);
+  });
+});
+
+describe('a bounded read whose dead-letter copy Redis refuses', () => {
+  it('hands over the rest of its batch; the oversized entry stays pending, its move reported and tried again', async () => {
+    const stream = uniqueName('refused-copy');
+    const r = fx.redis.client();
+    await r.set(`${stream}:dlq`, 'not a stream'); // every XADD to it: WRONGTYPE
+    const handled: number[] = [];
+    @Controller()
+    class Events {
+      @EventPattern(stream)
+      handle(data: { n: number }) {
+        handled.push(data.n);
+      }
+    }
+    await r.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
+    for (let n = 0; n < 10; n++) await r.xadd(stream, '*', 'data', JSON.stringify({ n, pad: n === 4 ? 'x'.repeat(5000) : '' }));
+    const app = await startApp([Events], { connection: fx.redis.url, group: 'g', boundedReads: true, maxPayloadBytes: 1000, claim: { minIdleMs: 120_000 } });
+    fx.apps.push(app);
+    const errors: Error[] = [];
+    app.server.on('error', err => errors.push(err as Error));
+    await waitFor(() => handled.length === 9, 'the nine other entries handled');
+    await waitFor(() => errors.length >= 1, 'the refused move reported');
+    expect(errors[0].message).toMatch(/WRONGTYPE/);
+    expect(await fx.pending(stream)).toBe(1);
+    await r.del(`${stream}:dlq`);
+    await waitFor(async () => (await fx.pending(stream)) === 0, 'moved once the key is a stream again');
+    expect((await fx.deadLetters(stream)).map(letter => letter['dlq.reason'])).toEqual(['decode']);
   });
 });
 
