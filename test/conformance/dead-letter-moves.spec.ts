@@ -5,6 +5,7 @@ import { DEAD_LETTER_FIELDS, PermissionError, UnrecoverableEventError, type Dead
 import { StreamsAdmin } from '@nestream/transport/admin';
 import type { Redis } from 'ioredis';
 import { useRedis } from '../harness/fixture.js';
+import { startProxy } from '../harness/freezable-proxy.js';
 import { startApp } from '../harness/nest-app.js';
 import { uniqueName, waitFor } from '../harness/wait.js';
 
@@ -99,6 +100,34 @@ describe('a dead-letter move refused half way', () => {
     const ids = await deadLetterIds(stream);
     expect(ids).toHaveLength(20);
     expect(new Set(ids).size).toBe(20);
+  });
+});
+
+describe('a dead-letter move whose reply was lost', () => {
+  it('is tried again and finds the entry moved: no second dead letter', async () => {
+    const stream = uniqueName('lost-reply');
+    const proxy = await startProxy(fx.redis.port);
+    try {
+      const { dead } = await refusingConsumer(stream, proxy.url as never, { commandTimeoutMs: 500 });
+      // Each run of the move reads the entry (XRANGE) first, in old and new versions of the script.
+      const moveRuns = async () => Number(/cmdstat_xrange:calls=(\d+)/.exec((await admin.info('commandstats')) as string)?.[1] ?? 0);
+      // A first move loads the script, so the next one is one EVALSHA.
+      await admin.xadd(stream, '*', 'data', '{"n":1}');
+      await waitFor(() => dead.length === 1, 'the first entry dead-lettered');
+      const before = await moveRuns();
+      proxy.dropRepliesAfter('nestream:commands', 'EVALSHA');
+      await admin.xadd(stream, '*', 'data', '{"n":2}');
+      // The move ran in Redis, its reply never came back: the socket is replaced after commandTimeoutMs, and the
+      // move is sent again on the new one (by ioredis's resend, or by the settler's retry).
+      await waitFor(async () => (await moveRuns()) >= before + 2, 'the move run again');
+      await waitFor(async () => (await fx.pending(stream)) === 0, 'nothing pending');
+      const ids = await deadLetterIds(stream);
+      expect(ids).toHaveLength(2);
+      expect(new Set(ids).size).toBe(2);
+    } finally {
+      await Promise.all(fx.apps.splice(0).map(a => a.close())); // while its connections still reach Redis
+      await proxy.close();
+    }
   });
 });
 

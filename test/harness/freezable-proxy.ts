@@ -4,26 +4,30 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  * A TCP proxy in front of Redis that can freeze current connections: they stay open but nothing passes
  * any more, the way a half-dead network path or a hung socket behaves. New connections pass.
  * freeze(name) freezes only connections that sent `CLIENT SETNAME <name>`.
+ * dropRepliesAfter(name, request) lets the next request containing `request` (any case) on such a connection reach Redis
+ * but drops every reply from then on: a command that ran whose reply was lost.
  */
 export interface FreezableProxy {
   port: number;
   url: string;
   freeze(name?: string): void;
+  dropRepliesAfter(name: string, request: string): void;
   close(): Promise<void>;
 }
 
 export async function startProxy(targetPort: number): Promise<FreezableProxy> {
-  const pairs: Array<{ client: Socket; upstream: Socket; frozen: boolean; sent: string }> = [];
+  const pairs: Array<{ client: Socket; upstream: Socket; frozen: boolean; sent: string; dropAfter?: string; dropping?: boolean }> = [];
   const server: Server = createServer(client => {
     const upstream = connect(targetPort, '127.0.0.1');
-    const pair = { client, upstream, frozen: false, sent: '' };
+    const pair: (typeof pairs)[number] = { client, upstream, frozen: false, sent: '' };
     pairs.push(pair);
     client.on('data', d => {
       if (pair.sent.length < 4096) pair.sent += d.toString('latin1');
+      if (pair.dropAfter !== undefined && d.toString('latin1').toLowerCase().includes(pair.dropAfter)) pair.dropping = true;
       if (!pair.frozen) upstream.write(d);
     });
     upstream.on('data', d => {
-      if (!pair.frozen) client.write(d);
+      if (!pair.frozen && !pair.dropping) client.write(d);
     });
     const end = () => {
       client.destroy();
@@ -39,6 +43,9 @@ export async function startProxy(targetPort: number): Promise<FreezableProxy> {
     url: `redis://127.0.0.1:${port}`,
     freeze(name?: string) {
       for (const p of pairs) if (!name || p.sent.includes(name)) p.frozen = true;
+    },
+    dropRepliesAfter(name: string, request: string) {
+      for (const p of pairs) if (p.sent.includes(name)) p.dropAfter = request.toLowerCase();
     },
     async close() {
       for (const p of pairs) {
