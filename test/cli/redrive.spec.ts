@@ -92,6 +92,7 @@ describe('nestream dlq redrive', () => {
       notFound: ['1600000000000-0'],
       skipped: 0,
       truncated: [],
+      tooWide: [],
     });
     const again = await runCli(['dlq', 'redrive', 'orders.created', '--ids', '1700000300000-0', '--url', url()]);
     expect(again.stdout).toBe(

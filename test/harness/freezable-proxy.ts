@@ -6,6 +6,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  * freeze(name) freezes only connections that sent `CLIENT SETNAME <name>`.
  * loseReplies(name) lets commands through to Redis but drops what Redis answers (replies lost on the way
  * back); cut(name) then closes those connections, so the client reconnects with its commands unanswered.
+ * dropRepliesAfter(name, request) lets the next request containing `request` (any case) on such a connection reach
+ * Redis but drops every reply from then on: a command that ran whose reply was lost.
  */
 export interface FreezableProxy {
   port: number;
@@ -13,17 +15,29 @@ export interface FreezableProxy {
   freeze(name?: string): void;
   loseReplies(name?: string): void;
   cut(name?: string): void;
+  dropRepliesAfter(name: string, request: string): void;
   close(): Promise<void>;
 }
 
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+  frozen: boolean;
+  /** Replies are dropped (loseReplies, or dropRepliesAfter once its request went through). */
+  repliesLost: boolean;
+  sent: string;
+  dropAfter?: string;
+}
+
 export async function startProxy(targetPort: number): Promise<FreezableProxy> {
-  const pairs: Array<{ client: Socket; upstream: Socket; frozen: boolean; repliesLost: boolean; sent: string }> = [];
+  const pairs: Pair[] = [];
   const server: Server = createServer(client => {
     const upstream = connect(targetPort, '127.0.0.1');
-    const pair = { client, upstream, frozen: false, repliesLost: false, sent: '' };
+    const pair: Pair = { client, upstream, frozen: false, repliesLost: false, sent: '' };
     pairs.push(pair);
     client.on('data', d => {
       if (pair.sent.length < 4096) pair.sent += d.toString('latin1');
+      if (pair.dropAfter !== undefined && d.toString('latin1').toLowerCase().includes(pair.dropAfter)) pair.repliesLost = true;
       if (!pair.frozen) upstream.write(d);
     });
     upstream.on('data', d => {
@@ -53,6 +67,9 @@ export async function startProxy(targetPort: number): Promise<FreezableProxy> {
         p.client.destroy();
         p.upstream.destroy();
       }
+    },
+    dropRepliesAfter(name: string, request: string) {
+      for (const p of pairs) if (p.sent.includes(name)) p.dropAfter = request.toLowerCase();
     },
     async close() {
       for (const p of pairs) {

@@ -129,6 +129,11 @@ export interface RedisStreamsServerSettings {
   /** Entries whose `data` (or headers) nest deeper than this go to the dead-letter stream with reason `decode`. @default 64 */
   maxPayloadDepth?: number;
   /**
+   * Entries of more fields (name/value pairs) than this go to the dead-letter stream with reason `decode`. An
+   * entry of this transport has at most 5; thousands cost every consumer time and memory. @default 1000
+   */
+  maxPayloadFields?: number;
+  /**
    * Read the entries waiting through a Lua script that dead-letters those larger than maxPayloadBytes inside
    * Redis, so no read holds more than max(readBatchSize, streams) x maxPayloadBytes, plus the one entry per
    * stream that ends an idle wait. Without it a read takes readBatchSize entries of any size before checking.
@@ -228,6 +233,7 @@ export const DEFAULT_SERVER_OPTIONS = {
   // The codec's bounds (wire/decode-limits.ts says why these numbers).
   maxPayloadBytes: DEFAULT_DECODE_LIMITS.maxBytes,
   maxPayloadDepth: DEFAULT_DECODE_LIMITS.maxDepth,
+  maxPayloadFields: DEFAULT_DECODE_LIMITS.maxFields,
   // Off: a plain XREADGROUP costs Redis 2.5x less per entry than the size-checking script (bench/RESULTS.md).
   boundedReads: false,
 };
@@ -259,8 +265,9 @@ export interface ResolvedServerOptions {
   scheduler?: ResolvedScheduler;
   maxPayloadBytes: number;
   maxPayloadDepth: number;
+  maxPayloadFields: number;
   boundedReads: boolean;
-  /** What decode() enforces, from maxPayloadBytes, maxPayloadDepth and keyPrefix. */
+  /** What decode() enforces, from maxPayloadBytes, maxPayloadDepth, maxPayloadFields and keyPrefix. */
   decodeLimits: DecodeLimits;
   transportId: symbol;
   handlerTimeoutMs?: number;
@@ -327,6 +334,7 @@ const SERVER_OPTIONS: OptionTable<RedisStreamsServerSettings & ConnectionField> 
   scheduler: schedulerOption,
   maxPayloadBytes: positiveInt,
   maxPayloadDepth: positiveInt,
+  maxPayloadFields: positiveInt,
   boundedReads: boolean,
   transportId: symbol,
   handlerTimeoutMs: positiveInt,
@@ -414,6 +422,7 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
   const keyPrefix = o.keyPrefix ?? d.keyPrefix;
   const maxPayloadBytes = o.maxPayloadBytes ?? d.maxPayloadBytes;
   const maxPayloadDepth = o.maxPayloadDepth ?? d.maxPayloadDepth;
+  const maxPayloadFields = o.maxPayloadFields ?? d.maxPayloadFields;
   return {
     connection: resolveConnection(options, d.connection),
     keyPrefix,
@@ -441,8 +450,9 @@ export function resolveServerOptions(options: RedisStreamsServerOptions): Resolv
     scheduler: resolveScheduler(o.scheduler),
     maxPayloadBytes,
     maxPayloadDepth,
+    maxPayloadFields,
     boundedReads: o.boundedReads ?? d.boundedReads,
-    decodeLimits: { ...DEFAULT_DECODE_LIMITS, maxBytes: maxPayloadBytes, maxDepth: maxPayloadDepth, replyPrefix: new StreamKeys(keyPrefix).replyPrefix() },
+    decodeLimits: { ...DEFAULT_DECODE_LIMITS, maxBytes: maxPayloadBytes, maxDepth: maxPayloadDepth, maxFields: maxPayloadFields, replyPrefix: new StreamKeys(keyPrefix).replyPrefix() },
     transportId: o.transportId ?? REDIS_STREAMS_TRANSPORT,
     handlerTimeoutMs: o.handlerTimeoutMs,
     commandTimeoutMs: o.commandTimeoutMs ?? d.commandTimeoutMs,

@@ -72,6 +72,15 @@ describe('wire codec', () => {
       expect(decode(wide, limits({ maxBytes: 130 })).data).toBe('€'.repeat(40));
     });
 
+    it('should enforce maxFields (name/value pairs), 1,000 by default, saying the count and the limit', () => {
+      const withFields = (n: number) => ['data', '1', ...Array.from({ length: n - 1 }, (_, i) => [`f${i}`, 'v']).flat()];
+      expect(decode(withFields(1000)).data).toBe(1);
+      expect(() => decode(withFields(1001))).toThrow(DecodeError);
+      expect(() => decode(withFields(5000))).toThrow('entry has 5000 fields, more than maxPayloadFields (1000)');
+      expect(() => decode(withFields(3), limits({ maxFields: 2 }))).toThrow('entry has 3 fields, more than maxPayloadFields (2)');
+      expect(decode(withFields(2), limits({ maxFields: 2 })).data).toBe(1);
+    });
+
     it('should refuse an entry over 1 MiB by default', () => {
       expect(() => decode(['data', JSON.stringify('x'.repeat(1024 * 1024))])).toThrow(/maxPayloadBytes \(1048576 bytes\)/);
     });

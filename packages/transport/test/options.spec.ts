@@ -17,10 +17,14 @@ describe('RedisStreamsServer options', () => {
 
   it('should bound every entry by default: 1 MiB, 64 levels, replies only under the reply namespace', () => {
     const { options } = new RedisStreamsServer({ group: 'g', keyPrefix: 'acme:' });
-    expect(options).toMatchObject({ maxPayloadBytes: 1024 * 1024, maxPayloadDepth: 64 });
-    expect(options.decodeLimits).toMatchObject({ maxBytes: 1024 * 1024, maxDepth: 64, replyPrefix: 'acme:nestream:replies:' });
-    const custom = new RedisStreamsServer({ group: 'g', maxPayloadBytes: 4096, maxPayloadDepth: 8 }).options.decodeLimits;
-    expect(custom).toMatchObject({ maxBytes: 4096, maxDepth: 8, replyPrefix: 'nestream:replies:' });
+    expect(options).toMatchObject({ maxPayloadBytes: 1024 * 1024, maxPayloadDepth: 64, maxPayloadFields: 1000 });
+    expect(options.decodeLimits).toMatchObject({ maxBytes: 1024 * 1024, maxDepth: 64, maxFields: 1000, replyPrefix: 'acme:nestream:replies:' });
+    const custom = new RedisStreamsServer({ group: 'g', maxPayloadBytes: 4096, maxPayloadDepth: 8, maxPayloadFields: 20 }).options.decodeLimits;
+    expect(custom).toMatchObject({ maxBytes: 4096, maxDepth: 8, maxFields: 20, replyPrefix: 'nestream:replies:' });
+  });
+
+  it('should suggest maxPayloadFields for a misspelt one', () => {
+    expect(() => new RedisStreamsServer({ group: 'g', maxPayloadField: 10 } as never)).toThrow(/maxPayloadFields/);
   });
 
   it.each([
@@ -57,6 +61,8 @@ describe('RedisStreamsServer options', () => {
     [{ group: 'g', consumerCleanup: { idleMs: 0 } }, 'consumerCleanup.idleMs'],
     [{ group: 'g', maxPayloadBytes: 0 }, 'maxPayloadBytes'],
     [{ group: 'g', maxPayloadDepth: 0 }, 'maxPayloadDepth'],
+    [{ group: 'g', maxPayloadFields: 0 }, 'maxPayloadFields'],
+    [{ group: 'g', maxPayloadFields: 2.5 }, 'maxPayloadFields'],
   ])('should reject %j naming "%s"', (options, name) => {
     const make = () => new RedisStreamsServer(options as never);
     expect(make).toThrow(InvalidOptionsError);

@@ -59,8 +59,8 @@ function report(result: RedriveResult, opts: RedriveCliOptions): void {
     note(`warning: ${result.stream} is read by ${result.groups.length} groups (${result.groups.join(', ')}): each of them gets the redriven entries, not only the group that dead-lettered them`);
   }
   if (opts.json) {
-    const { stream, key, deadLetterKey, dryRun, moved, notFound, skipped, truncated, groups } = result;
-    printJson('redrive', { stream, key, deadLetterKey, dryRun, groups, moved, notFound, skipped, truncated });
+    const { stream, key, deadLetterKey, dryRun, moved, notFound, skipped, truncated, tooWide, groups } = result;
+    printJson('redrive', { stream, key, deadLetterKey, dryRun, groups, moved, notFound, skipped, truncated, tooWide });
     return;
   }
   const n = result.moved.length;
@@ -78,6 +78,11 @@ function report(result: RedriveResult, opts: RedriveCliOptions): void {
   if (result.truncated.length > 0) {
     lines.push(
       `${result.truncated.length} left in ${result.deadLetterKey}: dead letters of oversized entries keep only a prefix of their payload and cannot be redriven: ${result.truncated.slice(0, LISTED_AT_MOST).join(' ')}`,
+    );
+  }
+  if (result.tooWide.length > 0) {
+    lines.push(
+      `${result.tooWide.length} left in ${result.deadLetterKey}: entries of more fields than a redrive script can re-add (about 3,500); dlq get shows them: ${result.tooWide.slice(0, LISTED_AT_MOST).join(' ')}`,
     );
   }
   if (result.skipped > 0) {

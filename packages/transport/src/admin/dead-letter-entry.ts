@@ -32,7 +32,10 @@ export interface DeadLetterEntry {
   failedAt: string;
   /** Set when the entry had been redriven before and failed again. */
   redrive: { count: number; from: string } | null;
-  /** The original entry's fields (what a redrive puts back), without the `dlq.*` ones. */
+  /**
+   * The original entry's fields (what a redrive puts back), without the `dlq.*` ones; for an entry of more than
+   * 1,000 fields, with those its dead letter kept in `dlq.fields.rest`.
+   */
   fields: Record<string, string>;
   /** The original entry decoded with the wire codec; null when it does not decode (then `decodeError` says why). */
   message: DecodedMessage | null;
@@ -54,6 +57,11 @@ export function parseDeadLetter(id: string, flat: string[]): DeadLetterEntry {
       fields[name] = value;
       original.push(name, value);
     }
+  }
+  // An entry of more than 1,000 fields: the rest of them, in order (see DEAD_LETTER_FIELDS).
+  for (const [name, value] of restFields(meta[f.restFields])) {
+    fields[name] = value;
+    original.push(name, value);
   }
   let message: DecodedMessage | null = null;
   let decodeError: string | null = null;
@@ -79,4 +87,19 @@ export function parseDeadLetter(id: string, flat: string[]): DeadLetterEntry {
     message,
     decodeError,
   };
+}
+
+/** The name/value pairs of a `dlq.fields.rest` value (a JSON array); none when absent or not such an array. */
+function restFields(json: string | undefined): Array<[string, string]> {
+  if (json === undefined) return [];
+  let flat: unknown;
+  try {
+    flat = JSON.parse(json);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(flat)) return [];
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([String(flat[i]), String(flat[i + 1])]);
+  return pairs;
 }

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis/redis-client.js';
 import { DEAD_LETTER_FIELDS } from '../consumer/dead-letter.js';
-import { runScript } from '../redis/lua.js';
+import { runScript, scriptPermissionError } from '../redis/lua.js';
 import { findDeadLetterStream, newestId, pages, type DeadLetterStream } from './dead-letter-stream.js';
 import type { ResolvedAdminOptions } from './admin-options.js';
 import { checkEntryId } from './entry-id.js';
@@ -53,15 +53,25 @@ export interface RedriveResult {
    * a prefix of their long values (`dlq.<field>.truncated`), and putting them back would publish a cut payload.
    */
   truncated: string[];
+  /**
+   * Dead letters of entries with more fields than one XADD from a Lua script can take (about 3,500), left
+   * alone: the redrive script could not put them back whole. `nestream dlq get` shows them (the fields past
+   * the first 1,000 in `dlq.fields.rest`); re-add them from a client if they are wanted.
+   */
+  tooWide: string[];
   /** The source stream's consumer groups: each of them gets the redriven entries. */
   groups: string[];
 }
 
 const DEFAULT_CHUNK_SIZE = 100;
 // The script returns 0 for an id no longer in the dead-letter stream, -1 and -2 for one it left alone, -3
-// for a truncated one.
+// for a truncated one, -4 for one with too many fields.
 const NOT_FOUND = 0;
 const TRUNCATED = -3;
+const TOO_WIDE = -4;
+// Values the redrive script's XADD may take (dlq-redrive-2.lua's REDRIVE_VALUES_MAX): the key, the id, the
+// entry's fields, redrive.count and redrive.from.
+const REDRIVE_VALUES_MAX = 7000;
 
 /**
  * Puts dead letters back on their source stream with their original fields, a new id, and
@@ -82,7 +92,7 @@ export async function redrive(redis: RedisClient, options: ResolvedAdminOptions,
       `Stream "${name}" has no consumer group: nobody would read the redriven entries (a group created later with startId '$' skips them). Start its consumers first, or force it`,
     );
   }
-  const result: RedriveResult = { stream: name, key: target.key, deadLetterKey: target.deadLetterKey, dryRun: !!opts.dryRun, moved: [], notFound: [], skipped: 0, truncated: [], groups };
+  const result: RedriveResult = { stream: name, key: target.key, deadLetterKey: target.deadLetterKey, dryRun: !!opts.dryRun, moved: [], notFound: [], skipped: 0, truncated: [], tooWide: [], groups };
   if (opts.all) await redriveAll(redis, target, opts, chunkSize, result);
   else await redriveIds(redis, target, ids, opts, chunkSize, result);
   return result;
@@ -102,6 +112,9 @@ async function redriveAll(redis: RedisClient, target: DeadLetterStream, opts: Re
       if (!keep) result.skipped++;
       else if (opts.dryRun && isTruncated(fields)) {
         result.truncated.push(id);
+        return false;
+      } else if (opts.dryRun && isTooWide(fields)) {
+        result.tooWide.push(id);
         return false;
       }
       return keep;
@@ -129,6 +142,7 @@ async function redriveIds(redis: RedisClient, target: DeadLetterStream, ids: str
         if (found.length === 0) result.notFound.push(id);
         else if (!matches(found[0][1], target.key, opts.reason)) result.skipped++;
         else if (isTruncated(found[0][1])) result.truncated.push(id);
+        else if (isTooWide(found[0][1])) result.tooWide.push(id);
         else result.moved.push({ deadLetterId: id, id: null });
       });
     } else {
@@ -139,11 +153,13 @@ async function redriveIds(redis: RedisClient, target: DeadLetterStream, ids: str
 }
 
 async function moveChunk(redis: RedisClient, target: DeadLetterStream, ids: string[], reason: string | undefined, result: RedriveResult): Promise<void> {
-  const outcomes = await runScript<Array<string | number>>(redis, 'dlqRedrive', [target.deadLetterKey, target.key], [reason ?? '', ...ids]);
+  const outcomes = await runScript<Array<string | number>>(redis, 'dlqRedrive', [target.deadLetterKey, target.key], [reason ?? '', ...ids])
+    .catch(err => Promise.reject(scriptPermissionError(err)));
   outcomes.forEach((outcome, i) => {
     if (typeof outcome === 'string') result.moved.push({ deadLetterId: ids[i], id: outcome });
     else if (outcome === NOT_FOUND) result.notFound.push(ids[i]);
     else if (outcome === TRUNCATED) result.truncated.push(ids[i]);
+    else if (outcome === TOO_WIDE) result.tooWide.push(ids[i]);
     else result.skipped++;
   });
 }
@@ -164,4 +180,15 @@ function isTruncated(flat: string[]): boolean {
     if (flat[i].startsWith('dlq.') && flat[i].endsWith('.truncated')) return true;
   }
   return false;
+}
+
+/** A dead letter whose entry has more fields than the redrive script's one XADD can take. */
+function isTooWide(flat: string[]): boolean {
+  let values = 6; // the key, the id, redrive.count, redrive.from
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const name = flat[i];
+    if (name === DEAD_LETTER_FIELDS.restFieldCount) values += 2 * (Number(flat[i + 1]) || 0);
+    else if (!name.startsWith('dlq.') && name !== 'redrive.from' && name !== 'redrive.count') values += 2;
+  }
+  return values > REDRIVE_VALUES_MAX;
 }

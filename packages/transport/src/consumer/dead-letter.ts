@@ -6,6 +6,9 @@ import { runScript, scriptPermissionError } from '../redis/lua.js';
  * Fields a dead-letter entry adds to the original entry's fields (which it keeps byte for byte). An entry
  * larger than maxPayloadBytes keeps only a prefix of each long value: then `dlq.<field>.bytes` (the value's
  * full size) and `dlq.<field>.truncated` ('true') are added for each value cut, `data`'s named here.
+ * An entry of more than 1,000 fields keeps its first 1,000 as they are and the rest in `dlq.fields.rest`, a
+ * JSON array `[name, value, ...]` in order (`dlq.fields.rest.count` fields; `dlq.fields.rest.truncated`
+ * when some of those values were cut): one XADD from a Lua script cannot take more (dead-letter-copy.lua).
  */
 export const DEAD_LETTER_FIELDS = {
   stream: 'dlq.stream',
@@ -19,6 +22,8 @@ export const DEAD_LETTER_FIELDS = {
   failedAt: 'dlq.failedAt',
   dataBytes: 'dlq.data.bytes',
   dataTruncated: 'dlq.data.truncated',
+  restFields: 'dlq.fields.rest',
+  restFieldCount: 'dlq.fields.rest.count',
 } as const;
 
 /**
@@ -50,8 +55,13 @@ export interface DeadLetterLimits {
 /**
  * `moved`: copied to the dead-letter stream and acked. `gone`: the entry was trimmed or deleted meanwhile,
  * so there was nothing to copy; its pending reference was acked. `acked`: deadLetter is false, only acked.
+ * `notPending`: the entry was not pending in the group any more (an earlier try of this move went through
+ * and its reply was lost, or something else acked it): nothing was copied, so no second dead letter.
  */
-export type DeadLetterResult = 'moved' | 'gone' | 'acked';
+export type DeadLetterResult = 'moved' | 'gone' | 'acked' | 'notPending';
+
+// What dead-letter-2.lua returns.
+const MOVE_RESULTS: Record<number, DeadLetterResult> = { 0: 'gone', 1: 'moved', 2: 'notPending' };
 
 export function deadLetterLimits(options: ResolvedServerOptions): DeadLetterLimits {
   if (options.deadLetter === false) return {};
@@ -65,6 +75,8 @@ export function deadLetterLimits(options: ResolvedServerOptions): DeadLetterLimi
 /**
  * Copies the entry to the dead-letter stream and acks it in the source stream in one Lua script
  * (dead-letter-2.lua), so a crash between the two can neither lose the entry nor leave it in both places.
+ * Safe to retry: the script checks every write before the first one and copies only an entry still pending,
+ * so a move retried after a refusal or a lost reply adds no second dead letter.
  * The copy is made inside Redis from the stored entry, byte for byte: the fields this process read as
  * UTF-8 text are not used. With `deadLetterKey` false the entry is only acked (the caller logs it).
  * On a Redis Cluster both keys must share a slot: use a hash tag (`{orders}.created` -> `{orders}.created:dlq`).
@@ -96,5 +108,5 @@ export async function moveToDeadLetter(
     f.errorMessage, record.error.message,
     f.failedAt, new Date().toISOString(),
   ]).catch(err => Promise.reject(scriptPermissionError(err)));
-  return copied === 1 ? 'moved' : 'gone';
+  return MOVE_RESULTS[copied] ?? 'moved';
 }

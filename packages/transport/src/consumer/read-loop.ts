@@ -155,11 +155,21 @@ export class ReadLoop {
     }
   }
 
+  /**
+   * The size guard's script failed: it may have read entries (XREADGROUP ran) that this process never got,
+   * pending for this consumer with nobody holding them. Taking back this consumer's own pending entries
+   * before the next read gets them now, not after claim.minIdleMs.
+   */
+  private retakeAfter(err: unknown): never {
+    this.recovered = false;
+    throw err;
+  }
+
   private async readFrom(streams: string[], newIds: string[], room: number): Promise<StreamEntry[]> {
     const { options, reader } = this.deps;
     const count = Math.max(1, Math.floor(room / streams.length));
     const { sizeGuard } = this.deps;
-    let reply: XReadGroupReply = sizeGuard ? await sizeGuard.take(count, streams) : null;
+    let reply: XReadGroupReply = sizeGuard ? await sizeGuard.take(count, streams).catch(err => this.retakeAfter(err)) : null;
     if (!reply) {
       const command = new Command(
         'xreadgroup',

@@ -145,6 +145,12 @@ export class Settler {
       return;
     }
     leases.release(entry);
+    if (moved === 'notPending') {
+      // Acked already: an earlier try of this move went through (its reply was lost), or another consumer
+      // acked it. Copying it again would add a second dead letter.
+      this.deps.logger.warn?.(`Entry ${entry.id} of ${entry.stream} was no longer pending at its dead-letter move (${reason}): moved by an earlier try whose reply was lost, or acked elsewhere; not copied again`);
+      return;
+    }
     this.deps.failures.forget(entry);
     if (moved === 'gone') {
       // Trimmed or deleted meanwhile: nothing was copied, only its pending reference acked.

@@ -81,7 +81,7 @@ function tooLarge(fields: string[], maxBytes: number): boolean {
 
 /**
  * Decodes an entry's flat field list. Throws DecodeError for anything a handler must not see or the server
- * must not act on: no `data`, bad JSON, an unknown version, anything outside `limits` (size, depth,
+ * must not act on: no `data`, bad JSON, an unknown version, anything outside `limits` (size, fields, depth,
  * prototype-polluting keys, headers that are not a small object of strings), and fields that are not well
  * formed (`rt` outside the reply namespace, `rt` without `cid`, a request's `cid` that is not a short id, an
  * event's `cid` over 128 characters, a `dl` that is not a positive integer).
@@ -92,6 +92,9 @@ export function decode(
   deserializer?: RedisStreamsDeserializer,
 ): DecodedMessage {
   if (!Array.isArray(fields) || fields.length === 0) throw new DecodeError('entry has no fields');
+  if (fields.length > 2 * limits.maxFields) {
+    throw new DecodeError(`entry has ${Math.ceil(fields.length / 2)} fields, more than maxPayloadFields (${limits.maxFields})`);
+  }
   if (tooLarge(fields, limits.maxBytes)) {
     throw new DecodeError(`entry is larger than maxPayloadBytes (${limits.maxBytes} bytes)`);
   }

@@ -12,6 +12,12 @@ export interface DecodeLimits {
    * deep merges, loggers) overflows the stack at a few thousand levels.
    */
   maxDepth: number;
+  /**
+   * Fields (name/value pairs) per entry. Server option `maxPayloadFields`. An entry of this transport has at
+   * most 5 (data, cid, h, rt, dl); the count is what a consumer reads, holds and screens per entry, whatever
+   * the bytes.
+   */
+  maxFields: number;
   /** Headers (`h`) per entry. */
   maxHeaders: number;
   /** Size of the `h` field (UTF-8 bytes of its JSON). */
@@ -27,10 +33,14 @@ export interface DecodeLimits {
  * 1 MiB, the default message size bound of Kafka (`message.max.bytes`) and NATS (`max_payload`): larger
  * payloads belong in object storage with a reference on the stream. 64 levels, .NET System.Text.Json's default
  * MaxDepth: deep enough for any document shape seen in events, far below where recursion overflows.
+ * 1,000 fields: 200 times what the wire format writes, room for other writers' extra fields, and what a
+ * dead-letter copy keeps as they are (dead-letter-copy.lua: one XADD from a Lua script takes at most about
+ * 8,000 values; the fields past 1,000 are kept in one value).
  */
 export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
   maxBytes: 1024 * 1024,
   maxDepth: 64,
+  maxFields: 1000,
   maxHeaders: 64,
   maxHeaderBytes: 8 * 1024,
   replyPrefix: 'nestream:replies:',

@@ -21,11 +21,19 @@
   Returns { entries, oversized, full }: entries as XREADGROUP gives them ({ id, fields }), oversized as
   { id, error message } pairs of the entries dead-lettered or acked, full = 1 when COUNT entries were read
   (more may be waiting), else 0.
+  Nothing after the XREADGROUP may raise: an error then would leave every entry of the read pending for this
+  consumer with nobody holding it. So an oversized entry this user may not move (ACL: XADD to the dead-letter
+  stream, XACK), or whose copy Redis refuses anyway, is returned with the others, still pending: the
+  consumer dead-letters it the usual way (and says why that fails, and tries again). The ACL is asked only
+  when an oversized entry shows up, so a read of entries within the bound costs nothing more.
 ]]
+--- @include "script-calls"
 --- @include "dead-letter-copy"
 
 local group, consumer, count = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local maxBytes, keep = tonumber(ARGV[4]), tonumber(ARGV[5])
+local copies = ARGV[7] == '1'
+local movable = nil -- whether this user may move an oversized entry (XADD the copy, XACK): asked once, if needed
 local reply = call(KEYS[1], 'XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, 'STREAMS', KEYS[1], '>')
 if not reply then return { {}, {}, 0 } end
 local read = reply[1][2]
@@ -41,14 +49,22 @@ for i = 1, n do
       for j = 1, i - 1 do entries[j] = read[j] end
     end
     local message = 'entry is ' .. bytes .. ' bytes, larger than maxPayloadBytes (' .. maxBytes .. ' bytes)'
-    if ARGV[7] == '1' then
+    if movable == nil then
+      movable = isAllowed('XACK', KEYS[1], group, entry[1]) and (not copies or isAllowed('XADD', KEYS[2], '*', 'f', 'v'))
+    end
+    local copied = movable
+    if copied and copies then
       local extra = { ARGV[8], entry[1], ARGV[9], message }
       for j = 10, #ARGV do extra[#extra + 1] = ARGV[j] end
-      addDeadLetter(KEYS[2], ARGV[6], entry[2], keep, extra)
+      copied = pcall(addDeadLetter, KEYS[2], ARGV[6], entry[2], keep, extra)
     end
-    call(KEYS[1], 'XACK', KEYS[1], group, entry[1])
-    oversized[#oversized + 1] = { entry[1], message }
-    read[i] = nil -- collectable before the next oversized value is copied
+    if copied then
+      call(KEYS[1], 'XACK', KEYS[1], group, entry[1])
+      oversized[#oversized + 1] = { entry[1], message }
+      read[i] = nil -- collectable before the next oversized value is copied
+    else
+      entries[#entries + 1] = entry
+    end
   elseif entries ~= read then
     entries[#entries + 1] = entry
   end

@@ -1,19 +1,5 @@
--- Shared by dead-letter-2.lua and read-within-size-2.lua (pasted in by scripts/build-lua.mjs).
-
--- redis.call(command, ...) whose error names the command and `key`: inside a script, Redis refuses a command
--- the user may not run with only "The user executing the script can't run this command"; that becomes a
--- NOPERM naming both, as for a command sent directly (the consumer's logs and PermissionError need them).
-local function call(key, command, ...)
-  local reply = redis.pcall(command, ...)
-  if type(reply) == 'table' and reply.err then
-    if string.find(reply.err, "can't run this command", 1, true) then
-      error({ err = "NOPERM this user has no permissions to run the '" .. string.lower(command) ..
-        "' command on key \"" .. key .. "\" (in a script of the transport)" })
-    end
-    error({ err = reply.err .. ' (' .. command .. ' on "' .. key .. '")' })
-  end
-  return reply
-end
+-- Shared by dead-letter-2.lua and read-within-size-2.lua (pasted in by scripts/build-lua.mjs, after
+-- script-calls.lua).
 
 -- Bytes of an entry as maxPayloadBytes counts them: every field name and value.
 local function entryBytes(fields)
@@ -34,17 +20,27 @@ local function prefix(s, keep)
   return string.sub(s, 1, cut)
 end
 
+-- Fields a dead-letter copy keeps as they are. One command from a script takes at most ~8,000 values (unpack
+-- and the call stop at Lua's C stack limit, LUAI_MAXCSTACK), and each field kept may add two marker fields
+-- (a cut value): 1,000 fields are at most 6,000 values with their markers, whatever maxPayloadFields allows.
+local COPY_FIELDS_MAX = 1000
+
 -- XADDs a copy of an entry's fields to the dead-letter stream `dlq`, byte for byte, followed by the `extra`
 -- field/value pairs (dlq.*). With `keep` (an oversized entry), each value longer than keep bytes is cut to a
 -- prefix, and dlq.<field>.bytes (its full size) and dlq.<field>.truncated ('true') record the cut.
+-- The fields past the first COPY_FIELDS_MAX go in one value, so that nothing is lost: dlq.fields.rest, a JSON
+-- array [name, value, name, value, ...] of them in order, byte for byte (cjson passes bytes that are not
+-- UTF-8 through and escapes control characters), and dlq.fields.rest.count, how many fields it holds; with
+-- `keep` its long values are cut too, and dlq.fields.rest.truncated ('true') says so.
 local function addDeadLetter(dlq, maxlen, fields, keep, extra)
   local args = { dlq, 'XADD', dlq }
   if maxlen ~= '' then
     args[4] = 'MAXLEN'; args[5] = '~'; args[6] = maxlen
   end
   args[#args + 1] = '*'
+  local kept = math.min(#fields, 2 * COPY_FIELDS_MAX)
   local cuts = {}
-  for i = 1, #fields, 2 do
+  for i = 1, kept, 2 do
     local name, value = fields[i], fields[i + 1]
     if keep and #value > keep then
       cuts[#cuts + 1] = name
@@ -60,6 +56,26 @@ local function addDeadLetter(dlq, maxlen, fields, keep, extra)
     args[#args + 1] = tostring(cuts[i + 1])
     args[#args + 1] = 'dlq.' .. cuts[i] .. '.truncated'
     args[#args + 1] = 'true'
+  end
+  if #fields > kept then
+    local rest, restCut = {}, false
+    for i = kept + 1, #fields do
+      local value = fields[i]
+      -- kept is even: fields[kept + 1] is a name, values are at even indices
+      if keep and i % 2 == 0 and #value > keep then
+        value = prefix(value, keep)
+        restCut = true
+      end
+      rest[#rest + 1] = value
+    end
+    args[#args + 1] = 'dlq.fields.rest'
+    args[#args + 1] = cjson.encode(rest)
+    args[#args + 1] = 'dlq.fields.rest.count'
+    args[#args + 1] = tostring(#rest / 2)
+    if restCut then
+      args[#args + 1] = 'dlq.fields.rest.truncated'
+      args[#args + 1] = 'true'
+    end
   end
   return call(unpack(args))
 end
