@@ -29,6 +29,7 @@ export default defineConfig({
         text: 'Guides',
         items: [
           { text: 'Consumers and producers', link: '/guide/events' },
+          { text: 'Producing and keeping events', link: '/guide/producing' },
           { text: 'Retries and dead letters', link: '/guide/retries-and-dead-letters' },
           { text: 'Request-reply', link: '/guide/request-reply' },
           { text: 'Partitioned streams', link: '/guide/partitions' },
