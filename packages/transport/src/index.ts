@@ -31,7 +31,7 @@ export {
   type ConnectionOptions,
   type DurabilityOptions,
 } from './options.js';
-export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type HandlerFailedEvent } from './status.js';
+export { RedisStreamsStatus, type RedisStreamsEvents, type DeadLetteredEvent, type DeletedEvent, type HandlerFailedEvent } from './status.js';
 export {
   InvalidOptionsError,
   UnrecoverableEventError,

@@ -2,10 +2,13 @@ import type { RedisClient } from '../redis/redis-client.js';
 import type { LoggerService } from '@nestjs/common';
 import type { ResolvedServerOptions } from '../options.js';
 import { removeIdleConsumers } from './consumer-cleanup.js';
+import type { GoneEntries } from './gone-entries.js';
 import type { Leases } from './leases.js';
 import type { PendingIntake } from './pending-intake.js';
 import type { StreamOwnership } from './partition-ownership.js';
 import type { Redelivery } from './redelivery.js';
+import type { StreamEntry } from './stream-entry.js';
+import type { UnreadTrims } from './unread-trims.js';
 
 export interface ClaimLoopDeps {
   redis: RedisClient;
@@ -18,6 +21,10 @@ export interface ClaimLoopDeps {
   onError: (err: unknown) => void;
   /** With ordered partitions: renewed and shared out each round; only owned partitions are claimed from. */
   ownership?: StreamOwnership;
+  /** Tells trimmed entries from taken-over ones, and reports the trimmed. */
+  gone: GoneEntries;
+  /** Counts entries trimmed before the group read them, once per round. */
+  unreadTrims: UnreadTrims;
 }
 
 /**
@@ -53,19 +60,38 @@ export class ClaimLoop {
     if (ownership) await ownership.tick();
     // Renew well before minIdleMs runs out, so a slow handler's entry is never taken from it.
     const lost = await leases.renew(Math.floor(options.claim.minIdleMs / 3));
-    for (const entry of lost) {
-      redelivery.cancel(entry);
-      this.deps.logger.warn?.(`Entry ${entry.id} of ${entry.stream} was taken over by another consumer or removed`);
-    }
+    for (const entry of lost) redelivery.cancel(entry);
+    await this.sortOutLost(lost);
     for (const stream of streams) {
       if (ownership && !ownership.owns(stream)) continue;
       while (this.running && (await intake.claimStale(stream)));
     }
+    await this.deps.unreadTrims.check(streams);
     if (options.consumerCleanup !== false) {
       for (const stream of streams) {
         const removed = await removeIdleConsumers(this.deps.redis, stream, options.group, options.consumer, options.consumerCleanup.idleMs);
         if (removed.length > 0) this.deps.logger.log?.(`Removed idle consumers without pending entries from ${stream}: ${removed.join(', ')}`);
       }
+    }
+  }
+
+  /**
+   * Held entries whose renewal failed: trimmed or deleted (reported as deleted, their handler may still be
+   * running: its result is ignored), or claimed by another consumer (it runs them now).
+   */
+  private async sortOutLost(lost: StreamEntry[]): Promise<void> {
+    const byStream = new Map<string, StreamEntry[]>();
+    for (const entry of lost) {
+      const list = byStream.get(entry.stream);
+      if (list) list.push(entry);
+      else byStream.set(entry.stream, [entry]);
+    }
+    for (const [stream, entries] of byStream) {
+      const takenOver = await this.deps.gone.sortOut(stream, entries.map(e => e.id), 'they were settled (while held here)');
+      const trimmed = new Set(entries.map(e => e.id));
+      for (const id of takenOver) trimmed.delete(id);
+      for (const entry of entries) if (trimmed.has(entry.id)) entry.gone = true;
+      for (const id of takenOver) this.deps.logger.warn?.(`Entry ${id} of ${stream} was taken over by another consumer (its lease here ran out); it is not settled here`);
     }
   }
 

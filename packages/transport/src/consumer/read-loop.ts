@@ -9,6 +9,7 @@ import type { Leases } from './leases.js';
 import type { PendingIntake } from './pending-intake.js';
 import type { StreamOwnership } from './partition-ownership.js';
 import type { SizeGuard } from './size-guard.js';
+import type { UnreadTrims } from './unread-trims.js';
 import type { Utf8Guard } from './utf8-guard.js';
 import { streamEntry, type StreamEntry } from './stream-entry.js';
 import { doublingDelay } from './backoff.js';
@@ -38,6 +39,8 @@ export interface ReadLoopDeps {
   sizeGuard?: SizeGuard;
   /** With ordered partitions: which of `streams` this consumer owns now; only those are read and recovered. */
   ownership?: StreamOwnership;
+  /** Counts entries trimmed before the group read them: run before the first read, when a gap is still ahead. */
+  unreadTrims?: UnreadTrims;
 }
 
 /**
@@ -95,6 +98,8 @@ export class ReadLoop {
         }
         if (!this.recovered) {
           const { ownership } = this.deps;
+          // Before reading across it: a gap left by trimming while we were away is still countable now.
+          await this.deps.unreadTrims?.check(this.deps.streams);
           for (const stream of this.deps.streams) {
             if (!ownership || ownership.owns(stream)) await this.deps.intake.recoverOwn(stream, () => this.running);
           }

@@ -8,6 +8,7 @@ import {
   type ConsumerInstrumentation,
   type ProducerInstrumentation,
   type SendObservation,
+  type TrimReason,
   type WatchedConsumer,
 } from './instrumentation.js';
 import { producerMetricSet } from './metric-set.js';
@@ -63,6 +64,10 @@ class ObservedConsumer implements ConsumerInstrumentation {
 
   claimed(stream: string, count: number): void {
     this.metrics?.claimed(stream, count);
+  }
+
+  trimmed(stream: string, reason: TrimReason, count: number): void {
+    this.metrics?.trimmed(stream, reason, count);
   }
 
   watch(consumer: WatchedConsumer): () => void {

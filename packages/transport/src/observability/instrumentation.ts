@@ -51,9 +51,14 @@ export interface ConsumerInstrumentation {
   deadLettered(stream: string, reason: string, entry?: AttemptEntry): void;
   /** Entries left by another consumer were taken over. */
   claimed(stream: string, count: number): void;
+  /** Entries disappeared (trimmed, XDELed) before they were handled: `unread` by the group, or `pending` with it. */
+  trimmed(stream: string, reason: TrimReason, count: number): void;
   /** listen(): report this consumer's gauges from now on. Returns what close() calls to stop. */
   watch(consumer: WatchedConsumer): () => void;
 }
+
+/** Where a trimmed entry was: never read by the group (`unread`), or read and not settled yet (`pending`). */
+export type TrimReason = 'unread' | 'pending';
 
 /** One XADD (emit, send) or one emitMany call of the client. */
 export interface SendObservation {
@@ -81,6 +86,7 @@ export const NO_INSTRUMENTATION: ConsumerInstrumentation = {
   attempt: () => NO_OBSERVATION,
   deadLettered: () => undefined,
   claimed: () => undefined,
+  trimmed: () => undefined,
   watch: () => NO_WATCH,
 };
 

@@ -4,6 +4,7 @@ export const METRIC_NAMES = {
   processed: 'nestream_messages_processed_total',
   deadLettered: 'nestream_messages_dead_lettered_total',
   claimed: 'nestream_messages_claimed_total',
+  trimmed: 'nestream_messages_trimmed_total',
   processDuration: 'nestream_process_duration_seconds',
   deliveryLatency: 'nestream_delivery_latency_seconds',
   groupPending: 'nestream_group_pending',

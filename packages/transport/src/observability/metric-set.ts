@@ -20,6 +20,7 @@ export interface ConsumerMetricSet {
   processed: SeriesCounter;
   deadLettered: SeriesCounter;
   claimed: SeriesCounter;
+  trimmed: SeriesCounter;
   processDuration: SeriesHistogram;
   deliveryLatency: SeriesHistogram;
   /** Add a running consumer to the gauges; returns its removal. */
@@ -139,6 +140,7 @@ export async function consumerMetricSet(options: ResolvedMetricsOptions): Promis
     processed: counter(registry, n.processed, 'Handler calls per entry, by outcome (success or failure); a batch handler counts each entry.', ['stream', 'group', 'outcome']),
     deadLettered: counter(registry, n.deadLettered, 'Entries moved to the dead-letter stream (or dropped with deadLetter: false), by reason.', ['stream', 'group', 'reason']),
     claimed: counter(registry, n.claimed, 'Entries taken over from another consumer (crashed or stuck).', ['stream', 'group']),
+    trimmed: counter(registry, n.trimmed, 'Entries trimmed or deleted before they were handled: reason unread (never read by the group) or pending (read, not settled).', ['stream', 'group', 'reason']),
     processDuration: histogram(registry, n.processDuration, 'Handler time per entry, in seconds (a batch call counts once per entry).', ['stream', 'group'], options.durationBuckets),
     deliveryLatency: histogram(registry, n.deliveryLatency, "From the entry's id time (when Redis added it) to the end of its handler call, in seconds.", ['stream', 'group'], options.latencyBuckets),
     watch(source) {
