@@ -87,7 +87,8 @@ export class ClaimLoop {
       else byStream.set(entry.stream, [entry]);
     }
     for (const [stream, entries] of byStream) {
-      const takenOver = await this.deps.gone.sortOut(stream, entries.map(e => e.id), 'they were settled (while held here)');
+      // renew() released them already: the trimmed ones are marked gone, so the settler says nothing more of them.
+      const takenOver = await this.deps.gone.sortOut(stream, entries.map(e => e.id), 'while held here (its handler running or its retry waiting)');
       const trimmed = new Set(entries.map(e => e.id));
       for (const id of takenOver) trimmed.delete(id);
       for (const entry of entries) if (trimmed.has(entry.id)) entry.gone = true;

@@ -1,14 +1,19 @@
 import type { LoggerService } from '@nestjs/common';
 import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
 import type { RedisClient } from '../redis/redis-client.js';
+import type { Leases } from './leases.js';
 import type { EmitEvent } from './settler.js';
 
 // Entries lost before the group read them are logged at most once per stream per minute (with the count since
 // the last line): a producer's maxLen that keeps outrunning a consumer trims on every XADD.
 const UNREAD_LOG_INTERVAL_MS = 60_000;
 
+const WHILE_HELD = 'while held here (its handler running or its retry waiting)';
+
 export interface GoneEntriesDeps {
   redis: RedisClient;
+  /** Entries held here that are found gone are let go (their handler's result, or retry, is moot). */
+  leases: Leases;
   group: string;
   logger: LoggerService;
   emit: EmitEvent;
@@ -29,19 +34,28 @@ export class GoneEntries {
   constructor(private readonly deps: GoneEntriesDeps) {}
 
   /** Acks pending ids whose entries are gone (Redis 7 already dropped most from the pending list) and reports them. */
-  async report(stream: string, ids: string[], when = 'they were handled'): Promise<void> {
+  async report(stream: string, ids: string[], when?: string): Promise<void> {
     if (ids.length === 0) return;
     await this.deps.redis.xack(stream, this.deps.group, ...ids);
     this.counted(stream, ids, when);
   }
 
-  /** Reports pending ids whose entries are gone and that are acked already (or are being acked). */
-  counted(stream: string, ids: string[], when = 'they were handled'): void {
+  /**
+   * Reports pending ids whose entries are gone and that are acked already (or are being acked). Those held
+   * here are marked gone and released, so that no other path (a renewal, the settler) reports them again.
+   */
+  counted(stream: string, ids: string[], when?: string): void {
     if (ids.length === 0) return;
+    const held = this.deps.leases.heldEntries(stream, ids);
+    for (const entry of held) {
+      entry.gone = true;
+      this.deps.leases.release(entry);
+    }
+    when ??= held.length === ids.length ? WHILE_HELD : 'before being handled';
     this.deps.emit('deleted', { stream, ids, count: ids.length, unread: false });
     this.deps.instrumentation.trimmed(stream, 'pending', ids.length);
     const which = ids.length === 1 ? `entry ${ids[0]}` : `${ids.length} pending entries (${preview(ids)})`;
-    this.deps.logger.warn?.(`Trimmed: ${which} of ${stream} trimmed or deleted before ${when}; acked and reported as deleted`);
+    this.deps.logger.warn?.(`Trimmed: ${which} of ${stream} trimmed or deleted ${when}; acked and reported as deleted`);
   }
 
   /**

@@ -93,7 +93,7 @@ export class Settler {
     // Found trimmed while its handler ran: reported and acked then.
     if (entry.gone) return;
     this.deps.acker.add(entry.stream, entry.id);
-    if (skipped === 'trimmed') this.deps.gone.counted(entry.stream, [entry.id], 'its handler could run');
+    if (skipped === 'trimmed') this.deps.gone.counted(entry.stream, [entry.id], 'before its handler could run');
     else if (skipped === 'expired') {
       this.deps.logger.warn?.(`Skipped request ${entry.id} of ${entry.stream}: its caller timed out before it was handled`);
     }
@@ -147,7 +147,7 @@ export class Settler {
     leases.release(entry);
     if (moved === 'gone') {
       // Trimmed or deleted meanwhile: nothing was copied, only its pending reference acked.
-      this.deps.gone.counted(entry.stream, [entry.id], `its dead-letter move (${reason})`);
+      this.deps.gone.counted(entry.stream, [entry.id], `before its dead-letter move (${reason})`);
       return;
     }
     this.deps.instrumentation.deadLettered(entry.stream, reason, { id: entry.id, deliveryCount: entry.deliveryCount, headers: entry.message?.headers ?? {} });
@@ -169,7 +169,7 @@ export class Settler {
     if (entry.gone) return;
     let takenOver: string[];
     try {
-      takenOver = await this.deps.gone.sortOut(entry.stream, [entry.id], 'it was settled');
+      takenOver = await this.deps.gone.sortOut(entry.stream, [entry.id], `before it could be ${notDone}`);
     } catch (err) {
       this.reportError(`Entry ${entry.id} of ${entry.stream}: lease lost, and whether it was trimmed or taken over could not be checked`, err);
       return;

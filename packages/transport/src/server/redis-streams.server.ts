@@ -254,7 +254,7 @@ export class RedisStreamsServer
     const leases = new Leases(commands, o.group, o.consumer, o.claim.minIdleMs);
     const acker = new Acker(commands, o.group, err => this.reportError('XACK failed, will retry', err));
     const instrumentation = this.instrumentation;
-    const gone = new GoneEntries({ redis: commands, group: o.group, logger, emit, instrumentation });
+    const gone = new GoneEntries({ redis: commands, leases, group: o.group, logger, emit, instrumentation });
     const replies = new ReplyWriter(commands);
     let dispatcher: Dispatcher | undefined;
     const redelivery = new Redelivery({
