@@ -19,7 +19,10 @@
   known to Redis, so lost entries, if any, could not be counted.
 ]]
 local stream = redis.pcall('XINFO', 'STREAM', KEYS[1])
-if type(stream) ~= 'table' or stream.err then return { 0, 1 } end -- no stream yet: the reader recreates it
+if type(stream) == 'table' and stream.err then
+  if string.find(stream.err, 'no such key', 1, true) then return { 0, 1 } end -- no stream yet: the reader recreates it
+  return redis.error_reply(stream.err)
+end
 
 local function field(list, name)
   for i = 1, #list, 2 do
