@@ -123,3 +123,33 @@ describe('an entry trimmed while its handler runs', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('a consumer whose ACL user may not run XINFO or XGROUP SETID', () => {
+  it('still starts and handles entries, and says once that it cannot count entries trimmed before its group read them', async () => {
+    const pattern = uniqueName('noxinfo');
+    const user = uniqueName('user');
+    await fx.redis.client().call('ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-xinfo', '-xgroup|setid');
+    const handled: number[] = [];
+    @Controller()
+    class Recorder {
+      @EventPattern(pattern)
+      handle(@Payload() data: { n: number }) {
+        handled.push(data.n);
+      }
+    }
+    const logger = new RecordingLogger();
+    const { server } = await startLogged(
+      [Recorder],
+      { connection: `redis://${user}:pw@127.0.0.1:${fx.redis.port}`, group: 'g', claim: { intervalMs: 50 } },
+      logger,
+    );
+    const errors: unknown[] = [];
+    server.on('error', err => errors.push(err));
+    await fx.client().emitMany(pattern, [{ n: 1 }, { n: 2 }]);
+    await waitFor(() => handled.length === 2, 'both handled');
+    const warning = /^Entries trimmed before group "g" read them cannot be counted: .*Allow XINFO and XGROUP SETID/;
+    await waitFor(() => logger.matching('warn', warning).length > 0, 'the warning');
+    expect(logger.matching('warn', warning)).toHaveLength(1);
+    expect(errors).toEqual([]);
+  });
+});

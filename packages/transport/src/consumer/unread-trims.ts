@@ -27,7 +27,7 @@ export interface UnreadTrimsDeps {
  * Each lost entry is counted once per group, whichever consumer checks first (the script records it).
  */
 export class UnreadTrims {
-  /** XINFO or XGROUP SETID refused by an ACL: said once, not tried again. */
+  /** XINFO or XGROUP SETID refused by an ACL, or a Redis before 7.0: said once, not tried again. */
   private refused = false;
   /** Streams whose group position Redis does not know (said once each). */
   private readonly unknown = new Set<string>();
@@ -57,6 +57,11 @@ export class UnreadTrims {
         return;
       }
       this.deps.onError(err);
+      return;
+    }
+    if (known === -1) {
+      this.refused = true;
+      logger.warn?.('Entries trimmed before a group read them cannot be counted before Redis 7.0 (no entries-added counter): not checked');
       return;
     }
     if (!known && !this.unknown.has(stream)) {

@@ -16,7 +16,7 @@
   ARGV[1] the group
 
   Returns { lost, known }: lost = entries counted now (0 if none); known = 0 when the group's position is not
-  known to Redis, so lost entries, if any, could not be counted.
+  known to Redis, so lost entries, if any, could not be counted; -1 on Redis before 7.0 (no entries-added).
 ]]
 local stream = redis.pcall('XINFO', 'STREAM', KEYS[1])
 if type(stream) == 'table' and stream.err then
@@ -49,6 +49,8 @@ local length = field(stream, 'length')
 local added = field(stream, 'entries-added')
 local first = field(stream, 'recorded-first-entry-id')
 local lastAdded = field(stream, 'last-generated-id')
+
+if not added then return { 0, -1 } end -- Redis before 7.0 keeps no such counters
 
 local groups = redis.call('XINFO', 'GROUPS', KEYS[1])
 local delivered, read
