@@ -87,11 +87,19 @@ export class ClaimLoop {
       else byStream.set(entry.stream, [entry]);
     }
     for (const [stream, entries] of byStream) {
-      // renew() released them already: the trimmed ones are marked gone, so the settler says nothing more of them.
-      const takenOver = await this.deps.gone.sortOut(stream, entries.map(e => e.id), 'while held here (its handler running or its retry waiting)');
-      const trimmed = new Set(entries.map(e => e.id));
-      for (const id of takenOver) trimmed.delete(id);
-      for (const entry of entries) if (trimmed.has(entry.id)) entry.gone = true;
+      // renew() released them already. Marked gone while they are sorted out, so that a settler meeting one
+      // meanwhile leaves the report to this round instead of making it a second time; taken-over ones unmarked.
+      for (const entry of entries) entry.gone = true;
+      let takenOver: string[];
+      try {
+        takenOver = await this.deps.gone.sortOut(stream, entries.map(e => e.id), 'while held here (its handler running or its retry waiting)');
+      } catch (err) {
+        for (const entry of entries) entry.gone = false;
+        this.deps.logger.warn?.(`Could not tell whether ${entries.length} entries of ${stream} whose lease here ran out were trimmed or taken over: ${(err as Error).message}`);
+        continue;
+      }
+      const taken = new Set(takenOver);
+      for (const entry of entries) if (taken.has(entry.id)) entry.gone = false;
       for (const id of takenOver) this.deps.logger.warn?.(`Entry ${id} of ${stream} was taken over by another consumer (its lease here ran out); it is not settled here`);
     }
   }

@@ -17,7 +17,7 @@ export interface StreamEntry {
   touchedAt: number;
   /** The decoded message, once the attempt decoded it (the settler answers a request's caller with it). */
   message: DecodedMessage | undefined;
-  /** Found trimmed or deleted while held here, and reported as deleted: nothing is left to settle. */
+  /** Found trimmed or deleted while held here and reported as deleted (or being checked for it): nothing left to settle or report. */
   gone: boolean;
 }
 
