@@ -83,6 +83,48 @@ describe("entries a producer's maxLen trimmed before the group read them", () =>
   });
 });
 
+describe("entries a producer's maxLen trims while a running consumer is backlogged", () => {
+  it('are counted before the reader reads across the gap, without waiting for a claim round', async () => {
+    const pattern = uniqueName('backlog');
+    const handled = new Set<number>();
+    let release!: () => void;
+    const gate = new Promise<void>(resolve => (release = resolve));
+    let started = 0;
+    @Controller()
+    class Gated {
+      @EventPattern(pattern)
+      async handle(@Payload() data: { n: number }) {
+        started++;
+        await gate;
+        handled.add(data.n);
+      }
+    }
+    const registry = new Registry();
+    // No claim round during the test: only the reader's check before a read can count the gap.
+    const { server } = await startLogged(
+      [Gated],
+      { connection: fx.redis.url, group: 'g', concurrency: 4, readBatchSize: 4, claim: { intervalMs: 60_000, minIdleMs: 120_000 }, metrics: { registry } },
+      false,
+    );
+    const deleted: DeletedEvent[] = [];
+    server.on('deleted', e => deleted.push(e));
+    await fx.client().emitMany(pattern, Array.from({ length: 8 }, (_, n) => ({ n })));
+    await waitFor(() => started === 4, 'a full read of 4 entries running');
+    // While the consumer is busy, a producer with maxLen 100 writes 2,000 more: the oldest unread ones are trimmed.
+    const total = 8 + 2000;
+    const producer = fx.client({ maxLen: 100 });
+    for (let i = 8; i < total; i += 100) await producer.emitMany(pattern, Array.from({ length: 100 }, (_, k) => ({ n: i + k })));
+    const left = await fx.redis.client().xlen(pattern);
+    release();
+    await waitFor(() => handled.size === 4 + left, 'the entries read and those left in the stream handled');
+    const lost = total - handled.size;
+    expect(deleted.every(e => e.unread)).toBe(true);
+    expect(deleted.reduce((sum, e) => sum + e.count, 0)).toBe(lost);
+    expect(await metricValue(registry, 'nestream_messages_trimmed_total', { stream: pattern, group: 'g', reason: 'unread' })).toBe(lost);
+    expect(lost).toBeGreaterThan(1500);
+  });
+});
+
 describe('an entry trimmed while its handler runs', () => {
   it('is reported as deleted, with a log line that says trimmed, not taken over', async () => {
     const pattern = uniqueName('running');

@@ -18,10 +18,11 @@ export interface UnreadTrimsDeps {
  * Counts entries trimmed before the group read them (a producer's maxLen outrunning the group, XTRIM, MINID):
  * no read, claim or ack ever meets them, so without this they vanish unseen. One script call per stream
  * (unread-trims-1.lua: XINFO STREAM and GROUPS, inside Redis), run before the reader's first read (at start,
- * after a reconnect) and on every claim-loop round: nothing per entry.
+ * after a reconnect), on every claim-loop round, and while reads come back full (a backlog, when a producer's
+ * maxLen can overtake the group) before the next read, at most once a second: nothing per entry.
  *
  * The count is exact for entries found trimmed while the group is behind the stream's first entry (a stopped
- * or backlogged consumer at start or at a round). A gap the group reads across between two checks is not
+ * or backlogged consumer at one of those checks). A gap the group reads across between two checks is not
  * seen then: Redis 7.0 keeps it in the group's entries-read counter, so the next check that finds the group
  * behind counts it late; newer Redis versions correct that counter at the read, and such a gap goes uncounted.
  * Each lost entry is counted once per group, whichever consumer checks first (the script records it).
