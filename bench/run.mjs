@@ -28,6 +28,8 @@ const HELP = `Usage: node bench/run.mjs [options]   (or: npm run bench -- [optio
   --batch N          burst: events per emitMany/pipeline/addBulk, and emits in flight (env BENCH_BATCH, default ${DEFAULTS.batch})
   --partitions LIST  partitioned scenario: partition counts (env BENCH_PARTITIONS, default ${PARTITIONED_DEFAULTS.partitions.join(',')}); it runs --n events (default ${PARTITIONED_DEFAULTS.n} there) on a local 3-master cluster it starts itself
   --redis URL        Redis to use (env BENCH_REDIS_URL, default ${DEFAULTS.redisUrl}); the durable scenario starts a master and a replica of its own
+  --quiet-wait S     before each run, wait up to S seconds for the machine to be quiet (env BENCH_QUIET_WAIT, default ${DEFAULTS.quietWaitMs / 1000}; 0 on a machine that never is)
+  --attempts N       runs of a disturbed run, the least disturbed kept (env BENCH_ATTEMPTS, default ${DEFAULTS.maxAttempts})
   --profile          node --cpu-prof on the first consumer of each run (bench/results/profiles/)
   --out DIR          where results go (default bench/results)
   --list             print the plan and exit
@@ -53,10 +55,13 @@ function parseArgs(argv, env) {
     partitions: v => (o.partitions = nums(v)),
     redis: v => (o.redisUrl = v),
     out: v => (o.outDir = v),
+    'quiet-wait': v => (o.quietWaitMs = Number(v) * 1000),
+    attempts: v => (o.maxAttempts = Number(v)),
   };
   const fromEnv = {
     BENCH_ONLY: 'only', BENCH_SYSTEMS: 'systems', BENCH_N: 'n', BENCH_MEMORY_N: 'memory-n', BENCH_RATE: 'rate',
     BENCH_DURATION: 'duration', BENCH_WARMUP: 'warmup', BENCH_SIZES: 'sizes', BENCH_CONSUMERS: 'consumers', BENCH_BATCH: 'batch', BENCH_REDIS_URL: 'redis', BENCH_REPEAT: 'repeat', BENCH_DRAIN_N: 'drain-n', BENCH_PARTITIONS: 'partitions',
+    BENCH_QUIET_WAIT: 'quiet-wait', BENCH_ATTEMPTS: 'attempts',
   };
   for (const [k, name] of Object.entries(fromEnv)) if (env[k]) set[name](env[k]);
   if (env.BENCH_PROFILE === '1') o.profile = true;
@@ -76,7 +81,8 @@ function parseArgs(argv, env) {
   }
   for (const s of o.only ?? []) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(', ')})`);
   for (const s of o.systems ?? []) if (!SYSTEMS[s]) throw new Error(`unknown system ${s} (known: ${Object.keys(SYSTEMS).join(', ')})`);
-  for (const k of ['n', 'memoryN', 'rate', 'durationS', 'batch', 'repeat', 'drainN']) {
+  if (o.quietWaitMs !== undefined && !(Number.isFinite(o.quietWaitMs) && o.quietWaitMs >= 0)) throw new Error('--quiet-wait must be a number of seconds >= 0');
+  for (const k of ['n', 'memoryN', 'rate', 'durationS', 'batch', 'repeat', 'drainN', 'maxAttempts']) {
     if (o[k] !== undefined && !(Number.isFinite(o[k]) && o[k] > 0)) throw new Error(`--${k} must be a positive number`);
   }
   return o;

@@ -18,7 +18,7 @@ export const SCENARIOS = ['burst', 'latency', 'fanout', 'consumers', 'payload', 
 
 /** Systems each scenario runs by default (a --systems list is intersected with these). */
 const DEFAULT_SYSTEMS = {
-  burst: ['raw', 'transport', 'transport-metrics', 'transport-tuned', 'transport-bulk', 'transport-bulk-tuned', 'nest-redis', 'bullmq'],
+  burst: ['raw', 'transport', 'transport-unbounded', 'transport-metrics', 'transport-tuned', 'transport-bulk', 'transport-bulk-tuned', 'nest-redis', 'bullmq'],
   latency: ['raw', 'transport', 'transport-tuned', 'transport-bulk', 'nest-redis', 'bullmq'],
   fanout: ['raw', 'transport', 'transport-bulk', 'nest-redis'],
   consumers: ['raw', 'transport', 'transport-bulk', 'transport-bulk-tuned', 'bullmq'],
@@ -642,7 +642,8 @@ function median(runs) {
   const pick = { ...sorted[Math.floor((sorted.length - 1) / 2)] };
   pick.repeats = runs.map(r => ({
     evPerSec: r.evPerSec, p99Ms: r.p99Ms, peakRssMB: r.peakRssMB, lost: r.lost, duplicated: r.duplicated, pending: r.pending, error: r.error,
-    producerCpuUsPerEvent: r.producerCpuUsPerEvent, consumerCpuUsPerEvent: r.consumerCpuUsPerEvent,
+    producerCpuUsPerEvent: r.producerCpuUsPerEvent, consumerCpuUsPerEvent: r.consumerCpuUsPerEvent, redisCpuUsPerEvent: r.redisCpuUsPerEvent,
+    otherCpuS: r.cpu?.otherMs == null ? undefined : (r.cpu.otherMs + (r.cpu.stealMs ?? 0)) / 1000, disturbed: r.disturbed,
   }));
   pick.lost = Math.max(...ok.map(r => r.lost));
   pick.duplicated = Math.max(...ok.map(r => r.duplicated));

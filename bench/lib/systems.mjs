@@ -26,6 +26,13 @@ export const SYSTEMS = {
     retry: true,
     backlog: true,
   },
+  'transport-unbounded': {
+    title: '@nestream/transport, default options but boundedReads: false (plain XREADGROUP), client.emit()',
+    stream: true,
+    fanout: false,
+    retry: false,
+    backlog: false,
+  },
   'transport-tuned': {
     title: '@nestream/transport, concurrency 512 / readBatchSize 512, client.emit()',
     stream: true,
@@ -112,6 +119,7 @@ export async function createProducer(cfg) {
       return transportProducer(cfg, true, { durability: DURABILITY });
     case 'transport':
     case 'transport-tuned':
+    case 'transport-unbounded':
       return transportProducer(cfg, false);
     case 'transport-metrics':
       return transportProducer(cfg, false, { metrics: true });
@@ -232,6 +240,8 @@ export async function createConsumer(cfg, handle) {
       return transportConsumer(cfg, handle, TUNED_SERVER_OPTIONS);
     case 'transport-metrics':
       return transportConsumer(cfg, handle, { metrics: true });
+    case 'transport-unbounded':
+      return transportConsumer(cfg, handle, { boundedReads: false });
     case 'transport-bulk-tuned':
       return transportConsumer(cfg, handle, TUNED_SERVER_OPTIONS, true);
     case 'nest-redis':

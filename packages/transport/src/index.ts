@@ -42,6 +42,7 @@ export {
   RedisStreamsStatus,
   type RedisStreamsEvents,
   type DeadLetteredEvent,
+  type DeletedEvent,
   type HandlerFailedEvent,
   type LateCompletionEvent,
   type RetentionEvent,

@@ -136,8 +136,9 @@ export interface RedisStreamsServerSettings {
   /**
    * Read the entries waiting through a Lua script that dead-letters those larger than maxPayloadBytes inside
    * Redis, so no read holds more than max(readBatchSize, streams) x maxPayloadBytes, plus the one entry per
-   * stream that ends an idle wait. Without it a read takes readBatchSize entries of any size before checking.
-   * Costs Redis about 2.5x the CPU of a plain read per entry (bench/RESULTS.md). @default false
+   * stream that ends an idle wait. `false`: a plain XREADGROUP, which takes readBatchSize entries of any size
+   * before checking (100 entries of 5 MB: over 1 GB in the consumer), for Redis CPU per entry about 2.5x lower
+   * (bench/RESULTS.md). @default true
    */
   boundedReads?: boolean;
   /** `@EventPattern(p, transportId)` binds a handler to this transport only. @default REDIS_STREAMS_TRANSPORT */
@@ -234,8 +235,10 @@ export const DEFAULT_SERVER_OPTIONS = {
   maxPayloadBytes: DEFAULT_DECODE_LIMITS.maxBytes,
   maxPayloadDepth: DEFAULT_DECODE_LIMITS.maxDepth,
   maxPayloadFields: DEFAULT_DECODE_LIMITS.maxFields,
-  // Off: a plain XREADGROUP costs Redis 2.5x less per entry than the size-checking script (bench/RESULTS.md).
-  boundedReads: false,
+  // On: a consumer's memory is bounded by default, whatever producers write; the script costs Redis about 2.5x
+  // the CPU of a plain XREADGROUP per entry (bench/RESULTS.md, issue 19): `false` for throughput when every
+  // producer is trusted.
+  boundedReads: true,
 };
 
 export interface ResolvedRetry {

@@ -55,6 +55,20 @@ export interface LateCompletionEvent {
   owner: string | null;
 }
 
+/**
+ * Entries that disappeared before they were handled: trimmed (a producer's `maxLen`, XTRIM, MINID) or XDELed.
+ * `unread`: the group never read them, so their ids are not known (`ids` is empty) and `count` says how many;
+ * otherwise they were delivered (pending) and `ids` names them.
+ */
+export interface DeletedEvent {
+  stream: string;
+  ids: string[];
+  /** How many entries: `ids.length`, or for `unread` ones the count from the stream's counters. */
+  count: number;
+  /** True for entries removed before the group read them (see the trims section of the docs). */
+  unread: boolean;
+}
+
 /** Events of `RedisStreamsServer.on()`. */
 export interface RedisStreamsEvents {
   /** Triggered when the reader's connection is ready. */
@@ -77,8 +91,8 @@ export interface RedisStreamsEvents {
    * and later ones, meanwhile.
    */
   lateCompletion: (event: LateCompletionEvent) => void;
-  /** Triggered when pending ids whose entries were trimmed away were cleaned up. */
-  deleted: (event: { stream: string; ids: string[] }) => void;
+  /** Triggered when entries were trimmed or deleted before they were handled (read or not): see DeletedEvent. */
+  deleted: (event: DeletedEvent) => void;
   /** Triggered after each retention run of a stream (`retention` option): what was trimmed, and what holds the stream back. */
   retention: (event: RetentionEvent) => void;
 }

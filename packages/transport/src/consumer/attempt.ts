@@ -119,7 +119,8 @@ export class Attempt {
    * entry is not handed over, or undefined with `entry.message` set.
    */
   private admit(route: Route, entry: StreamEntry): AttemptResult | undefined {
-    if (!entry.fields) return TRIMMED;
+    // No fields: an id whose entry was trimmed. Gone: found trimmed (and reported) while it waited for a slot.
+    if (!entry.fields || entry.gone) return TRIMMED;
     try {
       entry.message = decode(entry.fields, this.deps.options.decodeLimits, this.deps.options.deserializer);
     } catch (err) {

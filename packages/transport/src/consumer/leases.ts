@@ -109,6 +109,14 @@ export class Leases {
     return ids;
   }
 
+  /** The entries of `stream` with these ids held now (rare paths only: a scan of the slab). */
+  heldEntries(stream: string, ids: readonly string[]): StreamEntry[] {
+    const wanted = new Set(ids);
+    const found: StreamEntry[] = [];
+    for (const e of this.slab) if (e && e.stream === stream && wanted.has(e.id)) found.push(e);
+    return found;
+  }
+
   get size(): number {
     return this.count;
   }

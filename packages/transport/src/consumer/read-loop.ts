@@ -9,6 +9,7 @@ import type { Leases } from './leases.js';
 import type { PendingIntake } from './pending-intake.js';
 import type { StreamOwnership } from './partition-ownership.js';
 import type { SizeGuard } from './size-guard.js';
+import type { UnreadTrims } from './unread-trims.js';
 import type { Utf8Guard } from './utf8-guard.js';
 import { streamEntry, type StreamEntry } from './stream-entry.js';
 import { doublingDelay } from './backoff.js';
@@ -19,6 +20,9 @@ type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields
 // After a failed read: 100 ms, doubling, at most 5 s between tries (a lasting error is not a hot loop).
 const ERROR_BACKOFF_MIN_MS = 100;
 const ERROR_BACKOFF_MAX_MS = 5000;
+// While reads come back full (a backlog), a producer's maxLen may be trimming entries the group has not read:
+// count them before reading across the gap, at most once a second (one script call per stream, not per entry).
+const BACKLOG_TRIMS_CHECK_MS = 1000;
 
 export interface ReadLoopDeps {
   /** The `reader` connection, for the blocking XREADGROUP only: a blocked read holds its connection. */
@@ -38,6 +42,8 @@ export interface ReadLoopDeps {
   sizeGuard?: SizeGuard;
   /** With ordered partitions: which of `streams` this consumer owns now; only those are read and recovered. */
   ownership?: StreamOwnership;
+  /** Counts entries trimmed before the group read them: run before the first read, when a gap is still ahead. */
+  unreadTrims?: UnreadTrims;
 }
 
 /**
@@ -59,6 +65,9 @@ export class ReadLoop {
   private readonly watchdog: ReadWatchdog;
   /** Last time a read returned (or failed): the health check's sign that the loop is alive. */
   lastReadAt = 0;
+  /** The last read returned as many entries as it asked for of some stream: more are waiting. */
+  private lastReadFull = false;
+  private trimsCheckedAt = 0;
 
   constructor(private readonly deps: ReadLoopDeps) {
     this.newIds = deps.streams.map(() => '>');
@@ -95,6 +104,8 @@ export class ReadLoop {
         }
         if (!this.recovered) {
           const { ownership } = this.deps;
+          // Before reading across it: a gap left by trimming while we were away is still countable now.
+          await this.deps.unreadTrims?.check(this.deps.streams);
           for (const stream of this.deps.streams) {
             if (!ownership || ownership.owns(stream)) await this.deps.intake.recoverOwn(stream, () => this.running);
           }
@@ -107,6 +118,10 @@ export class ReadLoop {
         if (!this.running) break;
         const room = Math.min(this.deps.dispatcher.readable, this.deps.options.readBatchSize);
         if (room === 0) continue;
+        if (this.lastReadFull && this.deps.unreadTrims && Date.now() - this.trimsCheckedAt >= BACKLOG_TRIMS_CHECK_MS) {
+          this.trimsCheckedAt = Date.now();
+          await this.deps.unreadTrims.check(this.deps.streams);
+        }
         const entries = await this.read(room);
         this.lastReadAt = Date.now();
         this.deps.dispatcher.submit(await this.deps.utf8Guard.screen(entries));
@@ -179,12 +194,14 @@ export class ReadLoop {
       reply = await this.watchdog.watch<XReadGroupReply>(command, c => reader.sendCommand(c));
     }
     const entries: StreamEntry[] = [];
+    this.lastReadFull = false;
     if (!reply) return entries;
     const now = Date.now();
     // Rotate which stream's entries come first, so a backlog does not always favour the same stream.
     const start = this.roundRobin++ % reply.length;
     for (let i = 0; i < reply.length; i++) {
       const [stream, list] = reply[(start + i) % reply.length];
+      if (list.length >= count) this.lastReadFull = true;
       for (const [id, fields] of list) {
         const entry = streamEntry(stream, id, fields, 1);
         this.deps.leases.hold(entry, now);

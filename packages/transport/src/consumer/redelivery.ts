@@ -152,7 +152,7 @@ export class Redelivery {
   /** Not taken back: trimmed (reported as deleted), or another consumer has it (it handles the entry now). */
   private async letGo(stream: string, entries: StreamEntry[]): Promise<void> {
     try {
-      const takenOver = await this.deps.gone.sortOut(stream, entries.map(e => e.id));
+      const takenOver = await this.deps.gone.sortOut(stream, entries.map(e => e.id), 'while waiting for its retry');
       for (const id of takenOver) this.deps.logger.warn?.(`Entry ${id} of ${stream} was claimed by another consumer before its retry; it is not retried here`);
     } catch (err) {
       this.deps.logger.warn?.(`Could not check ${entries.length} entries of ${stream} that were not taken back: ${(err as Error).message}`);

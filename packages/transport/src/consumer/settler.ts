@@ -9,6 +9,7 @@ import { deadLetterLimits, moveToDeadLetter, type DeadLetterResult } from './dea
 import { describeError } from './describe-error.js';
 import type { Decision } from './failure-policy.js';
 import type { FailureRecord } from './failure-record.js';
+import type { GoneEntries } from './gone-entries.js';
 import type { Leases } from './leases.js';
 import type { ReplyWriter } from './reply-writer.js';
 import type { Route } from './route.js';
@@ -34,6 +35,8 @@ export interface SettlerDeps {
   instrumentation: ConsumerInstrumentation;
   /** Handler failures counted in Redis: a takeover tells them from interrupted deliveries. */
   failures: FailureRecord;
+  /** Reports entries found trimmed or deleted before they were settled. */
+  gone: GoneEntries;
   /** Where a retry decision goes: the entry waits for its next attempt there. */
   scheduleRetry: (entry: StreamEntry, delayMs: number) => void;
 }
@@ -62,8 +65,9 @@ export class Settler {
     if (!(await this.confirmLease(entry))) {
       // Our lease ran out (a stalled process, a lost renewal): another consumer may be running the entry
       // now. Retrying or dead-lettering it here could run it twice at once: leave it to that consumer.
+      // Or the entry was trimmed meanwhile: then there is nothing to settle, only to report.
       this.deps.leases.release(entry);
-      this.deps.logger.warn?.(`Entry ${entry.id} of ${entry.stream}: lease lost (claimed by another consumer?), not ${decision.kind === 'retry' ? 'retried' : 'dead-lettered'} here`);
+      await this.reportLostLease(entry, decision.kind === 'retry' ? 'retried' : 'dead-lettered');
       return 'dropped';
     }
     if (decision.kind === 'retry') {
@@ -90,9 +94,11 @@ export class Settler {
 
   private ack(entry: StreamEntry, skipped?: 'trimmed' | 'expired'): void {
     this.deps.leases.release(entry);
+    // Found trimmed while its handler ran: reported and acked then.
+    if (entry.gone) return;
     this.deps.acker.add(entry.stream, entry.id);
     if (entry.failures > 0) this.deps.failures.forget(entry);
-    if (skipped === 'trimmed') this.deps.emit('deleted', { stream: entry.stream, ids: [entry.id] });
+    if (skipped === 'trimmed') this.deps.gone.counted(entry.stream, [entry.id], 'before its handler could run');
     else if (skipped === 'expired') {
       this.deps.logger.warn?.(`Skipped request ${entry.id} of ${entry.stream}: its caller timed out before it was handled`);
     }
@@ -154,8 +160,7 @@ export class Settler {
     this.deps.failures.forget(entry);
     if (moved === 'gone') {
       // Trimmed or deleted meanwhile: nothing was copied, only its pending reference acked.
-      this.deps.logger.warn?.(`Entry ${entry.id} of ${entry.stream} was gone before its dead-letter move (${reason}); acked`);
-      this.deps.emit('deleted', { stream: entry.stream, ids: [entry.id] });
+      this.deps.gone.counted(entry.stream, [entry.id], `before its dead-letter move (${reason})`);
       return;
     }
     this.deps.instrumentation.deadLettered(entry.stream, reason, { id: entry.id, deliveryCount: entry.deliveryCount, headers: entry.message?.headers ?? {} });
@@ -167,6 +172,24 @@ export class Settler {
     this.deps.emit('deadLettered', {
       stream: entry.stream, id: entry.id, deadLetterStream: dlq, reason, attempts: entry.deliveryCount, error: described,
     });
+  }
+
+  /**
+   * The lease could not be confirmed: the entry was trimmed (reported as deleted, unless a renewal round
+   * found and reported it already) or another consumer claimed it (it settles the entry now).
+   */
+  private async reportLostLease(entry: StreamEntry, notDone: string): Promise<void> {
+    if (entry.gone) return;
+    let takenOver: string[];
+    try {
+      takenOver = await this.deps.gone.sortOut(entry.stream, [entry.id], `before it could be ${notDone}`);
+    } catch (err) {
+      this.reportError(`Entry ${entry.id} of ${entry.stream}: lease lost, and whether it was trimmed or taken over could not be checked`, err);
+      return;
+    }
+    if (takenOver.length > 0) {
+      this.deps.logger.warn?.(`Entry ${entry.id} of ${entry.stream}: lease lost (claimed by another consumer), not ${notDone} here`);
+    }
   }
 
   /** A Redis error while confirming counts as "still ours": the settlement itself will find out. */

@@ -22,9 +22,11 @@ export interface StreamEntry {
   touchedAt: number;
   /** The decoded message, once the attempt decoded it (the settler answers a request's caller with it). */
   message: DecodedMessage | undefined;
+  /** Found trimmed or deleted while held here and reported as deleted (or being checked for it): nothing left to settle or report. */
+  gone: boolean;
 }
 
 /** A new entry, not held yet (Leases.hold holds it). Always this shape, so the hot path stays monomorphic. */
 export function streamEntry(stream: string, id: string, fields: string[] | null, deliveryCount: number): StreamEntry {
-  return { stream, id, fields, deliveryCount, failures: 0, leaseIndex: -1, touchedAt: 0, message: undefined };
+  return { stream, id, fields, deliveryCount, failures: 0, leaseIndex: -1, touchedAt: 0, message: undefined, gone: false };
 }

@@ -1,6 +1,6 @@
 import type { DeadLetterReason } from '../consumer/dead-letter.js';
 import { GroupStats } from './group-stats.js';
-import type { AttemptInfo, AttemptOutcome, WatchedConsumer } from './instrumentation.js';
+import type { AttemptInfo, AttemptOutcome, TrimReason, WatchedConsumer } from './instrumentation.js';
 import { consumerMetricSet, type ConsumerMetricSet } from './metric-set.js';
 import type { ResolvedMetricsOptions } from './observability-options.js';
 import type { CounterSeries, HistogramSeries } from './series-metrics.js';
@@ -10,6 +10,8 @@ import type { CounterSeries, HistogramSeries } from './series-metrics.js';
 const REASONS: Record<DeadLetterReason, true> = {
   decode: true, 'max-attempts': true, unrecoverable: true, manual: true, validation: true, deadline: true, interrupted: true,
 };
+
+const TRIM_REASONS: readonly TrimReason[] = ['unread', 'pending'];
 
 /** One stream's metrics with their labels bound: looked up and validated once, not on every event. */
 interface StreamMetrics {
@@ -72,12 +74,17 @@ export class ConsumerMetrics {
     this.metrics.lateCompletions.inc({ stream, group: this.group });
   }
 
+  trimmed(stream: string, reason: TrimReason, count: number): void {
+    if (count > 0) this.metrics.trimmed.inc({ stream, group: this.group, reason }, count);
+  }
+
   watch(consumer: WatchedConsumer): () => void {
     for (const stream of consumer.orderedPartitions ?? []) this.metrics.lateCompletions.child({ stream, group: this.group });
     for (const stream of consumer.streams) {
       this.of(stream);
       // Series at 0 from the start: rate() and increase() only see increments of a series that existed before.
       this.metrics.claimed.child({ stream, group: this.group });
+      for (const reason of TRIM_REASONS) this.metrics.trimmed.child({ stream, group: this.group, reason });
       for (const reason of Object.keys(REASONS)) this.metrics.deadLettered.child({ stream, group: this.group, reason });
     }
     const stats = new GroupStats(consumer, this.options.refreshMs, this.options.refreshTimeoutMs);

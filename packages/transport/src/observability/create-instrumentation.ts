@@ -8,6 +8,7 @@ import {
   type ConsumerInstrumentation,
   type ProducerInstrumentation,
   type SendObservation,
+  type TrimReason,
   type WatchedConsumer,
 } from './instrumentation.js';
 import { producerMetricSet } from './metric-set.js';
@@ -71,6 +72,10 @@ class ObservedConsumer implements ConsumerInstrumentation {
 
   lateCompletion(stream: string): void {
     this.metrics?.lateCompletion(stream);
+  }
+
+  trimmed(stream: string, reason: TrimReason, count: number): void {
+    this.metrics?.trimmed(stream, reason, count);
   }
 
   watch(consumer: WatchedConsumer): () => void {

@@ -57,9 +57,14 @@ export interface ConsumerInstrumentation {
   retentionTrimmed(stream: string, safe: number, hard: number): void;
   /** A handler call of an ordered partition ended after this consumer's lease on the partition was lost. */
   lateCompletion(stream: string): void;
+  /** Entries disappeared (trimmed, XDELed) before they were handled: `unread` by the group, or `pending` with it. */
+  trimmed(stream: string, reason: TrimReason, count: number): void;
   /** listen(): report this consumer's gauges from now on. Returns what close() calls to stop. */
   watch(consumer: WatchedConsumer): () => void;
 }
+
+/** Where a trimmed entry was: never read by the group (`unread`), or read and not settled yet (`pending`). */
+export type TrimReason = 'unread' | 'pending';
 
 /** One XADD (emit, send) or one emitMany call of the client. */
 export interface SendObservation {
@@ -89,6 +94,7 @@ export const NO_INSTRUMENTATION: ConsumerInstrumentation = {
   claimed: () => undefined,
   retentionTrimmed: () => undefined,
   lateCompletion: () => undefined,
+  trimmed: () => undefined,
   watch: () => NO_WATCH,
 };
 

@@ -6,6 +6,7 @@ export const METRIC_NAMES = {
   claimed: 'nestream_messages_claimed_total',
   retentionTrimmed: 'nestream_retention_trimmed_total',
   lateCompletions: 'nestream_partition_late_completions_total',
+  trimmed: 'nestream_messages_trimmed_total',
   processDuration: 'nestream_process_duration_seconds',
   deliveryLatency: 'nestream_delivery_latency_seconds',
   groupPending: 'nestream_group_pending',

@@ -22,6 +22,7 @@ export interface ConsumerMetricSet {
   claimed: SeriesCounter;
   retentionTrimmed: SeriesCounter;
   lateCompletions: SeriesCounter;
+  trimmed: SeriesCounter;
   processDuration: SeriesHistogram;
   deliveryLatency: SeriesHistogram;
   /** Add a running consumer to the gauges; returns its removal. */
@@ -143,6 +144,7 @@ export async function consumerMetricSet(options: ResolvedMetricsOptions): Promis
     claimed: counter(registry, n.claimed, 'Entries taken over from another consumer (crashed or stuck).', ['stream', 'group']),
     retentionTrimmed: counter(registry, n.retentionTrimmed, 'Entries trimmed by retention: kind="safe" read and acked by every group, kind="hard" by hardMaxLen, read or not.', ['stream', 'group', 'kind']),
     lateCompletions: counter(registry, n.lateCompletions, "Handler calls of an ordered partition that ended after this consumer's lease on the partition was lost (another consumer may have run it meanwhile).", ['stream', 'group']),
+    trimmed: counter(registry, n.trimmed, 'Entries trimmed or deleted before they were handled: reason unread (never read by the group) or pending (read, not settled).', ['stream', 'group', 'reason']),
     processDuration: histogram(registry, n.processDuration, 'Handler time per entry, in seconds (a batch call counts once per entry).', ['stream', 'group'], options.durationBuckets),
     deliveryLatency: histogram(registry, n.deliveryLatency, "From the entry's id time (when Redis added it) to the end of its handler call, in seconds.", ['stream', 'group'], options.latencyBuckets),
     watch(source) {

@@ -9,6 +9,7 @@ import { Dispatcher } from '../consumer/dispatcher.js';
 import { installErrorCapture } from '../consumer/error-capture.js';
 import { checkRoute } from './check-route.js';
 import { brand } from '../brand.js';
+import { UnreadTrims } from '../consumer/unread-trims.js';
 import { GoneEntries } from '../consumer/gone-entries.js';
 import { Leases } from '../consumer/leases.js';
 import { PartitionOwnership } from '../consumer/partition-ownership.js';
@@ -263,9 +264,9 @@ export class RedisStreamsServer
     const requestStreams = new Set([...routes.values()].filter(r => !r.isEvent).map(r => r.stream));
     const leases = new Leases(commands, o.group, o.consumer, o.claim.minIdleMs, { streams: requestStreams, minIdleMs: o.claim.requestMinIdleMs });
     const acker = new Acker(commands, o.group, err => this.reportError('XACK failed, will retry', err));
-    const gone = new GoneEntries(commands, o.group, logger, emit);
-    const replies = new ReplyWriter(commands);
     const instrumentation = this.instrumentation;
+    const gone = new GoneEntries({ redis: commands, leases, group: o.group, logger, emit, instrumentation });
+    const replies = new ReplyWriter(commands);
     let dispatcher: Dispatcher | undefined;
     const redelivery = new Redelivery({
       redis: commands, group: o.group, consumer: o.consumer, leases, gone, logger,
@@ -276,7 +277,7 @@ export class RedisStreamsServer
     });
     const failures = new FailureRecord(commands, o.group, logger);
     const settler = new Settler({
-      redis: commands, options: o, acker, leases, replies, logger, emit, instrumentation, failures,
+      redis: commands, options: o, acker, leases, replies, logger, emit, instrumentation, failures, gone,
       scheduleRetry: (entry, delayMs) => redelivery.schedule(entry, delayMs),
     });
     const attempt = new Attempt({
@@ -293,6 +294,7 @@ export class RedisStreamsServer
     const utf8Guard = new Utf8Guard(commands, leases, (entry, error) => settler.apply(routes.get(entry.stream)!, entry, { kind: 'deadLetter', reason: 'decode', error, beforeHandler: true }), logger);
     const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard, failures });
     const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
+    const unreadTrims = new UnreadTrims({ redis: commands, group: o.group, gone, logger, onError });
     const owned = orderedPartitions(routes);
     const ownership: PartitionOwnership | undefined = owned.length === 0 ? undefined : new PartitionOwnership({
       redis: commands, options: o, keys: this.keys, patterns: owned, intake, leases, logger,
@@ -317,10 +319,11 @@ export class RedisStreamsServer
           utf8Guard,
           sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams: groupStreams, logger, emit }) : undefined,
           ownership,
+          unreadTrims,
         }),
     );
     const retention = retentionOf(routes, { redis: commands, logger, emit, instrumentation });
-    const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError, ownership, retention });
+    const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError, ownership, retention, gone, unreadTrims });
     const unwatch = instrumentation.watch({
       redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key,
       orderedPartitions: owned.flatMap(p => p.streams),
