@@ -9,6 +9,7 @@ export { decide, INTERNAL_ERROR, type Decision } from './consumer/failure-policy
 export { installErrorCapture } from './consumer/error-capture.js';
 export { describeError } from './consumer/describe-error.js';
 export { streamEntry, type StreamEntry } from './consumer/stream-entry.js';
+export { ReplyWriter, type AppendReply } from './consumer/reply-writer.js';
 export type { Route } from './consumer/route.js';
 export { buildRoutes } from './server/build-routes.js';
 export { StreamKeys } from './keys.js';
@@ -20,3 +21,4 @@ export {
 } from './options.js';
 export { encodeReply, decodeReply, type ReplyPacket } from './wire/reply.js';
 export { brand } from './brand.js';
+export { NO_INSTRUMENTATION } from './observability/instrumentation.js';

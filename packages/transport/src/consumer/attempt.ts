@@ -21,8 +21,7 @@ const EXPIRED: AttemptResult = { kind: 'skipped', why: 'expired' };
 
 export interface AttemptDeps {
   options: ResolvedServerOptions;
-  /** Where a request's replies go (the ReplyWriter; the test kit's in-memory broker). */
-  replies: Pick<ReplyWriter, 'send' | 'sendError'>;
+  replies: ReplyWriter;
   instrumentation: ConsumerInstrumentation;
   /** A request's reply could not be written (the handler ran; its caller will time out). */
   onReplyError: (entry: StreamEntry, err: unknown) => void;

@@ -17,7 +17,7 @@ import { ReadLoop } from '../consumer/read-loop.js';
 import { Redelivery } from '../consumer/redelivery.js';
 import { SizeGuard } from '../consumer/size-guard.js';
 import { Utf8Guard } from '../consumer/utf8-guard.js';
-import { ReplyWriter } from '../consumer/reply-writer.js';
+import { appendReplyTo, ReplyWriter } from '../consumer/reply-writer.js';
 import type { Route } from '../consumer/route.js';
 import { Settler, type EmitEvent } from '../consumer/settler.js';
 import { Slots } from '../consumer/slots.js';
@@ -207,7 +207,7 @@ export class RedisStreamsServer
     const leases = new Leases(commands, o.group, o.consumer, o.claim.minIdleMs);
     const acker = new Acker(commands, o.group, err => this.reportError('XACK failed, will retry', err));
     const gone = new GoneEntries(commands, o.group, logger, emit);
-    const replies = new ReplyWriter(commands);
+    const replies = new ReplyWriter(appendReplyTo(commands));
     const instrumentation = this.instrumentation;
     let dispatcher: Dispatcher | undefined;
     const redelivery = new Redelivery({

@@ -1,0 +1,222 @@
+import { decode, DEAD_LETTER_FIELDS } from '@nestream/transport';
+import { StreamKeys } from '@nestream/transport/internal';
+import { MemoryBroker } from './memory-broker.js';
+import { MemoryStreamsClient, type EmittedRecord, type MemoryStreamsClientOptions } from './memory-streams.client.js';
+import { MemoryStreamsServer, type MemoryStreamsServerOptions } from './memory-streams.server.js';
+import type { StoredEntry } from './memory-stream.js';
+import { VirtualClock } from './virtual-clock.js';
+import { StreamsTestBedClientsModule, type TestBedClientRegistration } from './test-bed-clients.module.js';
+import type { DynamicModule } from '@nestjs/common';
+
+/** An entry of a pattern's stream, decoded. */
+export interface BedEntry {
+  stream: string;
+  id: string;
+  data: unknown;
+  headers: Record<string, string>;
+  /** The wire fields as stored. */
+  fields: Record<string, string>;
+}
+
+/** A dead letter: the entry as it was, and the `dlq.*` fields the transport adds. */
+export interface BedDeadLetter {
+  /** The source stream and the entry's id there. */
+  stream: string;
+  id: string;
+  reason: string;
+  error: { name: string; message: string };
+  attempts: number;
+  group: string;
+  consumer: string;
+  failedAt: string;
+  /** The entry's payload, decoded if it can be (else the raw `data` field). */
+  data: unknown;
+  fields: Record<string, string>;
+}
+
+export interface StreamsTestBedOptions {
+  /** The keyPrefix servers and clients of this bed use unless given one. @default '' */
+  keyPrefix?: string;
+  /** Where the virtual clock starts (ms since the epoch). @default Date.now() at creation */
+  startTime?: number;
+}
+
+// A drain that keeps finding work after this many clock steps is a loop (a handler that emits forever).
+const MAX_DRAIN_STEPS = 100_000;
+// advance(): microtask turns without any change before a step counts as finished.
+const QUIET_TURNS = 50;
+
+/**
+ * An in-memory broker with the transport's semantics, for tests without Redis: `server()` for the
+ * microservice, `client()` for producers, a virtual clock (`drain()`, `advance()`), and what Redis would hold
+ * (`entries()`, `pending()`, `deadLetters()`), plus handler call counts.
+ */
+export class StreamsTestBed {
+  private readonly broker: MemoryBroker;
+  private readonly keys: StreamKeys;
+  private readonly servers: MemoryStreamsServer[] = [];
+  private readonly clients: MemoryStreamsClient[] = [];
+
+  constructor(private readonly bedOptions: StreamsTestBedOptions = {}) {
+    this.broker = new MemoryBroker(new VirtualClock(bedOptions.startTime));
+    this.keys = new StreamKeys(bedOptions.keyPrefix ?? '');
+  }
+
+  /** A strategy for `NestFactory.createMicroservice(M, { strategy })` / `app.connectMicroservice({ strategy })`. */
+  server(options: MemoryStreamsServerOptions): MemoryStreamsServer {
+    const server = new MemoryStreamsServer(this.broker, withPrefix(options, this.bedOptions.keyPrefix));
+    this.servers.push(server);
+    return server;
+  }
+
+  /** A `ClientProxy` writing to this bed. */
+  client(options: MemoryStreamsClientOptions = {}): MemoryStreamsClient {
+    const client = new MemoryStreamsClient(this.broker, withPrefix(options, this.bedOptions.keyPrefix));
+    this.clients.push(client);
+    return client;
+  }
+
+  /**
+   * `ClientsModule.register()` for a test: each registration's token gets a client of this bed
+   * (`imports: [bed.clientsModule([{ name: 'EVENTS' }])]` in `Test.createTestingModule`).
+   */
+  clientsModule(registrations: TestBedClientRegistration[] = [{}], options: { global?: boolean } = {}): DynamicModule {
+    return StreamsTestBedClientsModule.of(registrations, o => this.client(o), options.global ?? false);
+  }
+
+  /** The bed's time (ms since the epoch): starts at the wall-clock time, moves with drain() and advance(). */
+  now(): number {
+    return this.broker.clock.now();
+  }
+
+  /**
+   * Resolves once nothing is running, waiting for a slot or waiting for a retry: handlers in flight are awaited
+   * (they may do real I/O), then the clock jumps to the next timer (a retry's backoff, a request's timeout),
+   * and so on. A handler that never settles keeps it waiting: for handlerTimeoutMs, use advance().
+   */
+  async drain(): Promise<void> {
+    for (let step = 0; step < MAX_DRAIN_STEPS; step++) {
+      await this.settle();
+      const next = this.broker.clock.nextDueAt();
+      if (next === undefined) return;
+      this.broker.clock.runUntil(next);
+    }
+    throw new Error(`drain(): still busy after ${MAX_DRAIN_STEPS} steps of the clock (a handler that keeps emitting?)`);
+  }
+
+  /**
+   * Moves the clock `ms` forward, running each timer at its time (retries, request and handler timeouts) and
+   * letting what it starts run as far as it goes without real I/O; handlers still in flight are not awaited.
+   */
+  async advance(ms: number): Promise<void> {
+    if (!(ms >= 0)) throw new RangeError(`advance(ms): ms must be >= 0, got ${ms}`);
+    const target = this.broker.clock.now() + ms;
+    await this.quiet();
+    for (;;) {
+      const next = this.broker.clock.nextDueAt();
+      if (next === undefined || next > target) break;
+      this.broker.clock.runUntil(next);
+      await this.quiet();
+    }
+    this.broker.clock.runUntil(target);
+    await this.quiet();
+  }
+
+  /** The entries of a pattern's stream (of each of its partitions, partition by partition), decoded. */
+  entries(pattern: string): BedEntry[] {
+    return this.streamsOf(pattern).flatMap(stream =>
+      this.broker.entries(stream).map(e => {
+        const fields = fieldMap(e);
+        const message = tryDecode(e.fields);
+        return { stream, id: e.id, data: message?.data ?? fields.data, headers: message?.headers ?? {}, fields };
+      }),
+    );
+  }
+
+  /** The dead letters of a pattern (`<stream>:dlq`, and each partition's), oldest first. */
+  deadLetters(pattern: string, deadLetterKey: (stream: string) => string = s => `${s}:dlq`): BedDeadLetter[] {
+    const f = DEAD_LETTER_FIELDS;
+    return this.streamsOf(pattern).flatMap(stream =>
+      this.broker.entries(deadLetterKey(stream)).map(e => {
+        const fields = fieldMap(e);
+        const message = tryDecode(e.fields);
+        return {
+          stream: fields[f.stream], id: fields[f.id], reason: fields[f.reason],
+          error: { name: fields[f.errorName], message: fields[f.errorMessage] },
+          attempts: Number(fields[f.attempts]), group: fields[f.group], consumer: fields[f.consumer], failedAt: fields[f.failedAt],
+          data: message ? message.data : fields.data, fields,
+        };
+      }),
+    );
+  }
+
+  /** Entries of a pattern delivered to `group` and not acked yet (waiting for a retry included). */
+  pending(pattern: string, group: string): number {
+    return this.streamsOf(pattern).reduce((n, s) => n + (this.broker.streams.get(s)?.groups.get(group)?.pending.size ?? 0), 0);
+  }
+
+  /** Handler calls for a pattern, over every server of the bed (each delivery of each entry counts). */
+  calls(pattern: string): number {
+    return this.servers.reduce((n, s) => n + (s.calls.get(pattern) ?? 0), 0);
+  }
+
+  /** What the bed's clients wrote to a pattern (every pattern without one). */
+  emitted(pattern?: string): EmittedRecord[] {
+    return this.clients.flatMap(c => c.emittedTo(pattern));
+  }
+
+  /** Closes every server and client of the bed. */
+  async close(): Promise<void> {
+    await Promise.all([...this.servers.map(s => s.close()), ...this.clients.map(c => c.close())]);
+  }
+
+  /** The streams of a pattern: its own, then its partitions if a server recorded a count. */
+  private streamsOf(pattern: string): string[] {
+    const count = this.broker.partitionCounts.get(this.keys.partitionCount(pattern));
+    const own = this.keys.stream(pattern);
+    return count === undefined ? [own] : [own, ...this.keys.partitions(pattern, count)];
+  }
+
+  /** Awaits the attempts in flight until none are left. */
+  private async settle(): Promise<void> {
+    for (;;) {
+      await turns(QUIET_TURNS);
+      const running = [...this.broker.consumers].flatMap(c => c.inFlight());
+      if (running.length === 0) return;
+      await Promise.allSettled(running);
+    }
+  }
+
+  /** Microtask turns until the broker has seen no change for QUIET_TURNS turns. */
+  private async quiet(): Promise<void> {
+    let seen = -1;
+    while (seen !== this.broker.activity) {
+      seen = this.broker.activity;
+      await turns(QUIET_TURNS);
+    }
+  }
+}
+
+/** Yields `n` microtask turns: no timers, so fake timers neither drive nor block it. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await Promise.resolve();
+}
+
+function fieldMap(entry: StoredEntry): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (let i = 0; i + 1 < entry.fields.length; i += 2) map[entry.fields[i]] = entry.fields[i + 1];
+  return map;
+}
+
+function tryDecode(fields: string[]) {
+  try {
+    return decode(fields);
+  } catch {
+    return undefined;
+  }
+}
+
+function withPrefix<T extends object>(options: T, keyPrefix: string | undefined): T {
+  if (keyPrefix === undefined || options === null || typeof options !== 'object' || 'keyPrefix' in options) return options;
+  return { ...options, keyPrefix };
+}
