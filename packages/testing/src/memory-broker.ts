@@ -52,13 +52,22 @@ export class MemoryBroker {
 
   /** XADD <key> * ...fields: returns the new id; the servers reading the stream are woken. */
   xadd(key: string, fields: string[]): string {
+    return this.xaddMany(key, [fields])[0];
+  }
+
+  /** Several entries added at once (emitMany's script), then the readers woken: a batch handler gets them together. */
+  xaddMany(key: string, entries: string[][]): string[] {
     const replyReader = this.replyReaders.get(key);
-    const id = this.nextId();
-    this.stream(key).add({ id, fields });
+    const stream = this.stream(key);
+    const ids = entries.map(fields => {
+      const id = this.nextId();
+      stream.add({ id, fields });
+      replyReader?.(fields);
+      return id;
+    });
     this.activity++;
-    if (replyReader) replyReader(fields);
     for (const c of this.consumers) c.wake(key);
-    return id;
+    return ids;
   }
 
   /** A client's reply stream: every reply written to it is handed to `read`. */

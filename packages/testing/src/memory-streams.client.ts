@@ -94,7 +94,17 @@ export class MemoryStreamsClient extends ClientProxy {
   /** Many events of one pattern, in order; resolves with their ids. */
   async emitMany(pattern: unknown, events: unknown[]): Promise<string[]> {
     const name = this.normalizePattern(pattern as string);
-    return events.map(event => this.write(name, event, false));
+    // Encoded first (a bad event fails the call before anything is written), then added stream by stream.
+    const encoded = events.map(event => this.encodeEvent(name, event, false));
+    const byStream = new Map<string, number[]>();
+    encoded.forEach((e, i) => byStream.set(e.stream, [...(byStream.get(e.stream) ?? []), i]));
+    const ids: string[] = new Array(events.length);
+    for (const [stream, indexes] of byStream) {
+      const added = this.broker.xaddMany(stream, indexes.map(i => encoded[i].fields));
+      indexes.forEach((index, k) => (ids[index] = added[k]));
+    }
+    encoded.forEach((e, i) => this.emitted.push({ ...e.record, id: ids[i] }));
+    return ids;
   }
 
   protected async dispatchEvent<T = string>(packet: ReadPacket): Promise<T> {
@@ -145,12 +155,14 @@ export class MemoryStreamsClient extends ClientProxy {
   }
 
   /** Encodes and adds one entry (the transport's wire format); returns its id. */
-  private write(
-    pattern: string,
-    value: unknown,
-    request: boolean,
-    fields?: { correlationId: string; replyTo: string; deadline: number },
-  ): string {
+  private write(pattern: string, value: unknown, request: boolean, fields?: RequestFields): string {
+    const { stream, fields: args, record } = this.encodeEvent(pattern, value, request, fields);
+    const id = this.broker.xadd(stream, args);
+    this.emitted.push({ ...record, id });
+    return id;
+  }
+
+  private encodeEvent(pattern: string, value: unknown, request: boolean, fields?: RequestFields) {
     const { data, headers = {}, partitionKey } = unwrapRecord(value);
     const stream = request ? this.keys.stream(pattern) : this.streamFor(pattern, partitionKey);
     const args = encode(
@@ -158,9 +170,7 @@ export class MemoryStreamsClient extends ClientProxy {
       [],
       this.options.serializer,
     );
-    const id = this.broker.xadd(stream, args.map(String));
-    this.emitted.push({ pattern, stream, id, data, headers, partitionKey, request });
-    return id;
+    return { stream, fields: args.map(String), record: { pattern, stream, data, headers, partitionKey, request } };
   }
 
   /** As the real client: by partition key, round-robin without one; a key for an unpartitioned pattern is an error. */
@@ -183,6 +193,12 @@ export class MemoryStreamsClient extends ClientProxy {
         `declare @EventPattern('${pattern}', { partitions: n }) on its consumers and start one, or give the client partitions: { '${pattern}': n }, or drop setPartitionKey()`,
     );
   }
+}
+
+interface RequestFields {
+  correlationId: string;
+  replyTo: string;
+  deadline: number;
 }
 
 function unwrapRecord(value: unknown): { data: unknown; headers?: Record<string, string>; timeoutMs?: number; partitionKey?: string } {

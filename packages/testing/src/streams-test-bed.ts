@@ -122,6 +122,14 @@ export class StreamsTestBed {
     await this.quiet();
   }
 
+  /**
+   * Adds an entry with exactly these fields to a pattern's stream, as `XADD <stream> * field value ...` from
+   * another tool would: for undecodable entries (`{ data: 'not json' }`) and foreign producers. Returns its id.
+   */
+  addEntry(pattern: string, fields: Record<string, string>): string {
+    return this.broker.xadd(this.keys.stream(pattern), Object.entries(fields).flat());
+  }
+
   /** The entries of a pattern's stream (of each of its partitions, partition by partition), decoded. */
   entries(pattern: string): BedEntry[] {
     return this.streamsOf(pattern).flatMap(stream =>

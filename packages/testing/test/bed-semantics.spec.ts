@@ -1,0 +1,190 @@
+import 'reflect-metadata';
+import { BadRequestException, Controller, Module, type INestMicroservice, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { jest } from '@jest/globals';
+import { lastValueFrom } from 'rxjs';
+import { RedisStreamBatchContext, RedisStreamContext, RedisStreamRecordBuilder } from '@nestream/transport';
+import { StreamsTestBed, type MemoryStreamsServerOptions } from '@nestream/testing';
+
+let bed: StreamsTestBed;
+let app: INestMicroservice | undefined;
+
+async function start(controllers: Type<unknown>[], options: MemoryStreamsServerOptions): Promise<void> {
+  @Module({ controllers })
+  class M {}
+  app = await NestFactory.createMicroservice(M, { strategy: bed.server(options), logger: false });
+  await app.listen();
+}
+
+beforeEach(() => {
+  bed = new StreamsTestBed();
+});
+
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+  await bed.close();
+  jest.useRealTimers();
+});
+
+const quick = { maxAttempts: 3, backoff: { type: 'fixed' as const, delayMs: 1000, jitter: 0 } };
+
+it('works under Jest fake timers: drain() neither needs nor moves them', async () => {
+  jest.useFakeTimers();
+  let calls = 0;
+  @Controller()
+  class Flaky {
+    @EventPattern('x')
+    handle() {
+      if (++calls < 3) throw new Error('not yet');
+    }
+  }
+  await start([Flaky], { group: 'g', retry: quick });
+  await lastValueFrom(bed.client().emit('x', {}));
+  await bed.drain();
+  expect(calls).toBe(3);
+  expect(jest.getTimerCount()).toBe(0);
+});
+
+it('a handler over handlerTimeoutMs fails the attempt when the virtual clock passes it', async () => {
+  let calls = 0;
+  @Controller()
+  class Slow {
+    @EventPattern('slow')
+    handle() {
+      calls++;
+      if (calls === 1) return new Promise(() => undefined); // never settles
+    }
+  }
+  await start([Slow], { group: 'g', retry: quick, handlerTimeoutMs: 5000 });
+  await lastValueFrom(bed.client().emit('slow', {}));
+  await bed.advance(4999);
+  expect(bed.pending('slow', 'g')).toBe(1);
+  await bed.advance(1);
+  await bed.drain();
+  expect(calls).toBe(2);
+  expect(bed.pending('slow', 'g')).toBe(0);
+});
+
+it('dead-letters an undecodable entry before any handler call (reason decode)', async () => {
+  @Controller()
+  class Any {
+    @EventPattern('raw')
+    handle() {}
+  }
+  await start([Any], { group: 'g' });
+  const id = bed.addEntry('raw', { data: '{not json' });
+  await bed.drain();
+  expect(bed.calls('raw')).toBe(0);
+  expect(bed.deadLetters('raw')).toMatchObject([{ id, reason: 'decode', attempts: 1, error: { name: 'DecodeError' }, data: '{not json' }]);
+});
+
+it('dead-letters a validation failure (BadRequestException) at once, reason validation', async () => {
+  @Controller()
+  class Strict {
+    @EventPattern('strict')
+    handle() {
+      throw new BadRequestException('amount must be positive');
+    }
+  }
+  await start([Strict], { group: 'g', retry: quick });
+  await lastValueFrom(bed.client().emit('strict', { amount: -1 }));
+  await bed.drain();
+  expect(bed.deadLetters('strict')).toMatchObject([{ reason: 'validation', attempts: 1, error: { name: 'BadRequestException' } }]);
+});
+
+it('manual ack: settles as the handler says', async () => {
+  @Controller()
+  class Manual {
+    @EventPattern('manual')
+    handle(@Payload() e: { kind: string }, @Ctx() ctx: RedisStreamContext) {
+      if (e.kind === 'ack') ctx.ack();
+      else if (e.kind === 'retry' && ctx.getDeliveryCount() === 1) ctx.retry({ delayMs: 60_000 });
+      else if (e.kind === 'retry') ctx.ack();
+      else if (e.kind === 'dead') ctx.deadLetter('bad customer');
+    }
+  }
+  await start([Manual], { group: 'g', ack: 'manual', retry: quick });
+  const client = bed.client();
+  for (const kind of ['ack', 'retry', 'dead', 'never']) await lastValueFrom(client.emit('manual', { kind }));
+  const before = bed.now();
+  await bed.drain();
+  expect(bed.now() - before).toBeGreaterThanOrEqual(60_000);
+  expect(bed.deadLetters('manual').map(d => [d.data, d.reason, d.error.message])).toEqual([
+    [{ kind: 'dead' }, 'manual', 'bad customer'],
+    [{ kind: 'never' }, 'max-attempts', 'handler returned without settling the entry (ack: manual)'],
+  ]);
+  expect(bed.pending('manual', 'g')).toBe(0);
+});
+
+it('ordered: one at a time in stream order, a failing entry retried before the next', async () => {
+  const seen: string[] = [];
+  @Controller()
+  class InOrder {
+    @EventPattern('ordered', { ordered: true })
+    handle(@Payload() e: { n: number }, @Ctx() ctx: RedisStreamContext) {
+      seen.push(`${e.n}#${ctx.getDeliveryCount()}`);
+      if (e.n === 2 && ctx.getDeliveryCount() < 3) throw new Error('later');
+    }
+  }
+  await start([InOrder], { group: 'g', retry: quick });
+  await bed.client().emitMany('ordered', [{ n: 1 }, { n: 2 }, { n: 3 }]);
+  await bed.drain();
+  expect(seen).toEqual(['1#1', '2#1', '2#2', '2#3', '3#1']);
+});
+
+it('batch: one call for the entries read together; ctx.fail() retries one entry on its own', async () => {
+  const batches: number[][] = [];
+  @Controller()
+  class Batch {
+    @EventPattern('batch', { batch: true })
+    handle(@Payload() items: Array<{ n: number }>, @Ctx() ctx: RedisStreamBatchContext) {
+      batches.push(items.map(i => i.n));
+      items.forEach((item, i) => {
+        if (item.n === 2 && ctx.getEntries()[i].deliveryCount === 1) ctx.fail(i, new Error('again'));
+      });
+    }
+  }
+  await start([Batch], { group: 'g', retry: quick });
+  await bed.client().emitMany('batch', [{ n: 1 }, { n: 2 }, { n: 3 }]);
+  await bed.drain();
+  expect(batches).toEqual([[1, 2, 3], [2]]);
+  expect(bed.pending('batch', 'g')).toBe(0);
+});
+
+it('partitions: a partition key picks the same partition as the real client; a key for an unpartitioned pattern fails', async () => {
+  const seen: Array<[string, number | undefined]> = [];
+  @Controller()
+  class Parts {
+    @EventPattern('orders', { partitions: 4, ordered: true })
+    handle(@Payload() e: { customer: string }, @Ctx() ctx: RedisStreamContext) {
+      seen.push([e.customer, ctx.getPartition()]);
+    }
+  }
+  await start([Parts], { group: 'g' });
+  const client = bed.client();
+  for (const customer of ['a', 'b', 'a', 'c', 'a']) {
+    await lastValueFrom(client.emit('orders', new RedisStreamRecordBuilder({ customer }).setPartitionKey(customer).build()));
+  }
+  await bed.drain();
+  const partitionsOf = (c: string) => new Set(seen.filter(([x]) => x === c).map(([, p]) => p));
+  expect(partitionsOf('a').size).toBe(1);
+  expect(bed.entries('orders')).toHaveLength(5);
+  await expect(lastValueFrom(client.emit('other', new RedisStreamRecordBuilder({}).setPartitionKey('k').build()))).rejects.toMatchObject({ name: 'PartitionError' });
+});
+
+it('a request whose handler fails is answered with Nest\'s error and dead-lettered (no retry by default)', async () => {
+  const { MessagePattern } = await import('@nestjs/microservices');
+  @Controller()
+  class Failing {
+    @MessagePattern('quote')
+    quote() {
+      throw new Error('no price');
+    }
+  }
+  await start([Failing], { group: 'g' });
+  await expect(lastValueFrom(bed.client().send('quote', {}))).rejects.toMatchObject({ message: 'Internal server error' });
+  await bed.drain(); // the caller is answered first, then the entry moved (as the real settler does)
+  expect(bed.deadLetters('quote')).toMatchObject([{ reason: 'max-attempts', attempts: 1, error: { message: 'no price' } }]);
+});
