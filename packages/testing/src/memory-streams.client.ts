@@ -14,19 +14,7 @@ import {
 } from '@nestream/transport';
 import { decodeReply, resolveClientOptions, StreamKeys, type ResolvedClientOptions } from '@nestream/transport/internal';
 import type { MemoryBroker } from './memory-broker.js';
-
-/** One event or request a bed client wrote, for producer tests. */
-export interface EmittedRecord {
-  pattern: string;
-  /** The stream written (a partition's, for a partitioned pattern). */
-  stream: string;
-  id: string;
-  data: unknown;
-  headers: Record<string, string>;
-  partitionKey?: string;
-  /** `send()` (a request) rather than `emit()` / `emitMany()`. */
-  request: boolean;
-}
+import type { EmittedRecord } from './test-bed.js';
 
 /** `RedisStreamsClient`'s options (a connection, if given, is checked and not used). */
 export type MemoryStreamsClientOptions = RedisStreamsClientSettings | RedisStreamsClientOptions;

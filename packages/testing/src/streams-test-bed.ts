@@ -1,38 +1,13 @@
-import { decode, DEAD_LETTER_FIELDS } from '@nestream/transport';
 import { StreamKeys } from '@nestream/transport/internal';
 import { MemoryBroker } from './memory-broker.js';
-import { MemoryStreamsClient, type EmittedRecord, type MemoryStreamsClientOptions } from './memory-streams.client.js';
+import { MemoryStreamsClient, type MemoryStreamsClientOptions } from './memory-streams.client.js';
+import type { BedDeadLetter, BedEntry, EmittedRecord, TestBed } from './test-bed.js';
 import { MemoryStreamsServer, type MemoryStreamsServerOptions } from './memory-streams.server.js';
-import type { StoredEntry } from './memory-stream.js';
+import { bedDeadLetter, bedEntry } from './bed-records.js';
 import { VirtualClock } from './virtual-clock.js';
+import { RedisTestBed, type RedisTestBedOptions } from './redis-test-bed.js';
 import { StreamsTestBedClientsModule, type TestBedClientRegistration } from './test-bed-clients.module.js';
 import type { DynamicModule } from '@nestjs/common';
-
-/** An entry of a pattern's stream, decoded. */
-export interface BedEntry {
-  stream: string;
-  id: string;
-  data: unknown;
-  headers: Record<string, string>;
-  /** The wire fields as stored. */
-  fields: Record<string, string>;
-}
-
-/** A dead letter: the entry as it was, and the `dlq.*` fields the transport adds. */
-export interface BedDeadLetter {
-  /** The source stream and the entry's id there. */
-  stream: string;
-  id: string;
-  reason: string;
-  error: { name: string; message: string };
-  attempts: number;
-  group: string;
-  consumer: string;
-  failedAt: string;
-  /** The entry's payload, decoded if it can be (else the raw `data` field). */
-  data: unknown;
-  fields: Record<string, string>;
-}
 
 export interface StreamsTestBedOptions {
   /** The keyPrefix servers and clients of this bed use unless given one. @default '' */
@@ -51,11 +26,16 @@ const QUIET_TURNS = 50;
  * microservice, `client()` for producers, a virtual clock (`drain()`, `advance()`), and what Redis would hold
  * (`entries()`, `pending()`, `deadLetters()`), plus handler call counts.
  */
-export class StreamsTestBed {
+export class StreamsTestBed implements TestBed {
   private readonly broker: MemoryBroker;
   private readonly keys: StreamKeys;
   private readonly servers: MemoryStreamsServer[] = [];
   private readonly clients: MemoryStreamsClient[] = [];
+
+  /** The same API over a real Redis: see RedisTestBed. */
+  static redis(options: RedisTestBedOptions): RedisTestBed {
+    return new RedisTestBed(options);
+  }
 
   constructor(private readonly bedOptions: StreamsTestBedOptions = {}) {
     this.broker = new MemoryBroker(new VirtualClock(bedOptions.startTime));
@@ -132,30 +112,12 @@ export class StreamsTestBed {
 
   /** The entries of a pattern's stream (of each of its partitions, partition by partition), decoded. */
   entries(pattern: string): BedEntry[] {
-    return this.streamsOf(pattern).flatMap(stream =>
-      this.broker.entries(stream).map(e => {
-        const fields = fieldMap(e);
-        const message = tryDecode(e.fields);
-        return { stream, id: e.id, data: message?.data ?? fields.data, headers: message?.headers ?? {}, fields };
-      }),
-    );
+    return this.streamsOf(pattern).flatMap(stream => this.broker.entries(stream).map(e => bedEntry(stream, e.id, e.fields)));
   }
 
   /** The dead letters of a pattern (`<stream>:dlq`, and each partition's), oldest first. */
   deadLetters(pattern: string, deadLetterKey: (stream: string) => string = s => `${s}:dlq`): BedDeadLetter[] {
-    const f = DEAD_LETTER_FIELDS;
-    return this.streamsOf(pattern).flatMap(stream =>
-      this.broker.entries(deadLetterKey(stream)).map(e => {
-        const fields = fieldMap(e);
-        const message = tryDecode(e.fields);
-        return {
-          stream: fields[f.stream], id: fields[f.id], reason: fields[f.reason],
-          error: { name: fields[f.errorName], message: fields[f.errorMessage] },
-          attempts: Number(fields[f.attempts]), group: fields[f.group], consumer: fields[f.consumer], failedAt: fields[f.failedAt],
-          data: message ? message.data : fields.data, fields,
-        };
-      }),
-    );
+    return this.streamsOf(pattern).flatMap(stream => this.broker.entries(deadLetterKey(stream)).map(e => bedDeadLetter(e.fields)));
   }
 
   /** Entries of a pattern delivered to `group` and not acked yet (waiting for a retry included). */
@@ -208,20 +170,6 @@ export class StreamsTestBed {
 /** Yields `n` microtask turns: no timers, so fake timers neither drive nor block it. */
 async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await Promise.resolve();
-}
-
-function fieldMap(entry: StoredEntry): Record<string, string> {
-  const map: Record<string, string> = {};
-  for (let i = 0; i + 1 < entry.fields.length; i += 2) map[entry.fields[i]] = entry.fields[i + 1];
-  return map;
-}
-
-function tryDecode(fields: string[]) {
-  try {
-    return decode(fields);
-  } catch {
-    return undefined;
-  }
 }
 
 function withPrefix<T extends object>(options: T, keyPrefix: string | undefined): T {

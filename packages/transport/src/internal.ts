@@ -22,3 +22,5 @@ export {
 export { encodeReply, decodeReply, type ReplyPacket } from './wire/reply.js';
 export { brand } from './brand.js';
 export { NO_INSTRUMENTATION } from './observability/instrumentation.js';
+export { createRedis, quitOrDisconnect } from './redis/create-redis.js';
+export type { RedisClient } from './redis/redis-client.js';
