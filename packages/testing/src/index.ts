@@ -7,3 +7,4 @@ export { StreamsTestBedClientsModule, type TestBedClientRegistration } from './t
 export { RedisTestBed, type RedisTestBedOptions } from './redis-test-bed.js';
 export { CountingRedisStreamsServer, RecordingRedisStreamsClient } from './recording-redis-streams.js';
 export { startThrowawayRedis, type ThrowawayRedis } from './throwaway-redis.js';
+export { testContext, testBatchContext, settlementOf, failuresOf, type TestContextOptions } from './test-context.js';
