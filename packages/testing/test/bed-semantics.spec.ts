@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { jest } from '@jest/globals';
 import { lastValueFrom } from 'rxjs';
-import { RedisStreamBatchContext, RedisStreamContext, RedisStreamRecordBuilder } from '@nestream/transport';
+import { partitionOf, RedisStreamBatchContext, RedisStreamContext, RedisStreamRecordBuilder } from '@nestream/transport';
 import { StreamsTestBed, type MemoryStreamsServerOptions } from '@nestream/testing';
 
 let bed: StreamsTestBed;
@@ -153,7 +153,7 @@ it('batch: one call for the entries read together; ctx.fail() retries one entry 
   expect(bed.pending('batch', 'g')).toBe(0);
 });
 
-it('partitions: a partition key picks the same partition as the real client; a key for an unpartitioned pattern fails', async () => {
+it('partitions: a key always picks the partition partitionOf() gives; a key for an unpartitioned pattern fails', async () => {
   const seen: Array<[string, number | undefined]> = [];
   @Controller()
   class Parts {
@@ -169,7 +169,7 @@ it('partitions: a partition key picks the same partition as the real client; a k
   }
   await bed.drain();
   const partitionsOf = (c: string) => new Set(seen.filter(([x]) => x === c).map(([, p]) => p));
-  expect(partitionsOf('a').size).toBe(1);
+  for (const c of ['a', 'b', 'c']) expect([...partitionsOf(c)]).toEqual([partitionOf(c, 4)]);
   expect(bed.entries('orders')).toHaveLength(5);
   await expect(lastValueFrom(client.emit('other', new RedisStreamRecordBuilder({}).setPartitionKey('k').build()))).rejects.toMatchObject({ name: 'PartitionError' });
 });
@@ -187,4 +187,23 @@ it('a request whose handler fails is answered with Nest\'s error and dead-letter
   await expect(lastValueFrom(bed.client().send('quote', {}))).rejects.toMatchObject({ message: 'Internal server error' });
   await bed.drain(); // the caller is answered first, then the entry moved (as the real settler does)
   expect(bed.deadLetters('quote')).toMatchObject([{ reason: 'max-attempts', attempts: 1, error: { message: 'no price' } }]);
+});
+
+it('a request is not retried past its caller\'s deadline: dead-lettered (reason deadline), the caller answered at once', async () => {
+  const { MessagePattern } = await import('@nestjs/microservices');
+  let calls = 0;
+  @Controller()
+  class Quotes {
+    @MessagePattern('quote', { retry: { maxAttempts: 5, backoff: { type: 'fixed', delayMs: 10_000, jitter: 0 } } })
+    quote(@Payload() _q: unknown) {
+      calls++;
+      throw new Error('pricing down');
+    }
+  }
+  await start([Quotes], { group: 'g' });
+  const request = new RedisStreamRecordBuilder({}).setTimeout(5000).build();
+  await expect(lastValueFrom(bed.client().send('quote', request))).rejects.toMatchObject({ message: 'Internal server error' });
+  await bed.drain();
+  expect(calls).toBe(1);
+  expect(bed.deadLetters('quote')).toMatchObject([{ reason: 'deadline', attempts: 1, error: { message: 'pricing down' } }]);
 });
