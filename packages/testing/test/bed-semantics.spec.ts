@@ -207,3 +207,42 @@ it('a request is not retried past its caller\'s deadline: dead-lettered (reason 
   expect(calls).toBe(1);
   expect(bed.deadLetters('quote')).toMatchObject([{ reason: 'deadline', attempts: 1, error: { message: 'pricing down' } }]);
 });
+
+it('drain() follows events a handler emits, and groups each get every event while consumers of one group share them', async () => {
+  const seen: string[] = [];
+  const client = bed.client();
+  @Controller()
+  class Orders {
+    @EventPattern('orders.placed')
+    async placed(@Payload() o: { id: string }) {
+      seen.push(`placed ${o.id}`);
+      await lastValueFrom(client.emit('orders.billed', o));
+    }
+  }
+  @Controller()
+  class Billing {
+    @EventPattern('orders.billed')
+    billed(@Payload() o: { id: string }, @Ctx() ctx: RedisStreamContext) {
+      seen.push(`billed ${o.id} by ${ctx.getGroup()}/${ctx.getConsumer()}`);
+    }
+  }
+  @Module({ controllers: [Orders] })
+  class OrdersModule {}
+  @Module({ controllers: [Billing] })
+  class BillingModule {}
+  const apps = [
+    await NestFactory.createMicroservice(OrdersModule, { strategy: bed.server({ group: 'orders' }), logger: false }),
+    await NestFactory.createMicroservice(BillingModule, { strategy: bed.server({ group: 'billing', consumer: 'b1', concurrency: 1 }), logger: false }),
+    await NestFactory.createMicroservice(BillingModule, { strategy: bed.server({ group: 'billing', consumer: 'b2', concurrency: 1 }), logger: false }),
+    await NestFactory.createMicroservice(BillingModule, { strategy: bed.server({ group: 'audit', consumer: 'a1' }), logger: false }),
+  ];
+  for (const a of apps) await a.listen();
+  await client.emitMany('orders.placed', [{ id: '1' }, { id: '2' }]);
+  await bed.drain();
+  expect(seen.filter(s => s.startsWith('placed'))).toHaveLength(2);
+  expect(seen.filter(s => s.includes('by audit/a1'))).toHaveLength(2);
+  const billing = seen.filter(s => s.includes('by billing/'));
+  expect(billing).toHaveLength(2);
+  expect(new Set(billing.map(s => s.split('/')[1])).size).toBe(2); // one each: concurrency 1, both busy at once
+  for (const a of apps) await a.close();
+});
