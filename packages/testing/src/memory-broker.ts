@@ -2,12 +2,13 @@ import { DEAD_LETTER_FIELDS, PartitionError } from '@nestream/transport';
 import { VirtualClock } from './virtual-clock.js';
 import { MemoryStream, type StoredEntry } from './memory-stream.js';
 
-/** What the broker asks of each in-memory server: whether work is under way, and to look for new entries. */
+/**
+ * What the broker asks of each in-memory server: whether work is under way, and to look for new entries. (Entries
+ * waiting for a slot start when a running attempt ends, so "nothing in flight" means nothing waits for a slot.)
+ */
 export interface BrokerConsumer {
   /** Attempts running now (their promises settle when the attempt and its settlement are done). */
   inFlight(): Promise<unknown>[];
-  /** Entries waiting for a free slot or an ordered stream's turn. */
-  queued(): number;
   /** New entries were added to one of these streams. */
   wake(stream: string): void;
 }

@@ -150,10 +150,6 @@ export class MemoryStreamsServer
     return [...this.running];
   }
 
-  queued(): number {
-    return this.due.length;
-  }
-
   wake(stream: string): void {
     if (this.routes.has(stream)) this.pump();
   }
