@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import 'reflect-metadata';
 import { Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -52,6 +52,24 @@ describe('accounts on the in-memory test bed', () => {
     expect(bed.deadLetters('accounts.credited')).toMatchObject([{ reason: 'max-attempts', attempts: 6, data: { account: 'c', amount: 3 } }]);
     expect(bed.pending('accounts.credited', 'accounts')).toBe(0);
     expect(Date.now() - started).toBeLessThan(1000);
+  });
+});
+
+describe('next to Vitest\'s fake timers', () => {
+  it('drain() moves through the backoff on its own clock, neither driven nor blocked by vi.useFakeTimers()', async () => {
+    const bed = new StreamsTestBed();
+    const app = await start(bed);
+    vi.useFakeTimers();
+    try {
+      app.get(Ledger).failuresLeft = 5;
+      await lastValueFrom(bed.client().emit('accounts.credited', { account: 'a', amount: 1 }));
+      await bed.drain();
+      expect(bed.calls('accounts.credited')).toBe(6);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+      await app.close();
+    }
   });
 });
 
