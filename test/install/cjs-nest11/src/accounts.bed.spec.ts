@@ -1,3 +1,4 @@
+import { dirname } from 'node:path';
 import { INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxy } from '@nestjs/microservices';
@@ -33,8 +34,10 @@ describe('accounts on the in-memory test bed', () => {
     await bed.close();
   });
 
-  it('loads the CommonJS build', () => {
+  it('loads the CommonJS build, on the app\'s own copy of @nestream/transport', () => {
     expect(require.resolve('@nestream/testing')).toMatch(/dist[\\/]cjs[\\/]index\.js$/);
+    const fromTesting = require.resolve('@nestream/transport', { paths: [dirname(require.resolve('@nestream/testing'))] });
+    expect(fromTesting).toBe(require.resolve('@nestream/transport'));
   });
 
   it('success, retry then success, dead letter and a request, in well under a second', async () => {
