@@ -2,7 +2,14 @@ import 'reflect-metadata';
 import { BadRequestException, Controller } from '@nestjs/common';
 import { Ctx, EventPattern, MessagePattern, Payload, RpcException } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
-import { DEAD_LETTER_FIELDS as F, UnrecoverableEventError, type RedisStreamContext } from '@nestream/transport';
+import {
+  DEAD_LETTER_FIELDS as F,
+  partitionOf,
+  RedisStreamRecordBuilder,
+  UnrecoverableEventError,
+  type RedisStreamBatchContext,
+  type RedisStreamContext,
+} from '@nestream/transport';
 import { uniqueName } from '../../harness/wait.js';
 import type { TransportUnderTest } from './transport-under-test.js';
 
@@ -206,6 +213,118 @@ export const SHARED_CASES: SharedCase[] = [
       await t.addEntry(pattern, { data: JSON.stringify('x'.repeat(5000)) });
       await t.until(async () => (await t.deadLetters(pattern)).length === 1, 'a dead letter');
       expect(await t.deadLetters(pattern)).toMatchObject([{ [F.reason]: 'decode', [F.dataTruncated]: 'true' }]);
+    },
+  },
+  {
+    name: 'manual ack: ack, retry with a delay, dead letter (reason manual), and an unsettled entry retried until max-attempts',
+    async run(t) {
+      const pattern = uniqueName('manual');
+      const calls = new Map<string, number>();
+      @Controller()
+      class Manual {
+        @EventPattern(pattern)
+        handle(@Payload() e: { kind: string }, @Ctx() ctx: RedisStreamContext) {
+          calls.set(e.kind, (calls.get(e.kind) ?? 0) + 1);
+          if (e.kind === 'ack') ctx.ack();
+          else if (e.kind === 'retry') ctx.getDeliveryCount() === 1 ? ctx.retry({ delayMs: 200 }) : ctx.ack();
+          else if (e.kind === 'dead') ctx.deadLetter('bad customer');
+        }
+      }
+      await t.start([Manual], { group: 'g', ack: 'manual', retry });
+      await t.client().emitMany(pattern, [{ kind: 'ack' }, { kind: 'retry' }, { kind: 'dead' }, { kind: 'never' }]);
+      await t.until(async () => (await t.deadLetters(pattern)).length === 2 && (await t.pending(pattern, 'g')) === 0, 'everything settled');
+      expect(Object.fromEntries(calls)).toEqual({ ack: 1, retry: 2, dead: 1, never: 3 });
+      expect((await t.deadLetters(pattern)).map(d => [d[F.reason], d[F.errorMessage]])).toEqual([
+        ['manual', 'bad customer'],
+        ['max-attempts', 'handler returned without settling the entry (ack: manual)'],
+      ]);
+    },
+  },
+  {
+    name: 'ordered: one entry at a time in stream order, a failing one retried before the next',
+    async run(t) {
+      const pattern = uniqueName('ordered');
+      const seen: string[] = [];
+      @Controller()
+      class InOrder {
+        @EventPattern(pattern, { ordered: true })
+        handle(@Payload() e: { n: number }, @Ctx() ctx: RedisStreamContext) {
+          seen.push(`${e.n}#${ctx.getDeliveryCount()}`);
+          if (e.n === 2 && ctx.getDeliveryCount() < 3) throw new Error('later');
+        }
+      }
+      await t.start([InOrder], { group: 'g', retry });
+      await t.client().emitMany(pattern, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+      await t.until(async () => seen.length === 5 && (await t.pending(pattern, 'g')) === 0, 'five attempts, all acked');
+      expect(seen).toEqual(['1#1', '2#1', '2#2', '2#3', '3#1']);
+    },
+  },
+  {
+    name: 'batch: every entry handled, an entry marked with ctx.fail() retried in a later call, nothing dead-lettered',
+    async run(t) {
+      const pattern = uniqueName('batch');
+      const calls: number[][] = [];
+      @Controller()
+      class Batch {
+        @EventPattern(pattern, { batch: true })
+        handle(@Payload() items: Array<{ n: number }>, @Ctx() ctx: RedisStreamBatchContext) {
+          calls.push(items.map(i => i.n));
+          items.forEach((item, i) => {
+            if (item.n === 2 && ctx.getEntries()[i].deliveryCount === 1) ctx.fail(i, new Error('again'));
+          });
+        }
+      }
+      await t.start([Batch], { group: 'g', retry });
+      await t.client().emitMany(pattern, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+      await t.until(async () => calls.flat().length === 4 && (await t.pending(pattern, 'g')) === 0, 'three entries handled, one twice');
+      expect(calls.flat().sort()).toEqual([1, 2, 2, 3]);
+      expect(calls.at(-1)).toEqual([2]);
+      expect(await t.deadLetters(pattern)).toEqual([]);
+    },
+  },
+  {
+    name: 'partitions: each partition key\'s events reach the handler from partitionOf(key, n), in the order emitted',
+    async run(t) {
+      const pattern = uniqueName('partitioned');
+      const seen: Array<{ key: string; n: number; partition: number | undefined }> = [];
+      @Controller()
+      class Parts {
+        @EventPattern(pattern, { partitions: 4 })
+        handle(@Payload() e: { key: string; n: number }, @Ctx() ctx: RedisStreamContext) {
+          seen.push({ ...e, partition: ctx.getPartition() });
+        }
+      }
+      await t.start([Parts], { group: 'g', retry });
+      const client = t.client();
+      const events = ['a', 'b', 'c', 'a', 'b', 'a'].map((key, n) => new RedisStreamRecordBuilder({ key, n }).setPartitionKey(key).build());
+      for (const e of events) await lastValueFrom(client.emit(pattern, e));
+      await t.until(() => seen.length === 6, 'six events handled');
+      for (const key of ['a', 'b', 'c']) {
+        const mine = seen.filter(s => s.key === key);
+        expect(new Set(mine.map(s => s.partition))).toEqual(new Set([partitionOf(key, 4)]));
+        expect(mine.map(s => s.n)).toEqual([...mine.map(s => s.n)].sort((x, y) => x - y));
+      }
+    },
+  },
+  {
+    name: 'a request is not retried past its caller\'s deadline: dead-lettered with reason deadline',
+    async run(t) {
+      const pattern = uniqueName('deadline');
+      let calls = 0;
+      @Controller()
+      class Quotes {
+        @MessagePattern(pattern, { retry: { maxAttempts: 5, backoff: { type: 'fixed', delayMs: 10_000, jitter: 0 } } })
+        quote(@Payload() _q: unknown) {
+          calls++;
+          throw new Error('pricing down');
+        }
+      }
+      await t.start([Quotes], { group: 'g', retry });
+      const request = new RedisStreamRecordBuilder({}).setTimeout(2000).build();
+      await expect(lastValueFrom(t.client().send(pattern, request))).rejects.toMatchObject({ message: 'Internal server error' });
+      await t.until(async () => (await t.deadLetters(pattern)).length === 1, 'the request dead-lettered');
+      expect(await t.deadLetters(pattern)).toMatchObject([{ [F.reason]: 'deadline', [F.attempts]: '1', [F.errorMessage]: 'pricing down' }]);
+      expect(calls).toBe(1);
     },
   },
 ];
