@@ -1,4 +1,5 @@
 import { decode, DEAD_LETTER_FIELDS } from '@nestream/transport';
+import type { ResolvedServerOptions } from '@nestream/transport/internal';
 import type { BedDeadLetter, BedEntry } from './test-bed.js';
 
 /** A stream entry's flat field list as a map. */
@@ -26,6 +27,15 @@ export function bedDeadLetter(fields: string[]): BedDeadLetter {
     attempts: Number(map[f.attempts]), group: map[f.group], consumer: map[f.consumer], failedAt: map[f.failedAt],
     data: message ? message.data : map.data, fields: map,
   };
+}
+
+/** The dead-letter stream of `stream`: as the server reading it names it (`deadLetter.key`), else `<stream>:dlq`. */
+export function deadLetterKeyOf(servers: Array<{ options: ResolvedServerOptions; streams: string[] }>, stream: string): string {
+  for (const server of servers) {
+    const { deadLetter } = server.options;
+    if (deadLetter !== false && server.streams.includes(stream)) return deadLetter.key(stream);
+  }
+  return `${stream}:dlq`;
 }
 
 function tryDecode(fields: string[]) {

@@ -8,7 +8,7 @@ import {
 } from '@nestream/transport';
 import { createRedis, quitOrDisconnect, StreamKeys, type RedisClient } from '@nestream/transport/internal';
 import type { Cluster } from 'ioredis';
-import { bedDeadLetter, bedEntry } from './bed-records.js';
+import { bedDeadLetter, bedEntry, deadLetterKeyOf } from './bed-records.js';
 import { CountingRedisStreamsServer, RecordingRedisStreamsClient } from './recording-redis-streams.js';
 import { StreamsTestBedClientsModule, type TestBedClientRegistration } from './test-bed-clients.module.js';
 import type { BedDeadLetter, BedEntry, EmittedRecord, TestBed } from './test-bed.js';
@@ -93,10 +93,11 @@ export class RedisTestBed implements TestBed {
     return out;
   }
 
-  async deadLetters(pattern: string, deadLetterKey: (stream: string) => string = s => `${s}:dlq`): Promise<BedDeadLetter[]> {
+  /** As the in-memory bed's: from the dead-letter stream the server's `deadLetter.key` names. */
+  async deadLetters(pattern: string): Promise<BedDeadLetter[]> {
     const out: BedDeadLetter[] = [];
     for (const stream of await this.streamsOf(pattern)) {
-      for (const [, fields] of await this.redis.xrange(deadLetterKey(stream), '-', '+')) out.push(bedDeadLetter(fields));
+      for (const [, fields] of await this.redis.xrange(deadLetterKeyOf(this.servers, stream), '-', '+')) out.push(bedDeadLetter(fields));
     }
     return out;
   }

@@ -3,7 +3,7 @@ import { MemoryBroker } from './memory-broker.js';
 import { MemoryStreamsClient, type MemoryStreamsClientOptions } from './memory-streams.client.js';
 import type { BedDeadLetter, BedEntry, EmittedRecord, TestBed } from './test-bed.js';
 import { MemoryStreamsServer, type MemoryStreamsServerOptions } from './memory-streams.server.js';
-import { bedDeadLetter, bedEntry } from './bed-records.js';
+import { bedDeadLetter, bedEntry, deadLetterKeyOf } from './bed-records.js';
 import { VirtualClock } from './virtual-clock.js';
 import { RedisTestBed, type RedisTestBedOptions } from './redis-test-bed.js';
 import { StreamsTestBedClientsModule, type TestBedClientRegistration } from './test-bed-clients.module.js';
@@ -115,9 +115,12 @@ export class StreamsTestBed implements TestBed {
     return this.streamsOf(pattern).flatMap(stream => this.broker.entries(stream).map(e => bedEntry(stream, e.id, e.fields)));
   }
 
-  /** The dead letters of a pattern (`<stream>:dlq`, and each partition's), oldest first. */
-  deadLetters(pattern: string, deadLetterKey: (stream: string) => string = s => `${s}:dlq`): BedDeadLetter[] {
-    return this.streamsOf(pattern).flatMap(stream => this.broker.entries(deadLetterKey(stream)).map(e => bedDeadLetter(e.fields)));
+  /**
+   * The dead letters of a pattern (of each of its partitions), oldest first, from the dead-letter stream its
+   * server's `deadLetter.key` names (`<stream>:dlq` by default).
+   */
+  deadLetters(pattern: string): BedDeadLetter[] {
+    return this.streamsOf(pattern).flatMap(stream => this.broker.entries(deadLetterKeyOf(this.servers, stream)).map(e => bedDeadLetter(e.fields)));
   }
 
   /** Entries of a pattern delivered to `group` and not acked yet (waiting for a retry included). */

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { jest } from '@jest/globals';
 import { lastValueFrom } from 'rxjs';
-import { partitionOf, RedisStreamBatchContext, RedisStreamContext, RedisStreamRecordBuilder } from '@nestream/transport';
+import { partitionOf, RedisStreamBatchContext, RedisStreamContext, RedisStreamRecordBuilder, UnrecoverableEventError } from '@nestream/transport';
 import { StreamsTestBed, type MemoryStreamsServerOptions } from '@nestream/testing';
 
 let bed: StreamsTestBed;
@@ -245,4 +245,31 @@ it('drain() follows events a handler emits, and groups each get every event whil
   expect(billing).toHaveLength(2);
   expect(new Set(billing.map(s => s.split('/')[1])).size).toBe(2); // one each: concurrency 1, both busy at once
   for (const a of apps) await a.close();
+});
+
+it('deadLetters() reads the stream deadLetter.key names; deadLetter: false only acks', async () => {
+  @Controller()
+  class Refuses {
+    @EventPattern('refused')
+    handle(@Payload() _e: unknown) {
+      throw new UnrecoverableEventError('no');
+    }
+  }
+  await start([Refuses], { group: 'g', deadLetter: { key: stream => `dead:${stream}` } });
+  await lastValueFrom(bed.client().emit('refused', {}));
+  await bed.drain();
+  expect(bed.deadLetters('refused')).toMatchObject([{ reason: 'unrecoverable' }]);
+  expect(bed.entries('dead:refused')).toHaveLength(1);
+  await app!.close();
+
+  const other = new StreamsTestBed();
+  @Module({ controllers: [Refuses] })
+  class M {}
+  const dropping = await NestFactory.createMicroservice(M, { strategy: other.server({ group: 'g', deadLetter: false }), logger: false });
+  await dropping.listen();
+  await lastValueFrom(other.client().emit('refused', {}));
+  await other.drain();
+  expect(other.deadLetters('refused')).toEqual([]);
+  expect(other.pending('refused', 'g')).toBe(0);
+  await dropping.close();
 });
