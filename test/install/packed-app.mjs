@@ -9,12 +9,17 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 export const TEMPLATES = dirname(fileURLToPath(import.meta.url));
-const PACKAGE = join(TEMPLATES, '..', '..', 'packages', 'transport');
+const PACKAGES = join(TEMPLATES, '..', '..', 'packages');
 
-/** Packs @nestream/transport into `work` (prepack builds it); the tarball's path. */
-export async function packTransport(work) {
-  await run('npm', ['pack', '--pack-destination', work, '--loglevel=error'], { cwd: PACKAGE });
-  return join(work, readdirSync(work).find(f => f.endsWith('.tgz')));
+/** Packs @nestream/<name> into `work` (prepack builds it); the tarball's path. */
+export async function packPackage(work, name) {
+  await run('npm', ['pack', '--pack-destination', work, '--loglevel=error'], { cwd: join(PACKAGES, name) });
+  return join(work, readdirSync(work).find(f => f.startsWith(`nestream-${name}-`) && f.endsWith('.tgz')));
+}
+
+/** Packs @nestream/transport into `work`; the tarball's path. */
+export function packTransport(work) {
+  return packPackage(work, 'transport');
 }
 
 /** Runs one command of an app, logged with its time; throws with the command's output when it fails. */
@@ -34,12 +39,16 @@ export async function step(app, cwd, [cmd, ...args]) {
 
 /**
  * Copies the template folder `template` to `dir`, lets `edit` change its package.json (an object), points
- * `file:TARBALL` at the tarball and runs `npm install`.
+ * `file:TARBALL` at the transport's tarball (and `file:TESTING_TARBALL` at @nestream/testing's, when given) and
+ * runs `npm install`.
  */
-export async function installApp(template, dir, tarball, edit = manifest => manifest) {
+export async function installApp(template, dir, tarballs, edit = manifest => manifest) {
+  const { transport, testing } = typeof tarballs === 'string' ? { transport: tarballs } : tarballs;
   cpSync(join(TEMPLATES, template), dir, { recursive: true, filter: src => !/node_modules|dist/.test(src.slice(TEMPLATES.length)) });
   const path = join(dir, 'package.json');
   const manifest = edit(JSON.parse(readFileSync(path, 'utf8')));
-  writeFileSync(path, `${JSON.stringify(manifest, null, 2).replace('file:TARBALL', `file:${tarball}`)}\n`);
+  let text = JSON.stringify(manifest, null, 2).replace('file:TARBALL', `file:${transport}`);
+  if (testing) text = text.replace('file:TESTING_TARBALL', `file:${testing}`);
+  writeFileSync(path, `${text}\n`);
   await step(template, dir, ['npm', 'install', '--no-audit', '--no-fund', '--loglevel=error']);
 }

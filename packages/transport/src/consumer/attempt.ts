@@ -11,6 +11,7 @@ import { decode, type DecodedMessage } from '../wire/codec.js';
 import type { AttemptResult } from './attempt-result.js';
 import { INTERNAL_ERROR } from './failure-policy.js';
 import type { ReplyWriter } from './reply-writer.js';
+import { SYSTEM_CLOCK, type AttemptClock } from './attempt-clock.js';
 import type { Route } from './route.js';
 import type { StreamEntry } from './stream-entry.js';
 
@@ -24,6 +25,8 @@ export interface AttemptDeps {
   instrumentation: ConsumerInstrumentation;
   /** A request's reply could not be written (the handler ran; its caller will time out). */
   onReplyError: (entry: StreamEntry, err: unknown) => void;
+  /** Time for request deadlines and handlerTimeoutMs. @default the system clock (the test kit passes a virtual one) */
+  clock?: AttemptClock;
 }
 
 /**
@@ -33,9 +36,11 @@ export interface AttemptDeps {
 export class Attempt {
   /** Whether to build an observation per call at all (nothing is allocated for it when off). */
   private readonly instrumented: boolean;
+  private readonly clock: AttemptClock;
 
   constructor(private readonly deps: AttemptDeps) {
     this.instrumented = deps.instrumentation !== NO_INSTRUMENTATION;
+    this.clock = deps.clock ?? SYSTEM_CLOCK;
   }
 
   /** `fencingToken`: of an ordered partition, the generation of the lease it runs under (`ctx.getFencingToken()`). */
@@ -140,7 +145,7 @@ export class Attempt {
     }
     const deadline = entry.message.deadline;
     // The caller has stopped waiting: running the handler would only produce a reply nobody reads.
-    if (!route.isEvent && deadline !== undefined && deadline <= Date.now()) return EXPIRED;
+    if (!route.isEvent && deadline !== undefined && deadline <= this.clock.now()) return EXPIRED;
     return undefined;
   }
 
@@ -168,11 +173,11 @@ export class Attempt {
   private withTimeout(call: Promise<unknown>): Promise<unknown> {
     const ms = this.deps.options.handlerTimeoutMs;
     if (ms === undefined) return call;
-    let timer: NodeJS.Timeout;
+    let cancel!: () => void;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HandlerTimeoutError(ms)), ms);
+      cancel = this.clock.setTimeout(() => reject(new HandlerTimeoutError(ms)), ms);
     });
-    return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+    return Promise.race([call, timeout]).finally(() => cancel());
   }
 }
 

@@ -9,12 +9,16 @@ import { encodeReply, type ReplyPacket } from '../wire/reply.js';
 const REPLY_STREAM_MAXLEN = 10_000;
 const REPLY_STREAM_TTL_S = 300;
 
+/** Appends one reply entry to a reply stream; rejects with a ReplyWriteError. */
+export type AppendReply = (key: string, fields: string[]) => Promise<void>;
+
 /**
  * Writes a @MessagePattern handler's values (or its error) to the caller's reply stream. The stream is
  * `message.replyTo`, which decode() admits only inside the client reply namespace (`<keyPrefix>nestream:replies:`).
+ * Where the entries go is `append`'s: Redis (`appendReplyTo`), or the test kit's in-memory broker.
  */
 export class ReplyWriter {
-  constructor(private readonly redis: RedisClient) {}
+  constructor(private readonly append: AppendReply) {}
 
   /** Forwards every value, then the completion. Rejects if the handler's stream errors or a write fails. */
   async send(message: DecodedMessage, result: unknown): Promise<void> {
@@ -41,24 +45,25 @@ export class ReplyWriter {
     await this.write(message, { err: wireError, isDisposed: true });
   }
 
-  /**
-   * Rejects with a ReplyWriteError whose cause names the command (XADD or EXPIRE) and the reply stream: a
-   * RedisCommandError, or a PermissionError for NOPERM.
-   */
-  private async write(message: DecodedMessage, packet: ReplyPacket): Promise<void> {
-    if (!message.replyTo || !message.correlationId) return; // emitted, not sent: nobody waits for a reply
-    const key = message.replyTo;
+  private write(message: DecodedMessage, packet: ReplyPacket): Promise<void> {
+    if (!message.replyTo || !message.correlationId) return Promise.resolve(); // emitted, not sent: nobody waits for a reply
+    return this.append(message.replyTo, encodeReply(message.correlationId, packet));
+  }
+}
+
+/**
+ * Reply entries written to Redis (XADD, capped, and EXPIRE). Rejects with a ReplyWriteError whose cause names
+ * the command (XADD or EXPIRE) and the reply stream: a RedisCommandError, or a PermissionError for NOPERM.
+ */
+export function appendReplyTo(redis: RedisClient): AppendReply {
+  return async (key, fields) => {
     try {
       await execChecked(
-        this.redis
-          .multi()
-          .xadd(key, 'MAXLEN', '~', REPLY_STREAM_MAXLEN, '*', ...encodeReply(message.correlationId, packet))
-          .expire(key, REPLY_STREAM_TTL_S)
-          .exec(),
+        redis.multi().xadd(key, 'MAXLEN', '~', REPLY_STREAM_MAXLEN, '*', ...fields).expire(key, REPLY_STREAM_TTL_S).exec(),
         [{ command: 'XADD', key }, { command: 'EXPIRE', key }],
       );
     } catch (err) {
       throw new ReplyWriteError(key, err);
     }
-  }
+  };
 }

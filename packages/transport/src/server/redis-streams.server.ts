@@ -7,7 +7,7 @@ import { Attempt } from '../consumer/attempt.js';
 import { ClaimLoop } from '../consumer/claim-loop.js';
 import { Dispatcher } from '../consumer/dispatcher.js';
 import { installErrorCapture } from '../consumer/error-capture.js';
-import { checkRoute } from './check-route.js';
+import { buildRoutes } from './build-routes.js';
 import { brand } from '../brand.js';
 import { UnreadTrims } from '../consumer/unread-trims.js';
 import { GoneEntries } from '../consumer/gone-entries.js';
@@ -20,19 +20,17 @@ import { Retention, type RetentionDeps } from '../consumer/retention.js';
 import { ScheduledMover } from '../consumer/scheduled-mover.js';
 import { SizeGuard } from '../consumer/size-guard.js';
 import { Utf8Guard } from '../consumer/utf8-guard.js';
-import { ReplyWriter } from '../consumer/reply-writer.js';
+import { appendReplyTo, ReplyWriter } from '../consumer/reply-writer.js';
 import type { Route } from '../consumer/route.js';
 import { Settler, type EmitEvent } from '../consumer/settler.js';
 import { FailureRecord } from '../consumer/failure-record.js';
 import { Slots } from '../consumer/slots.js';
-import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { PartitionError } from '../errors/partition.error.js';
-import { resolveRetention, type ResolvedRetention } from '../options/retention.js';
+import type { ResolvedRetention } from '../options/retention.js';
 import { StreamKeys } from '../keys.js';
 import { NO_INSTRUMENTATION, type ConsumerInstrumentation } from '../observability/instrumentation.js';
 import { createConsumerInstrumentation } from '../observability/create-instrumentation.js';
 import {
-  resolveRetry,
   resolveServerOptions,
   type RedisStreamsServerOptions,
   type ResolvedServerOptions,
@@ -111,7 +109,7 @@ export class RedisStreamsServer
 
   async listen(callback: (err?: unknown) => void): Promise<void> {
     try {
-      const routes = this.buildRoutes();
+      const routes = buildRoutes(this.messageHandlers, this.options, this.keys);
       const streams = [...routes.keys()];
       this.eventPatterns = eventPatternsOf(routes);
       const o = this.options;
@@ -209,51 +207,6 @@ export class RedisStreamsServer
     return this.running?.ownership?.owned ?? new Map();
   }
 
-  private buildRoutes(): Map<string, Route> {
-    const routes = new Map<string, Route>();
-    for (const [pattern, handler] of this.messageHandlers) {
-      const extras = checkRoute(pattern, handler);
-      const isEvent = handler.isEventHandler === true;
-      const where = `@${isEvent ? 'Event' : 'Message'}Pattern('${pattern}')`;
-      if (extras.batch && !isEvent) throw new InvalidOptionsError(`${where} extras.batch`, 'batch is for @EventPattern handlers only');
-      if (extras.ordered && extras.batch) throw new InvalidOptionsError(`${where} extras`, 'ordered and batch cannot be combined');
-      if (extras.partitions !== undefined && !isEvent) {
-        throw new InvalidOptionsError(`${where} extras.partitions`, 'requests are not partitioned: partitions is for @EventPattern handlers only');
-      }
-      if (extras.partitions !== undefined && extras.ordered) this.checkLeaseTiming(where);
-      // A request's caller is waiting: no retry unless the handler asks for it (extras.retry), so a failure
-      // reaches the caller at once, as with Nest's built-in transports.
-      const retry = resolveRetry(isEvent ? this.options.retry : { ...this.options.retry, maxAttempts: 1 }, extras.retry, `${where} extras.retry`);
-      const retention = resolveRetention(this.options.retention, extras.retention);
-      const route = (stream: string, partition?: Route['partition']): Route => ({
-        stream, pattern, handler, isEvent, retry, ordered: extras.ordered === true, batch: extras.batch === true, partition, retention,
-      });
-      const count = extras.partitions;
-      if (count === undefined) {
-        const stream = this.keys.stream(pattern);
-        routes.set(stream, route(stream));
-      } else {
-        this.keys.partitions(pattern, count).forEach((stream, index) => routes.set(stream, route(stream, { index, count })));
-      }
-    }
-    return routes;
-  }
-
-  /**
-   * An ordered partition's lease lasts claim.minIdleMs, renewed every claim.intervalMs; its owner reads it only
-   * while the lease outlasts a blocking read (blockMs). With less time than that, partitions would keep lapsing.
-   */
-  private checkLeaseTiming(where: string): void {
-    const { claim, blockMs } = this.options;
-    const needed = 2 * claim.intervalMs + blockMs;
-    if (claim.minIdleMs < needed) {
-      throw new InvalidOptionsError(
-        'claim.minIdleMs',
-        `is ${claim.minIdleMs}; with ordered partitions (${where}) it is the partition lease time, and must be at least 2 x claim.intervalMs + blockMs (${needed}): a lease renewed every intervalMs must outlast a blocking read`,
-      );
-    }
-  }
-
   /** Wires the consumer's parts; control flows reader -> dispatcher -> attempt -> policy -> settler or redelivery. */
   private assemble(commands: RedisClient, readers: RedisClient[], routes: Map<string, Route>, readGroups: string[][]): Running {
     const streams = readGroups.flat();
@@ -266,7 +219,7 @@ export class RedisStreamsServer
     const acker = new Acker(commands, o.group, err => this.reportError('XACK failed, will retry', err));
     const instrumentation = this.instrumentation;
     const gone = new GoneEntries({ redis: commands, leases, group: o.group, logger, emit, instrumentation });
-    const replies = new ReplyWriter(commands);
+    const replies = new ReplyWriter(appendReplyTo(commands));
     let dispatcher: Dispatcher | undefined;
     const redelivery = new Redelivery({
       redis: commands, group: o.group, consumer: o.consumer, leases, gone, logger,
