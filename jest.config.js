@@ -10,6 +10,8 @@ export default {
     '^@nestream/transport$': '<rootDir>/packages/transport/src/index.ts',
     '^@nestream/transport/health$': '<rootDir>/packages/transport/src/health/index.ts',
     '^@nestream/transport/admin$': '<rootDir>/packages/transport/src/admin/index.ts',
+    '^@nestream/board$': '<rootDir>/packages/board/src/index.ts',
+    '^@nestream/board/standalone$': '<rootDir>/packages/board/src/standalone.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {
