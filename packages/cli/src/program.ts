@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerBoard } from './commands/board.js';
 import { registerConsumersPrune } from './commands/consumers-prune.js';
 import { registerDlqList } from './commands/dlq-list.js';
 import { registerDlqPurge } from './commands/dlq-purge.js';
@@ -20,13 +21,14 @@ Examples:
   nestream dlq purge orders.created --older-than 7d
   nestream consumers prune orders.created billing --idle 1h
   nestream tail orders.created
+  nestream board --port 8080 --allow-writes
 
 Streams are named as in @EventPattern (the key prefix is added). Exit codes: 0 done, 1 failed, 2 bad usage.`;
 
 /** The `nestream` command and its subcommands. Errors are thrown (exitOverride), main.ts reports them. */
 export function createProgram(): Command {
   const program = new Command('nestream')
-    .description('Operate nestream (Redis Streams for NestJS): status, dead letters, consumers, tail')
+    .description('Operate nestream (Redis Streams for NestJS): status, dead letters, consumers, tail, web board')
     .version(version)
     .option('--url <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--cluster', 'the URL is a node of a Redis Cluster: read every master (hash-tagged streams, see the transport README)')
@@ -47,5 +49,6 @@ export function createProgram(): Command {
   const consumers = program.command('consumers').description('consumers of a group: prune');
   registerConsumersPrune(consumers);
   registerTail(program);
+  registerBoard(program);
   return program;
 }
