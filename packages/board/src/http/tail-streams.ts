@@ -23,7 +23,8 @@ export class TailStreams {
     const stop = new AbortController();
     this.open.add(stop);
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
-    req.on('close', () => stop.abort());
+    // The response closes when the client goes away (the request's own 'close' says only that its body was read).
+    res.on('close', () => stop.abort());
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     try {
       const onStart = () => {
