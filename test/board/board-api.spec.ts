@@ -138,6 +138,22 @@ describe('board writes', () => {
     expect(await fx.redis.client().xlen('orders.created:dlq')).toBe(2);
   });
 
+  it('redrives all dead letters of a reason as a job whose progress the page can follow', async () => {
+    const board = await startBoard({ connection: fx.redis.url, allowWrites: true });
+    const session = await openSession(board.url);
+    const started = await post(`${board.url}api/redrive`, session, { stream: 'orders.created', all: true, reason: 'max-attempts' });
+    expect(started.status).toBe(200);
+    let job = started.body.job;
+    while (job.state === 'running') job = (await getJson(`${board.url}api/redrive-job?id=${job.id}`)).body;
+    expect(job).toMatchObject({ state: 'done', reason: 'max-attempts', progress: { examined: 3, total: 3, moved: 2 }, result: { moved: 2, skipped: 1 } });
+    expect(await fx.redis.client().xlen('orders.created:dlq')).toBe(1);
+    // A stream nobody reads: refused before any job starts.
+    await fx.redis.client().xgroup('DESTROY', 'orders.created', 'audit');
+    await fx.redis.client().xgroup('DESTROY', 'orders.created', 'billing');
+    const refused = await post(`${board.url}api/redrive`, session, { stream: 'orders.created', all: true });
+    expect(refused).toEqual({ status: 409, body: { error: expect.stringMatching(/has no consumer group/) } });
+  });
+
   it('purges only with the typed confirmation, up to the counted id', async () => {
     const board = await startBoard({ connection: fx.redis.url, allowWrites: true });
     const session = await openSession(board.url);

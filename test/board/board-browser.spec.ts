@@ -87,6 +87,19 @@ describe('the board in Chromium', () => {
     expect(fields).toEqual(expect.arrayContaining(['data', '{"id":7,"sku":"gizmo","customer":"ivy"}', 'redrive.count', '1', 'redrive.from', '1700000100000-0']));
   });
 
+  it('redrives every dead letter of one reason by clicking, with progress', async () => {
+    const board = await startBoard({ connection: fx.redis.url, allowWrites: true });
+    const page = await open(`${board.url}#/dlq?s=orders.created`);
+    await page.locator('tr[data-id="1700000300000-0"]').waitFor();
+    await page.getByLabel('Reason').fill('max-attempts');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.locator('tr[data-id="1700000200000-0"]').waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Redrive all "max-attempts"' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Redrive' }).click();
+    await page.locator('#dl-message', { hasText: 'Redriven: 2 moved back to orders.created, 1 skipped (other reason).' }).waitFor();
+    expect(await fx.redis.client().xlen('orders.created:dlq')).toBe(1);
+  });
+
   it('purges only once the stream name is typed', async () => {
     const board = await startBoard({ connection: fx.redis.url, allowWrites: true });
     const page = await open(`${board.url}#/dlq?s=orders.created`);

@@ -549,7 +549,19 @@ function deadLettersView(params) {
     if (!(await confirmDialog(`Redrive ${what}?`, groupWarning(), 'Redrive'))) return;
     flash(message, 'ok', `Redriving ${what}…`);
     try {
-      const r = await write('redrive', { stream: name, ...body });
+      let r = await write('redrive', { stream: name, ...body });
+      // "Redrive all" runs on the server as a job: follow its progress.
+      while (r.job) {
+        const job = r.job;
+        if (job.state === 'failed') throw new Error(job.error);
+        if (job.state === 'done') r = job.result;
+        else {
+          const p = job.progress;
+          flash(message, 'ok', `Redriving ${what}: ${num(p.examined)} of ${num(p.total)} examined, ${num(p.moved)} moved…`);
+          await new Promise(resolve => setTimeout(resolve, 250));
+          r = { job: await api('redrive-job', { id: job.id }) };
+        }
+      }
       selected.clear();
       await load(false);
       flash(message, 'ok', `Redriven: ${r.moved} moved back to ${name}` + (r.notFound ? `, ${r.notFound} gone already` : '') +

@@ -3,6 +3,7 @@ import type { ResolvedBoardOptions } from './board-options.js';
 import { BoardRequestError } from './board-request.error.js';
 import { buildOverview, type Overview } from './overview.js';
 import { RateHistory } from './rate-history.js';
+import { RedriveJobs, summarise, type RedriveJob, type RedriveSummary } from './redrive-jobs.js';
 
 /** Dead letters a redrive of a selection may name at once (a page is at most this many). */
 export const MAX_REDRIVE_IDS = 500;
@@ -20,6 +21,7 @@ const BOARD_REDIS_OPTIONS = { maxRetriesPerRequest: 1, connectTimeout: 5000, com
 export class BoardApi {
   readonly admin: StreamsAdmin;
   private readonly rates = new RateHistory();
+  private readonly jobs = new RedriveJobs();
   private overviewCache: { at: number; value: Promise<Overview> } | undefined;
 
   constructor(private readonly options: ResolvedBoardOptions) {
@@ -64,16 +66,28 @@ export class BoardApi {
     return this.admin.deadLetters.get(name, id);
   }
 
-  /** Redrives the named dead letters, or all of them (of one reason), with the CLI's atomic move. */
-  async redrive(body: { stream: string; ids?: string[]; all?: boolean; reason?: string }) {
+  /**
+   * Redrives the named dead letters (at once), or all of them of one reason (in the background: the answer is
+   * the job, whose progress `redriveJob` reports), with the CLI's atomic move.
+   */
+  async redrive(body: { stream: string; ids?: string[]; all?: boolean; reason?: string }): Promise<RedriveSummary | { job: RedriveJob }> {
+    const reason = body.reason || undefined;
     if (body.all === true) {
-      const result = await this.admin.deadLetters.redrive(body.stream, { all: true, reason: body.reason || undefined });
-      return summarise(result);
+      // Checked before the job starts, so that an unknown stream or one nobody reads is this request's answer.
+      const { groups } = await this.stream(body.stream);
+      if (groups.length === 0) throw new BoardRequestError(409, `Stream "${body.stream}" has no consumer group: nobody would read the redriven entries. Start its consumers first`);
+      return { job: this.jobs.start(body.stream, reason, onProgress => this.admin.deadLetters.redrive(body.stream, { all: true, reason, onProgress })) };
     }
     if (!Array.isArray(body.ids) || body.ids.length === 0) throw new BoardRequestError(400, 'Redrive needs "ids" (a non-empty list) or "all": true');
     if (body.ids.length > MAX_REDRIVE_IDS) throw new BoardRequestError(400, `Redrive at most ${MAX_REDRIVE_IDS} ids at once, got ${body.ids.length}`);
     if (!body.ids.every(id => typeof id === 'string')) throw new BoardRequestError(400, '"ids" must be strings');
-    return summarise(await this.admin.deadLetters.redrive(body.stream, { ids: body.ids, reason: body.reason || undefined }));
+    return summarise(await this.admin.deadLetters.redrive(body.stream, { ids: body.ids, reason }));
+  }
+
+  redriveJob(id: string): RedriveJob {
+    const job = this.jobs.get(id);
+    if (!job) throw new BoardRequestError(404, `No redrive job ${id} (finished jobs are kept for a while only)`);
+    return job;
   }
 
   /** How many dead letters a purge would delete, and the id it stops at (what the operator confirms). */
@@ -97,18 +111,6 @@ export class BoardApi {
   close(): Promise<void> {
     return this.admin.close();
   }
-}
-
-/** A redrive's outcome without the moved ids of a large run (the counts tell it). */
-function summarise(result: Awaited<ReturnType<StreamsAdmin['deadLetters']['redrive']>>) {
-  return {
-    stream: result.stream,
-    moved: result.moved.length,
-    notFound: result.notFound.length,
-    skipped: result.skipped,
-    truncated: result.truncated.length,
-    groups: result.groups,
-  };
 }
 
 export { StreamsAdminError };

@@ -30,6 +30,7 @@ export function createBoardHandler(api: BoardApi, tails: TailStreams, options: R
     'dead-letters': async q =>
       api.deadLetters(required(q, 'stream'), { before: optional(q, 'before'), count: int(q, 'count'), text: optional(q, 'q'), reason: optional(q, 'reason') }),
     'dead-letter': async q => api.deadLetter(required(q, 'stream'), required(q, 'id')),
+    'redrive-job': async q => api.redriveJob(required(q, 'id')),
   };
   const writes: Record<string, Write> = {
     redrive: b => api.redrive({ stream: str(b, 'stream'), ids: b.ids as string[] | undefined, all: b.all === true, reason: optStr(b, 'reason') }),
