@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Controller, Get, Module, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { StreamsBoardModule } from '@nestream/board';
 import { useRedis } from '../harness/fixture.js';
 import { writeKnownState } from '../cli/known-state.js';
@@ -26,10 +27,10 @@ class OrdersController {
   }
 }
 
-async function startApp(imports: unknown[]): Promise<string> {
+async function startApp(imports: unknown[], adapter?: FastifyAdapter): Promise<string> {
   @Module({ imports: imports as never[], controllers: [OrdersController] })
   class AppModule {}
-  app = await NestFactory.create(AppModule, { logger: false });
+  app = adapter ? await NestFactory.create(AppModule, adapter, { logger: false }) : await NestFactory.create(AppModule, { logger: false });
   await app.listen(0, '127.0.0.1');
   return app.getUrl();
 }
@@ -55,5 +56,20 @@ describe('StreamsBoardModule in a Nest (Express) app', () => {
     expect(res).toMatchObject({ status: 200, body: { moved: 1 } });
     expect((await post(`${url}/board/api/redrive`, undefined, { stream: 'orders.created', all: true })).status).toBe(403);
     expect(await fx.redis.client().xlen('orders.created:dlq')).toBe(2);
+  });
+});
+
+describe('StreamsBoardModule in a Nest (Fastify) app', () => {
+  it('serves the page, the API and writes (body read by the board) next to the app routes', async () => {
+    const url = await startApp([StreamsBoardModule.forRoot({ connection: fx.redis.url, basePath: '/ops/streams', allowWrites: true, authorize: () => true })], new FastifyAdapter());
+    const session = await openSession(`${url}/ops/streams/`);
+    expect(session.page).toContain('<script type="module" src="/ops/streams/assets/board.js"></script>');
+    const overview = await getJson(`${url}/ops/streams/api/overview`);
+    expect(overview.body.rows.map((r: { name: string }) => r.name)).toEqual(['inventory.reserved', 'orders.created']);
+    expect(overview.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const res = await post(`${url}/ops/streams/api/redrive`, session, { stream: 'orders.created', ids: ['1700000100000-0'] });
+    expect(res).toMatchObject({ status: 200, body: { moved: 1 } });
+    expect((await post(`${url}/ops/streams/api/redrive`, undefined, { stream: 'orders.created', all: true })).status).toBe(403);
+    expect(await (await fetch(`${url}/orders`)).json()).toEqual(['the app still answers its own routes']);
   });
 });
