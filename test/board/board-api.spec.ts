@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { useRedis } from '../harness/fixture.js';
 import { writeKnownState } from '../cli/known-state.js';
 import { getJson, openSession, post, startBoard } from './board-http.js';
@@ -84,6 +85,21 @@ describe('board JSON API (standalone server)', () => {
     expect((await getJson(`${board.url}api/entries?stream=orders.created&before=yesterday`)).status).toBe(400);
     expect((await getJson(`${board.url}api/group?stream=orders.created&group=nope`)).status).toBe(404);
     expect((await getJson(`${board.url}api/nothing`)).status).toBe(404);
+  });
+
+  it('answers only to local Host names on loopback (a DNS-rebinding page gets 421)', async () => {
+    const board = await startBoard({ connection: fx.redis.url });
+    const statusWithHost = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        request(`${board.url}api/overview`, { headers: { host } }, res => {
+          res.resume();
+          resolve(res.statusCode!);
+        }).on('error', reject).end();
+      });
+    expect(await statusWithHost(`localhost:${board.port}`)).toBe(200);
+    expect(await statusWithHost(`127.0.0.1:${board.port}`)).toBe(200);
+    expect(await statusWithHost(`[::1]:${board.port}`)).toBe(200);
+    expect(await statusWithHost(`attacker.example:${board.port}`)).toBe(421);
   });
 
   it('streams new entries of a stream over SSE (live tail)', async () => {

@@ -22,6 +22,12 @@ export interface StreamsBoardOptions extends StreamsAdminOptions {
   overviewCacheMs?: number;
   /** Live tails (SSE, each one Redis connection) open at once; more are refused (429). @default 8 */
   maxTails?: number;
+  /**
+   * Host names (of the Host header, without port) the board answers to; others get 421. Stops DNS rebinding
+   * (a web page whose name resolves to your board). @default undefined (any; the standalone server on
+   * loopback sets localhost, 127.0.0.1 and ::1)
+   */
+  allowedHosts?: string[];
 }
 
 export interface ResolvedBoardOptions {
@@ -31,6 +37,7 @@ export interface ResolvedBoardOptions {
   authorize: BoardAuthorize | undefined;
   overviewCacheMs: number;
   maxTails: number;
+  allowedHosts: Set<string> | undefined;
 }
 
 export const DEFAULT_BOARD_OPTIONS = {
@@ -42,7 +49,10 @@ export const DEFAULT_BOARD_OPTIONS = {
 
 /** Merges the defaults and checks every option once, naming the one that is wrong. */
 export function resolveBoardOptions(options: StreamsBoardOptions = {}): ResolvedBoardOptions {
-  const { basePath: rawBase, allowWrites, authorize, overviewCacheMs, maxTails, ...admin } = options;
+  const { basePath: rawBase, allowWrites, authorize, overviewCacheMs, maxTails, allowedHosts, ...admin } = options;
+  if (allowedHosts !== undefined && (!Array.isArray(allowedHosts) || !allowedHosts.every(h => typeof h === 'string' && h !== ''))) {
+    throw new TypeError('StreamsBoard: allowedHosts must be a list of host names');
+  }
   const basePath = normaliseBasePath(rawBase ?? DEFAULT_BOARD_OPTIONS.basePath);
   if (allowWrites !== undefined && typeof allowWrites !== 'boolean') throw new TypeError(`StreamsBoard: allowWrites must be a boolean, got ${JSON.stringify(allowWrites)}`);
   if (authorize !== undefined && typeof authorize !== 'function') throw new TypeError('StreamsBoard: authorize must be a function (req, action) => boolean | Promise<boolean>');
@@ -50,7 +60,9 @@ export function resolveBoardOptions(options: StreamsBoardOptions = {}): Resolved
   if (!Number.isInteger(cacheMs) || cacheMs < 0) throw new TypeError(`StreamsBoard: overviewCacheMs must be an integer >= 0, got ${cacheMs}`);
   const tails = maxTails ?? DEFAULT_BOARD_OPTIONS.maxTails;
   if (!Number.isInteger(tails) || tails < 0) throw new TypeError(`StreamsBoard: maxTails must be an integer >= 0, got ${tails}`);
-  return { admin, basePath, allowWrites: allowWrites ?? false, authorize, overviewCacheMs: cacheMs, maxTails: tails };
+  return { admin, basePath, allowWrites: allowWrites ?? false, authorize, overviewCacheMs: cacheMs, maxTails: tails,
+    allowedHosts: allowedHosts && new Set(allowedHosts.map(h => h.toLowerCase().replace(/^\[|\]$/g, ''))),
+  };
 }
 
 /** `board`, `/board/` and `/board` are the same: a leading slash, no trailing one ('' for the root). */

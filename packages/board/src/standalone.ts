@@ -22,7 +22,10 @@ export interface RunningBoard {
 /** Serves the board on an HTTP server of its own (what `nestream board` runs); no Nest app needed. */
 export async function startStreamsBoard(options: StandaloneBoardOptions = {}): Promise<RunningBoard> {
   const { port = 8080, host = '127.0.0.1', ...boardOptions } = options;
-  const board = new StreamsBoard(boardOptions);
+  // On loopback only local pages should reach the board: a page of another site whose name was made to resolve to
+  // 127.0.0.1 (DNS rebinding) would otherwise be same-origin with it.
+  const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost';
+  const board = new StreamsBoard({ ...boardOptions, allowedHosts: boardOptions.allowedHosts ?? (loopback ? ['localhost', '127.0.0.1', '::1'] : undefined) });
   const server = createServer((req, res) => board.handler(req, res));
   try {
     await new Promise<void>((resolve, reject) => {

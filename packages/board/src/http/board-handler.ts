@@ -96,6 +96,10 @@ export function createBoardHandler(api: BoardApi, tails: TailStreams, options: R
       else sendError(res, 404, 'not found');
       return;
     }
+    if (options.allowedHosts && !options.allowedHosts.has(hostName(req.headers.host))) {
+      sendError(res, 421, 'unexpected Host header (see the allowedHosts option)');
+      return;
+    }
     handle(req, res, url.pathname.slice(base.length), url.searchParams).catch(err => {
       const [status, message] = describeError(err);
       if (status >= 500) onError(err);
@@ -103,6 +107,13 @@ export function createBoardHandler(api: BoardApi, tails: TailStreams, options: R
       else sendError(res, status, message);
     });
   };
+}
+
+/** The host name of a Host header: no port, no IPv6 brackets, lower case. */
+function hostName(header: string | undefined): string {
+  const host = (header ?? '').toLowerCase();
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return name;
 }
 
 function required(q: Query, name: string): string {
