@@ -14,7 +14,7 @@ export interface BrowseOptions {
   text?: string;
   /**
    * Entries read at most for one page when filtering: a filter that matches nothing must not read a
-   * million-entry stream in one call. @default 2000
+   * million-entry stream in one call. Never less than `count`. @default 2000
    */
   scanLimit?: number;
 }
