@@ -14,8 +14,8 @@ describe('nestream board', () => {
     await cli.waitForOutput(stdout => /^http:\/\/127\.0\.0\.1:\d+\/\n/.test(stdout), 'the board URL on stdout');
     const url = cli.stdout.trim();
     expect(cli.stderr).toMatch(/read-only; Ctrl-C to stop/);
-    const overview = await (await fetch(`${url}api/overview`)).json();
-    expect(overview.rows.map((r: { name: string }) => r.name)).toEqual(['inventory.reserved', 'orders.created']);
+    const overview = (await (await fetch(`${url}api/overview`)).json()) as { rows: Array<{ name: string }> };
+    expect(overview.rows.map(r => r.name)).toEqual(['inventory.reserved', 'orders.created']);
     const page = await (await fetch(url)).text();
     expect(page).toContain('name="nestream-board-writes" content="off"');
     cli.child.kill('SIGINT');
