@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { useRedis } from '../harness/fixture.js';
+import { waitFor } from '../harness/wait.js';
 import { writeKnownState } from '../cli/known-state.js';
 import { getJson, openSession, post, startBoard } from './board-http.js';
 
@@ -100,6 +101,23 @@ describe('board JSON API (standalone server)', () => {
     expect(await statusWithHost(`127.0.0.1:${board.port}`)).toBe(200);
     expect(await statusWithHost(`[::1]:${board.port}`)).toBe(200);
     expect(await statusWithHost(`attacker.example:${board.port}`)).toBe(421);
+  });
+
+  it('refuses a live tail over maxTails (429) and frees its place when the page goes', async () => {
+    const board = await startBoard({ connection: fx.redis.url, maxTails: 1 });
+    const first = new AbortController();
+    const open = await fetch(`${board.url}api/tail?stream=orders.created`, { signal: first.signal });
+    const reader = open.body!.getReader();
+    let text = '';
+    while (!text.includes('event: ready')) text += new TextDecoder().decode((await reader.read()).value);
+    const refused = await getJson(`${board.url}api/tail?stream=orders.created`);
+    expect(refused).toMatchObject({ status: 429, body: { error: '1 live tails are open already: close one first' } });
+    first.abort();
+    await waitFor(async () => (await fetch(`${board.url}api/tail?stream=inventory.reserved`).then(async r => {
+      const ok = r.status === 200;
+      await r.body?.cancel();
+      return ok;
+    })), 'the tail place freed');
   });
 
   it('streams new entries of a stream over SSE (live tail)', async () => {

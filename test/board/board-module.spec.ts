@@ -59,6 +59,15 @@ describe('StreamsBoardModule in a Nest (Express) app', () => {
   });
 });
 
+describe('StreamsBoardModule at the root of a Nest app', () => {
+  it("leaves every path that is not the board's to the app", async () => {
+    const url = await startApp([StreamsBoardModule.forRoot({ connection: fx.redis.url, basePath: '/' })]);
+    expect((await fetch(`${url}/`)).headers.get('content-type')).toMatch(/^text\/html/);
+    expect((await getJson(`${url}/api/overview`)).status).toBe(200);
+    expect(await (await fetch(`${url}/orders`)).json()).toEqual(['the app still answers its own routes']);
+  });
+});
+
 describe('StreamsBoardModule in a Nest (Fastify) app', () => {
   it('serves the page, the API and writes (body read by the board) next to the app routes', async () => {
     const url = await startApp([StreamsBoardModule.forRoot({ connection: fx.redis.url, basePath: '/ops/streams', allowWrites: true, authorize: () => true })], new FastifyAdapter());

@@ -96,11 +96,17 @@ export function createBoardHandler(api: BoardApi, tails: TailStreams, options: R
       else sendError(res, 404, 'not found');
       return;
     }
+    const path = url.pathname.slice(base.length);
+    // In an app, paths under the board that are not its own go on to the app's routes (a board at '/').
+    if (next && path !== '' && path !== '/' && !path.startsWith('/assets/') && !path.startsWith('/api/')) {
+      next();
+      return;
+    }
     if (options.allowedHosts && !options.allowedHosts.has(hostName(req.headers.host))) {
       sendError(res, 421, 'unexpected Host header (see the allowedHosts option)');
       return;
     }
-    handle(req, res, url.pathname.slice(base.length), url.searchParams).catch(err => {
+    handle(req, res, path, url.searchParams).catch(err => {
       const [status, message] = describeError(err);
       if (status >= 500) onError(err);
       if (res.headersSent) res.end();
