@@ -159,6 +159,18 @@ describe('the board in Chromium', () => {
     await expect(page.getByText('Read-only board: redrive and purge need a board started with writes allowed.').count()).resolves.toBe(1);
   });
 
+  it('prunes idle consumers by clicking, never one with pending entries', async () => {
+    await fx.redis.client().xgroup('CREATECONSUMER', 'orders.created', 'billing', 'worker-old');
+    const board = await startBoard({ connection: fx.redis.url, allowWrites: true });
+    const page = await open(`${board.url}#/group?s=orders.created&g=billing`);
+    await page.locator('td', { hasText: 'worker-old' }).waitFor();
+    await page.getByLabel('Remove consumers idle at least (30s, 15m, 1h, 7d)').fill('0s');
+    await page.getByRole('button', { name: 'Prune consumers' }).click();
+    await page.getByText('Removed 1 consumer(s); kept 1 idle one(s) holding pending entries; 0 active.').waitFor();
+    const consumers = (await fx.redis.client().xinfo('CONSUMERS', 'orders.created', 'billing')) as unknown[][];
+    expect(consumers.map(c => c[1])).toEqual(['worker-1']);
+  });
+
   it("shows a group's consumers and pending list, and follows a stream live", async () => {
     const board = await startBoard({ connection: fx.redis.url });
     const page = await open(`${board.url}#/group?s=orders.created&g=billing`);
