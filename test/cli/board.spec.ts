@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { useRedis } from '../harness/fixture.js';
 import { runCli, startCli } from './cli.js';
 import { writeKnownState } from './known-state.js';
@@ -18,6 +19,23 @@ describe('nestream board', () => {
     expect(overview.rows.map(r => r.name)).toEqual(['inventory.reserved', 'orders.created']);
     const page = await (await fetch(url)).text();
     expect(page).toContain('name="nestream-board-writes" content="off"');
+    cli.child.kill('SIGINT');
+    expect((await cli.exited).code).toBe(0);
+  });
+
+  it('answers only to the host names given with --allowed-host', async () => {
+    const cli = startCli(['board', '--url', fx.redis.url, '--port', '0', '--allowed-host', 'board.internal', 'ops.internal']);
+    await cli.waitForOutput(stdout => stdout.endsWith('/\n'), 'the board URL on stdout');
+    const url = new URL(cli.stdout.trim());
+    const statusWithHost = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        request(new URL('api/overview', url), { headers: { host } }, res => {
+          res.resume();
+          resolve(res.statusCode!);
+        }).on('error', reject).end();
+      });
+    expect(await statusWithHost(`ops.internal:${url.port}`)).toBe(200);
+    expect(await statusWithHost(`localhost:${url.port}`)).toBe(421);
     cli.child.kill('SIGINT');
     expect((await cli.exited).code).toBe(0);
   });

@@ -9,6 +9,7 @@ interface BoardOptions {
   port: number;
   host: string;
   allowWrites?: boolean;
+  allowedHost?: string[];
 }
 
 /**
@@ -24,6 +25,7 @@ export function registerBoard(program: Command): void {
     .option('--port <port>', 'HTTP port (0: any free one)', parsePort, 8080)
     .option('--host <host>', 'interface to listen on (the board has no login: keep it on loopback or behind your proxy)', '127.0.0.1')
     .option('--allow-writes', 'allow redrive, purge and consumer prune from the board (read-only otherwise)')
+    .option('--allowed-host <names...>', 'host names the board answers to (default on loopback: localhost, 127.0.0.1, ::1; elsewhere: any)')
     .action(async (opts: BoardOptions, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
       // Fail now, with the CLI's one-line reason, when Redis cannot be reached.
@@ -38,6 +40,7 @@ export function registerBoard(program: Command): void {
           port: opts.port,
           host: opts.host,
           allowWrites: opts.allowWrites ?? false,
+          allowedHosts: opts.allowedHost,
         });
       } catch (err) {
         throw new CliError(`cannot serve the board on ${opts.host}:${opts.port}: ${(err as Error).message}`);
