@@ -68,6 +68,22 @@ describe('StreamsBoardModule at the root of a Nest app', () => {
   });
 });
 
+describe('StreamsBoardModule in an app with a global prefix', () => {
+  it('is served under the prefix, its page pointing there', async () => {
+    @Module({ imports: [StreamsBoardModule.forRoot({ connection: fx.redis.url, basePath: '/board' })] })
+    class PrefixedModule {}
+    app = await NestFactory.create(PrefixedModule, { logger: false });
+    app.setGlobalPrefix('v1');
+    await app.listen(0, '127.0.0.1');
+    const url = await app.getUrl();
+    const session = await openSession(`${url}/v1/board/`);
+    expect(session.page).toContain('<script type="module" src="/v1/board/assets/board.js"></script>');
+    expect(session.page).toContain('<meta name="nestream-board-base" content="/v1/board">');
+    expect((await getJson(`${url}/v1/board/api/overview`)).status).toBe(200);
+    expect((await fetch(`${url}/v1/board/assets/board.css`)).status).toBe(200);
+  });
+});
+
 describe('StreamsBoardModule in a Nest (Fastify) app', () => {
   it('serves the page, the API and writes (body read by the board) next to the app routes', async () => {
     const url = await startApp([StreamsBoardModule.forRoot({ connection: fx.redis.url, basePath: '/ops/streams', allowWrites: true, authorize: () => true })], new FastifyAdapter());

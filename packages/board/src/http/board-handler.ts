@@ -41,17 +41,17 @@ export function createBoardHandler(api: BoardApi, tails: TailStreams, options: R
 
   const allowed = async (req: BoardRequest, action: BoardAction) => !options.authorize || (await options.authorize(req, action)) === true;
 
-  const handle = async (req: BoardRequest, res: ServerResponse, path: string, query: Query): Promise<void> => {
+  const handle = async (req: BoardRequest, res: ServerResponse, mount: string, path: string, query: Query): Promise<void> => {
     const method = req.method ?? 'GET';
     if (path === '/' || path === '') {
       if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, 'method not allowed');
       if (!(await allowed(req, 'read'))) return sendError(res, 403, 'not allowed');
       const token = csrfCookie(req) ?? newCsrfToken();
       securityHeaders(res);
-      res.setHeader('Set-Cookie', `${CSRF_COOKIE}=${token}; Path=${options.basePath || '/'}; HttpOnly; SameSite=Strict`);
+      res.setHeader('Set-Cookie', `${CSRF_COOKIE}=${token}; Path=${mount || '/'}; HttpOnly; SameSite=Strict`);
       res.setHeader('Content-Type', 'text/html; charset=utf-8');
       res.setHeader('Cache-Control', 'no-store');
-      res.end(renderPage({ basePath: options.basePath, csrfToken: token, writes: options.allowWrites }));
+      res.end(renderPage({ basePath: mount, csrfToken: token, writes: options.allowWrites }));
       return;
     }
     if (path.startsWith('/assets/')) {
@@ -90,13 +90,13 @@ export function createBoardHandler(api: BoardApi, tails: TailStreams, options: R
 
   return (req, res, next) => {
     const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://board.invalid');
-    const base = options.basePath;
-    if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) {
+    const mount = mountPath(url.pathname, options.basePath, next !== undefined);
+    if (mount === undefined) {
       if (next) next();
       else sendError(res, 404, 'not found');
       return;
     }
-    const path = url.pathname.slice(base.length);
+    const path = url.pathname.slice(mount.length);
     // In an app, paths under the board that are not its own go on to the app's routes (a board at '/').
     if (next && path !== '' && path !== '/' && !path.startsWith('/assets/') && !path.startsWith('/api/')) {
       next();
@@ -106,13 +106,24 @@ export function createBoardHandler(api: BoardApi, tails: TailStreams, options: R
       sendError(res, 421, 'unexpected Host header (see the allowedHosts option)');
       return;
     }
-    handle(req, res, path, url.searchParams).catch(err => {
+    handle(req, res, mount, path, url.searchParams).catch(err => {
       const [status, message] = describeError(err);
       if (status >= 500) onError(err);
       if (res.headersSent) res.end();
       else sendError(res, status, message);
     });
   };
+}
+
+/**
+ * Where the board is mounted for this request: `basePath`, or (as middleware in an app with a global prefix,
+ * which the app puts in front of every route) the prefix and `basePath`. Undefined when the path is not the board's.
+ */
+function mountPath(pathname: string, base: string, inApp: boolean): string | undefined {
+  if (pathname === base || pathname.startsWith(`${base}/`)) return base;
+  if (!inApp || base === '') return undefined;
+  const at = pathname.endsWith(base) ? pathname.length - base.length : pathname.indexOf(`${base}/`);
+  return at > 0 ? pathname.slice(0, at + base.length) : undefined;
 }
 
 /** The host name of a Host header: no port, no IPv6 brackets, lower case. */
