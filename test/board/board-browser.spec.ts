@@ -176,10 +176,12 @@ describe('the board in Chromium', () => {
     const page = await open(`${board.url}#/group?s=orders.created&g=billing`);
     await page.locator('td.id', { hasText: '1700000000001-0' }).waitFor();
     expect(await page.locator('main').textContent()).toContain('1 pending in all; lag 1; last delivered 1700000000001-0');
+    await browser.screenshot(page, 'board-group.png');
     await page.goto(`${board.url}#/stream?s=orders.created`);
     await page.getByRole('button', { name: 'Follow live' }).click();
     await page.getByText('following: new entries appear at the top').waitFor();
     await fx.redis.client().xadd('orders.created', '1800000000000-0', 'data', '{"live":true}', 'cid', 'c-live');
     await page.locator('#tail tr[data-id="1800000000000-0"]').waitFor();
+    await browser.screenshot(page, 'board-stream.png');
   });
 });
