@@ -12,6 +12,8 @@ export default {
     '^@nestream/transport/admin$': '<rootDir>/packages/transport/src/admin/index.ts',
     '^@nestream/transport/internal$': '<rootDir>/packages/transport/src/internal.ts',
     '^@nestream/testing$': '<rootDir>/packages/testing/src/index.ts',
+    '^@nestream/board$': '<rootDir>/packages/board/src/index.ts',
+    '^@nestream/board/standalone$': '<rootDir>/packages/board/src/standalone.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

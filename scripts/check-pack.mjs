@@ -56,3 +56,31 @@ function checkPackage(pkg) {
 function name(pkg) {
   return pkg.split(/[\\/]/).pop();
 }
+
+// @nestream/board: ESM only (dist/), its page's assets, LICENSE; no sources, tests or README of its own (its docs
+// are the site's).
+const boardPkg = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'board');
+const boardExpected = new Set(['package.json', 'LICENSE']);
+for (const source of sourcesOf(join(boardPkg, 'src'))) {
+  const base = relative(join(boardPkg, 'src'), source).replace(/\.ts$/, '').split('\\').join('/');
+  for (const ext of ['.js', '.d.ts', '.js.map']) boardExpected.add(`dist/${base}${ext}`);
+}
+for (const file of readdirSync(join(boardPkg, 'assets'))) boardExpected.add(`assets/${file}`);
+const [boardReport] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts=false'], { cwd: boardPkg, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+const boardPacked = new Set(boardReport.files.map(f => f.path));
+const boardMissing = [...boardExpected].filter(f => !boardPacked.has(f)).sort();
+const boardExtra = [...boardPacked].filter(f => !boardExpected.has(f)).sort();
+if (boardMissing.length || boardExtra.length) {
+  if (boardMissing.length) console.error(`missing from the board tarball (${boardMissing.length}):\n  ${boardMissing.join('\n  ')}`);
+  if (boardExtra.length) console.error(`not expected in the board tarball (${boardExtra.length}):\n  ${boardExtra.join('\n  ')}`);
+  process.exit(1);
+}
+console.log(`${boardReport.filename}: ${boardPacked.size} files as expected, ${(boardReport.size / 1024).toFixed(0)} KB packed`);
+
+function sourcesOf(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap(e => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sourcesOf(path);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [path] : [];
+  });
+}

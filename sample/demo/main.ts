@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { startStreamsBoard, type RunningBoard } from '@nestream/board/standalone';
 import { ORDER_PLACED } from '@sample/contracts';
 import { WELCOME_CREDIT_CENTS } from '../apps/accounts/src/welcome-credit.js';
 import { SmtpSink } from '../tools/smtp-sink.js';
@@ -65,6 +66,7 @@ const infrastructure: Started[] = [];
 const services: ServiceProcess[] = [];
 let sink: SmtpSink | undefined;
 let observer: Observer | undefined;
+let board: RunningBoard | undefined;
 
 async function main(): Promise<string[]> {
   const plan = makePlan(Number(args.users), Number(args.orders));
@@ -76,6 +78,9 @@ async function main(): Promise<string[]> {
   out(`  Redis     ${redisUrl}${process.env.REDIS_URL ? ' (REDIS_URL)' : ` (private redis-server, data in ${tempDir})`}`);
   out(`  Postgres  ${databaseUrl.replace(/:[^:@/]*@/, ':***@')}${process.env.DATABASE_URL ? ' (DATABASE_URL)' : ' (embedded: PGlite over the wire protocol)'}`);
   out(`  SMTP      ${sink.url} (in-process sink: refuses every ${SMTP_FAIL_EVERY}th mail once, and every mailbox at bounce.example)`);
+  // The operator board on the demo's Redis (read-only: the checks count dead letters), open while the demo runs.
+  board = await startStreamsBoard({ connection: redisUrl, port: Number(process.env.BOARD_PORT ?? 0), basePath: '/' });
+  out(`  Board     ${board.url} (streams, groups, pending lists, dead letters; open it while the demo runs)`);
 
   step('Running the migrations');
   out(`  ${await runMigrations(databaseUrl)}`);
@@ -266,6 +271,7 @@ async function embeddedPostgres(): Promise<string> {
 async function cleanup(): Promise<void> {
   await Promise.all(services.map(s => s.stop(STOP_TIMEOUT_MS).catch(() => undefined)));
   await observer?.close().catch(() => undefined);
+  await board?.close().catch(() => undefined);
   await sink?.stop().catch(() => undefined);
   for (const started of infrastructure.reverse()) await started.stop().catch(() => undefined);
   await log.close();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerBoard } from './commands/board.js';
 import { registerConsumersPrune } from './commands/consumers-prune.js';
 import { registerGroupsCreate } from './commands/groups-create.js';
 import { registerGroupsReset } from './commands/groups-reset.js';
@@ -26,13 +27,14 @@ Examples:
   nestream groups create orders.created audit --from start
   nestream scheduled list reminders.due
   nestream tail orders.created
+  nestream board --port 8080 --allow-writes
 
 Streams are named as in @EventPattern (the key prefix is added). Exit codes: 0 done, 1 failed, 2 bad usage.`;
 
 /** The `nestream` command and its subcommands. Errors are thrown (exitOverride), main.ts reports them. */
 export function createProgram(): Command {
   const program = new Command('nestream')
-    .description('Operate nestream (Redis Streams for NestJS): status, dead letters, consumers, groups, tail')
+    .description('Operate nestream (Redis Streams for NestJS): status, dead letters, consumers, groups, scheduled emits, tail, web board')
     .version(version)
     .option('--url <url>', 'Redis URL (default: $REDIS_URL, else redis://127.0.0.1:6379)')
     .option('--cluster', 'the URL is a node of a Redis Cluster: read every master (without it, the CLI asks the node and does so on a cluster node)')
@@ -57,5 +59,6 @@ export function createProgram(): Command {
   registerGroupsCreate(groups);
   registerScheduled(program);
   registerTail(program);
+  registerBoard(program);
   return program;
 }

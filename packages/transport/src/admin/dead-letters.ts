@@ -2,6 +2,7 @@ import type { RedisClient } from '../redis/redis-client.js';
 import type { ResolvedAdminOptions } from './admin-options.js';
 import { parseDeadLetter, type DeadLetterEntry } from './dead-letter-entry.js';
 import { findDeadLetterStream, pages } from './dead-letter-stream.js';
+import { fieldsContain, pageNewestFirst, resolveBrowse, type BrowseOptions, type EntryPage } from './browse.js';
 import { checkEntryId } from './entry-id.js';
 import { countForPurge, purge, type PurgeCount, type PurgeOptions, type PurgeResult } from './purge.js';
 import { redrive, type RedriveOptions, type RedriveResult } from './redrive.js';
@@ -12,6 +13,18 @@ export interface ListDeadLettersOptions {
   reason?: string;
   /** At most this many, oldest first. @default 100 */
   limit?: number;
+}
+
+export interface DeadLetterPageOptions extends BrowseOptions {
+  /** Only dead letters with this `dlq.reason`. @default undefined (any) */
+  reason?: string;
+}
+
+export interface DeadLetterPage extends EntryPage<DeadLetterEntry> {
+  stream: string;
+  deadLetterKey: string;
+  /** Dead letters in the stream, of any reason. */
+  total: number;
 }
 
 export interface DeadLetterList {
@@ -54,6 +67,26 @@ export class DeadLetters {
       }
     }
     return list;
+  }
+
+  /**
+   * A page of dead letters, newest first, filtered by reason and by text (in the payload, error, consumer or
+   * ids); each call reads at most `scanLimit` of them, so a dead-letter stream of any size pages cheaply.
+   */
+  async page(stream: string, opts: DeadLetterPageOptions = {}): Promise<DeadLetterPage> {
+    const browse = resolveBrowse(opts);
+    const target = await findDeadLetterStream(this.redis, this.options, stream);
+    const base = { stream, deadLetterKey: target.deadLetterKey };
+    if (!target.exists) return { ...base, total: 0, entries: [], next: null, scanned: 0 };
+    const [total, page] = await Promise.all([
+      this.redis.xlen(target.deadLetterKey),
+      pageNewestFirst(this.redis, target.deadLetterKey, browse, (id, flat) => {
+        if (browse.text !== undefined && !id.includes(browse.text) && !fieldsContain(flat, browse.text)) return null;
+        const entry = parseDeadLetter(id, flat);
+        return opts.reason === undefined || opts.reason === '' || entry.reason === opts.reason ? entry : null;
+      }),
+    ]);
+    return { ...base, total, ...page };
   }
 
   /** One dead letter by its id in the dead-letter stream; a `not-found` StreamsAdminError when it is not there. */

@@ -3,7 +3,10 @@ import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { resolveAdminOptions, type ResolvedAdminOptions, type StreamsAdminOptions } from './admin-options.js';
 import { DeadLetters } from './dead-letters.js';
 import { createGroup, resetGroup, type CreateGroupOptions, type GroupMoveResult, type ResetGroupOptions } from './groups.js';
+import { fieldsContain, pageNewestFirst, resolveBrowse, toStreamEntry, type BrowseOptions, type EntryPage, type StreamEntry } from './browse.js';
+import { readPendingList, type PendingList, type PendingListOptions } from './pending-list.js';
 import { pruneConsumers, type PruneConsumersOptions, type PruneConsumersResult } from './prune-consumers.js';
+import { requireStream } from './stream-info.js';
 import { readStatus, type StreamsStatus } from './status.js';
 import { cancelScheduledEntry, listScheduled, type ScheduledList } from './scheduled.js';
 import { tail, type TailEntry, type TailOptions } from './tail.js';
@@ -68,6 +71,20 @@ export class StreamsAdmin {
   /** Streams (all under the key prefix, or the named ones), their groups, consumers and dead-letter streams. */
   status(streams?: string[]): Promise<StreamsStatus> {
     return readStatus(this.redis, this.options, streams);
+  }
+
+  /** A page of a stream's entries, newest first, decoded; `text` filters on field values (bounded by `scanLimit`). */
+  async entries(stream: string, opts: BrowseOptions = {}): Promise<EntryPage<StreamEntry>> {
+    const browse = resolveBrowse(opts);
+    const key = this.key(stream);
+    await requireStream(this.redis, key, stream);
+    const text = browse.text;
+    return pageNewestFirst(this.redis, key, browse, (id, flat) => (text === undefined || fieldsContain(flat, text) ? toStreamEntry(id, flat) : null));
+  }
+
+  /** A page of a group's pending entries, oldest first (XPENDING with COUNT), and how many there are in all. */
+  pending(stream: string, group: string, opts: PendingListOptions = {}): Promise<PendingList> {
+    return readPendingList(this.redis, this.key(stream), stream, group, opts);
   }
 
   /** Removes a group's idle consumers that have no pending entries (never one that has). */
