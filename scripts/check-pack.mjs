@@ -24,7 +24,7 @@ function checkPackage(pkg) {
   }
 
   const expected = new Set(['package.json', 'LICENSE', 'dist/cjs/package.json']);
-  // A package's README ships when it has one (@nestream/testing's text is in notes/ until the docs are restructured).
+  // A package's README ships when it has one.
   if (name(pkg) === 'transport' || existsSync(join(pkg, 'README.md'))) expected.add('README.md');
   if (existsSync(join(pkg, 'CHANGELOG.md'))) expected.add('CHANGELOG.md');
   for (const source of sources(join(pkg, 'src'))) {
@@ -57,10 +57,10 @@ function name(pkg) {
   return pkg.split(/[\\/]/).pop();
 }
 
-// @nestream/board: ESM only (dist/), its page's assets, LICENSE; no sources, tests or README of its own (its docs
-// are the site's).
+// @nestream/board: ESM only (dist/), its page's assets, LICENSE, README.md and CHANGELOG.md; no sources or tests
+// (its full docs are the site's).
 const boardPkg = join(dirname(fileURLToPath(import.meta.url)), '..', 'packages', 'board');
-const boardExpected = new Set(['package.json', 'LICENSE']);
+const boardExpected = new Set(['package.json', 'LICENSE', 'README.md', 'CHANGELOG.md']);
 for (const source of sourcesOf(join(boardPkg, 'src'))) {
   const base = relative(join(boardPkg, 'src'), source).replace(/\.ts$/, '').split('\\').join('/');
   for (const ext of ['.js', '.d.ts', '.js.map']) boardExpected.add(`dist/${base}${ext}`);

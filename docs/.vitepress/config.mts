@@ -38,6 +38,7 @@ export default defineConfig({
           { text: 'Monitoring', link: '/guide/monitoring' },
           { text: 'Security', link: '/guide/security' },
           { text: 'Operations', link: '/guide/operations' },
+          { text: 'The board', link: '/guide/board' },
           { text: 'Testing', link: '/guide/testing' },
           { text: 'Upgrading', link: '/guide/upgrading' },
         ],

@@ -1,5 +1,6 @@
 // The docs' TypeScript compiles: every ```ts block of the READMEs and the docs site's pages is type-checked
-// inside fresh apps made as `nest new` makes them, with @nestream/transport installed from its packed tarball:
+// inside fresh apps made as `nest new` makes them, with @nestream/transport and @nestream/testing installed from
+// their packed tarballs:
 //   nest-new-12: @nestjs/cli 12's default (ESM, "type": "module", module nodenext, strict: true, Vitest globals)
 //   nest-new-11: @nestjs/cli 11's default (CommonJS, module nodenext, strict: false, Jest)
 // Each template folder here is `nest new`'s output for those defaults, unchanged; this check adds the packages
@@ -18,7 +19,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { installApp, packTransport, step, TEMPLATES } from './packed-app.mjs';
+import { installApp, packPackage, step, TEMPLATES } from './packed-app.mjs';
 
 const ROOT = join(TEMPLATES, '..', '..');
 
@@ -28,6 +29,7 @@ const SNIPPET_DEPENDENCIES = {
   12: { '@nestjs/microservices': '^12.0.1', '@nestjs/terminus': '^12.0.0', '@nestjs/config': '^12.0.1', ioredis: '^6.0.0' },
   any: {
     '@nestream/transport': 'file:TARBALL',
+    '@nestream/testing': 'file:TESTING_TARBALL',
     'prom-client': '^15.1.0',
     '@opentelemetry/api': '^1.9.0',
     '@opentelemetry/sdk-trace-node': '^2.0.0',
@@ -116,11 +118,12 @@ const started = Date.now();
 try {
   const blocks = markdownFiles().flatMap(extractBlocks);
   const fragments = blocks.filter(b => b.tags.has('fragment')).length;
-  const tarball = reuse ? undefined : await packTransport(work);
+  // One after the other: both packs build (prepack), and the testing kit's build reads the transport's.
+  const tarballs = reuse ? undefined : { transport: await packPackage(work, 'transport'), testing: await packPackage(work, 'testing') };
   const results = await Promise.allSettled(
     Object.entries(APPS).map(async ([app, { major, skip }]) => {
       const dir = join(work, app);
-      if (!reuse) await installApp(app, dir, tarball, onlyTypeCheckingDependencies(major));
+      if (!reuse) await installApp(app, dir, tarballs, onlyTypeCheckingDependencies(major));
       for (const f of readdirSync(join(dir, 'src'))) if (f.startsWith('snippet-')) rmSync(join(dir, 'src', f));
       const mine = blocks.filter(b => !b.tags.has('fragment') && !b.tags.has(skip));
       const origin = writeSnippets(dir, mine);
