@@ -79,11 +79,13 @@ export class ConsumerMetrics {
   }
 
   watch(consumer: WatchedConsumer): () => void {
-    for (const stream of consumer.orderedPartitions ?? []) this.metrics.lateCompletions.child({ stream, group: this.group });
     for (const stream of consumer.streams) {
       this.of(stream);
       // Series at 0 from the start: rate() and increase() only see increments of a series that existed before.
+      // Every stream gets them, so the dashboard's queries answer 0 rather than nothing where a feature is off.
       this.metrics.claimed.child({ stream, group: this.group });
+      this.metrics.lateCompletions.child({ stream, group: this.group });
+      for (const kind of ['safe', 'hard']) this.metrics.retentionTrimmed.child({ stream, group: this.group, kind });
       for (const reason of TRIM_REASONS) this.metrics.trimmed.child({ stream, group: this.group, reason });
       for (const reason of Object.keys(REASONS)) this.metrics.deadLettered.child({ stream, group: this.group, reason });
     }

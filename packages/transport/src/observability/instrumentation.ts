@@ -43,8 +43,6 @@ export interface WatchedConsumer {
   streams: readonly string[];
   /** The dead-letter stream of a source stream, or undefined with `deadLetter: false`. */
   deadLetterKey?: (stream: string) => string;
-  /** The ordered partitions among `streams` (their late-completion series start at 0). */
-  orderedPartitions?: readonly string[];
 }
 
 export interface ConsumerInstrumentation {

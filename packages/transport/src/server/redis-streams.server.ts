@@ -277,10 +277,7 @@ export class RedisStreamsServer
     );
     const retention = retentionOf(routes, { redis: commands, logger, emit, instrumentation });
     const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError, ownership, retention, gone, unreadTrims });
-    const unwatch = instrumentation.watch({
-      redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key,
-      orderedPartitions: owned.flatMap(p => p.streams),
-    });
+    const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key });
     const eventStreams = [...routes.values()].filter(r => r.isEvent).map(r => r.stream);
     const mover = o.scheduler && eventStreams.length > 0
       ? new ScheduledMover({ redis: commands, keys: this.keys, streams: eventStreams, options: o.scheduler, logger, onError: err => this.reportError('Moving delayed emits failed', err) })
