@@ -3,6 +3,7 @@ import type { LoggerService } from '@nestjs/common';
 import type { ResolvedServerOptions } from '../options.js';
 import { runScript, scriptPermissionError } from '../redis/lua.js';
 import { DEAD_LETTER_FIELDS } from './dead-letter.js';
+import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
 import type { EmitEvent } from './settler.js';
 
 /** XREADGROUP's reply shape: per stream, its entries. */
@@ -17,6 +18,8 @@ export interface SizeGuardDeps {
   streams: string[];
   logger: LoggerService;
   emit: EmitEvent;
+  /** Counts each dead letter (nestream_messages_dead_lettered_total), as the settler does for the others. */
+  instrumentation: ConsumerInstrumentation;
 }
 
 /**
@@ -80,7 +83,7 @@ export class SizeGuard {
 
   /** The script dead-lettered (or, with deadLetter false, acked) these: say so, as for any dead letter. */
   private report(stream: string, oversized: Array<[id: string, message: string]>): void {
-    const { options, logger, emit } = this.deps;
+    const { options, logger, emit, instrumentation } = this.deps;
     const dlq = options.deadLetter === false ? false : options.deadLetter.key(stream);
     for (const [id, message] of oversized) {
       if (dlq === false) logger.error(`Dropped entry ${id} of ${stream} (decode: ${message}); deadLetter is false`);
@@ -88,6 +91,7 @@ export class SizeGuard {
       emit('deadLettered', {
         stream, id, deadLetterStream: dlq, reason: 'decode', attempts: 1, error: { name: 'DecodeError', message },
       });
+      instrumentation.deadLettered(stream, 'decode');
     }
   }
 }

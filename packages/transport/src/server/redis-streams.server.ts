@@ -270,7 +270,7 @@ export class RedisStreamsServer
           reader: readers[i], options: o, streams: groupStreams, leases, dispatcher, intake, logger, onError,
           ensureGroups: () => this.ensureGroups(commands, groupStreams),
           utf8Guard,
-          sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams: groupStreams, logger, emit }) : undefined,
+          sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams: groupStreams, logger, emit, instrumentation }) : undefined,
           ownership,
           unreadTrims,
         }),
