@@ -57,9 +57,11 @@ describe('nestream status', () => {
           entriesAdded: 1,
           inPerSec: null,
           deadLetter: null,
+          // Safe retention would keep everything from what the only group read last.
+          retainedFrom: { id: '1700000000500-0', group: 'notification' },
           groups: [
             {
-              name: 'notification', pending: 0, lag: 0, entriesRead: 1, lastDeliveredId: '1700000000500-0', outPerSec: null,
+              name: 'notification', pending: 0, lag: 0, entriesRead: 1, lastDeliveredId: '1700000000500-0', oldestPendingId: null, outPerSec: null,
               consumers: [{ name: 'n-1', pending: 0, idleMs: expect.any(Number) }],
             },
           ],
@@ -72,11 +74,13 @@ describe('nestream status', () => {
           entriesAdded: 3,
           inPerSec: null,
           deadLetter: { key: 'orders.created:dlq', length: 3, firstId: '1700000100000-0', lastId: '1700000300000-0' },
+          // audit has read nothing: it holds the whole stream back.
+          retainedFrom: { id: '0-0', group: 'audit' },
           groups: [
             // Redis 7.0 does not count entries-read for a group created at 0 until it reads.
-            { name: 'audit', pending: 0, lag: 3, entriesRead: null, lastDeliveredId: '0-0', outPerSec: null, consumers: [] },
+            { name: 'audit', pending: 0, lag: 3, entriesRead: null, lastDeliveredId: '0-0', oldestPendingId: null, outPerSec: null, consumers: [] },
             {
-              name: 'billing', pending: 1, lag: 1, entriesRead: 2, lastDeliveredId: '1700000000001-0', outPerSec: null,
+              name: 'billing', pending: 1, lag: 1, entriesRead: 2, lastDeliveredId: '1700000000001-0', oldestPendingId: '1700000000001-0', outPerSec: null,
               consumers: [{ name: 'worker-1', pending: 1, idleMs: expect.any(Number) }],
             },
           ],

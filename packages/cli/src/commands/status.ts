@@ -116,10 +116,12 @@ function statusJson(status: StreamsStatus, rates: Record<string, StreamRates>, t
         lag: g.lag,
         entriesRead: g.entriesRead,
         lastDeliveredId: g.lastDeliveredId,
+        oldestPendingId: g.oldestPendingId,
         outPerSec: rates[s.key]?.groups[g.name]?.outPerSec ?? null,
         consumers: g.consumers.map(c => ({ name: c.name, pending: c.pending, idleMs: c.idleMs })),
       })),
       deadLetter: s.deadLetter,
+      retainedFrom: s.retainedFrom,
     })),
     replyStreams: status.replyStreams,
   };

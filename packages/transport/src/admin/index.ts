@@ -10,7 +10,7 @@ export type { ClusterConnectionOptions, ConnectionOptions } from '../options.js'
 export { isClusterConnection } from '../redis/redis-client.js';
 export { describeConnection, redactRedisUrl } from '../redis/redis-url.js';
 export { StreamsAdminError, type StreamsAdminErrorCode } from './streams-admin.error.js';
-export type { StreamsStatus, StreamStatus, GroupStatus, ConsumerStatus, DeadLetterStreamStatus } from './status.js';
+export type { StreamsStatus, StreamStatus, GroupStatus, ConsumerStatus, DeadLetterStreamStatus, RetainedFrom } from './status.js';
 export { statusRates, type StreamRates } from './rates.js';
 export { DeadLetters, type ListDeadLettersOptions, type DeadLetterList, type DeadLetterPageOptions, type DeadLetterPage } from './dead-letters.js';
 export { MAX_PAGE_SIZE, type BrowseOptions, type EntryPage, type StreamEntry } from './browse.js';

@@ -1,5 +1,6 @@
 import { isCluster, pipelineBySlot, type RedisClient } from '../redis/redis-client.js';
 import type { ResolvedAdminOptions } from './admin-options.js';
+import { compareEntryIds } from './entry-id.js';
 import { parseConsumers, parseGroups, parseStreamInfo, requireStream, type GroupInfo, type StreamInfo } from './stream-info.js';
 
 /** A consumer of a group. */
@@ -21,7 +22,20 @@ export interface GroupStatus {
   /** Entries delivered to the group so far; null when Redis cannot tell. */
   entriesRead: number | null;
   lastDeliveredId: string;
+  /** Its oldest entry delivered and not acked yet (XPENDING), or null with nothing pending. */
+  oldestPendingId: string | null;
   consumers: ConsumerStatus[];
+}
+
+/**
+ * What safe retention (the consumers' `retention` option) keeps of a stream, and why: it trims only below the
+ * oldest entry some group still needs (that group's oldest pending entry, or its read position).
+ */
+export interface RetainedFrom {
+  /** Nothing from this id on is trimmed by retention. */
+  id: string;
+  /** The group that needs it: what holds the stream back. */
+  group: string;
 }
 
 /** A stream's dead-letter stream. */
@@ -47,6 +61,8 @@ export interface StreamStatus {
   groups: GroupStatus[];
   /** Null when the stream has no dead-letter stream (nothing dead-lettered yet). */
   deadLetter: DeadLetterStreamStatus | null;
+  /** Where safe retention stops, and which group holds it there; null without groups (retention trims nothing then). */
+  retainedFrom: RetainedFrom | null;
 }
 
 /** What `StreamsAdmin.status()` reports. */
@@ -94,9 +110,20 @@ export async function readStatus(redis: RedisClient, options: ResolvedAdminOptio
       entriesAdded: stream.entriesAdded,
       groups: groups.get(key) ?? [],
       deadLetter: dl ? { key: dlKey, length: dl.length, firstId: dl.firstEntryId, lastId: dl.lastEntryId } : null,
+      retainedFrom: retainedFrom(groups.get(key) ?? []),
     };
   });
   return { at, keyPrefix: prefix, streams, replyStreams };
+}
+
+/** The lowest floor of the groups, as retention-trim-1.lua computes it: oldest pending entry, else read position. */
+function retainedFrom(groups: GroupStatus[]): RetainedFrom | null {
+  let lowest: RetainedFrom | null = null;
+  for (const g of groups) {
+    const floor = g.oldestPendingId ?? g.lastDeliveredId;
+    if (!lowest || compareEntryIds(floor, lowest.id) < 0) lowest = { id: floor, group: g.name };
+  }
+  return lowest;
 }
 
 /**
@@ -148,18 +175,23 @@ async function readStreamInfos(redis: RedisClient, keys: string[]): Promise<Map<
   return infos;
 }
 
-/** XINFO CONSUMERS of every group, in one pipeline (per slot). */
+/** XINFO CONSUMERS and the XPENDING summary of every group, in one pipeline (per slot). */
 async function readAllConsumers(redis: RedisClient, streams: Array<{ key: string; groups: GroupInfo[] }>): Promise<Map<string, GroupStatus[]>> {
   const pairs = streams.flatMap(({ key, groups }) => groups.map(group => ({ key, group })));
   const byKey = new Map<string, GroupStatus[]>();
   if (pairs.length === 0) return byKey;
-  const results = await pipelineBySlot(redis, pairs, pair => pair.key, (pipeline, { key, group }) => pipeline.xinfo('CONSUMERS', key, group.name));
+  const results = await pipelineBySlot(redis, pairs, pair => pair.key, (pipeline, { key, group }) => {
+    pipeline.xinfo('CONSUMERS', key, group.name);
+    pipeline.xpending(key, group.name);
+  });
   pairs.forEach(({ key, group }, i) => {
     const [err, rows] = results[i][0];
+    const [pendingErr, summary] = results[i][1];
     const consumers = err ? [] : parseConsumers(rows as unknown[][]).sort((a, b) => compareNames(a.name, b.name));
+    const oldestPendingId = pendingErr ? null : ((summary as [number, string | null])[1] ?? null);
     const { consumers: _count, ...rest } = group;
     const list = byKey.get(key) ?? [];
-    list.push({ ...rest, consumers });
+    list.push({ ...rest, oldestPendingId, consumers });
     byKey.set(key, list);
   });
   for (const list of byKey.values()) list.sort((a, b) => compareNames(a.name, b.name));
