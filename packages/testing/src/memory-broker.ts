@@ -1,4 +1,5 @@
-import { DEAD_LETTER_FIELDS, PartitionError } from '@nestream/transport';
+import { PartitionError } from '@nestream/transport';
+import { deadLetterFields } from '@nestream/transport/internal';
 import { VirtualClock } from './virtual-clock.js';
 import { MemoryStream, type StoredEntry } from './memory-stream.js';
 
@@ -96,19 +97,7 @@ export class MemoryBroker {
     source?.ack(record.group, record.id);
     this.activity++;
     if (deadLetterKey === false || !entry) return;
-    const f = DEAD_LETTER_FIELDS;
-    this.xadd(deadLetterKey, [
-      ...entry.fields,
-      f.stream, record.stream,
-      f.id, record.id,
-      f.group, record.group,
-      f.consumer, record.consumer,
-      f.attempts, String(record.attempts),
-      f.reason, record.reason,
-      f.errorName, record.error.name,
-      f.errorMessage, record.error.message,
-      f.failedAt, new Date(this.clock.now()).toISOString(),
-    ]);
+    this.xadd(deadLetterKey, [...entry.fields, ...deadLetterFields(record, new Date(this.clock.now()))]);
   }
 
   entries(key: string): StoredEntry[] {

@@ -8,6 +8,7 @@ export type { AttemptResult } from './consumer/attempt-result.js';
 export { decide, INTERNAL_ERROR, type Decision } from './consumer/failure-policy.js';
 export { installErrorCapture } from './consumer/error-capture.js';
 export { describeError } from './consumer/describe-error.js';
+export { deadLetterFields } from './consumer/dead-letter.js';
 export { streamEntry, type StreamEntry } from './consumer/stream-entry.js';
 export { ReplyWriter, type AppendReply } from './consumer/reply-writer.js';
 export type { Route } from './consumer/route.js';

@@ -42,6 +42,22 @@ export interface DeadLetterRecord {
   error: { name: string; message: string };
 }
 
+/** The `dlq.*` fields a dead letter carries besides the entry's own, as field/value pairs (DEAD_LETTER_FIELDS). */
+export function deadLetterFields(record: DeadLetterRecord, failedAt: Date): string[] {
+  const f = DEAD_LETTER_FIELDS;
+  return [
+    f.stream, record.stream,
+    f.id, record.id,
+    f.group, record.group,
+    f.consumer, record.consumer,
+    f.attempts, String(record.attempts),
+    f.reason, record.reason,
+    f.errorName, record.error.name,
+    f.errorMessage, record.error.message,
+    f.failedAt, failedAt.toISOString(),
+  ];
+}
+
 /** How dead letters are written, from the server options (see deadLetterLimits). */
 export interface DeadLetterLimits {
   /** XADD MAXLEN ~ of the dead-letter stream. */
@@ -91,22 +107,13 @@ export async function moveToDeadLetter(
     await redis.xack(record.stream, record.group, record.id);
     return 'acked';
   }
-  const f = DEAD_LETTER_FIELDS;
   const copied = await runScript<number>(redis, 'deadLetter', [record.stream, deadLetterKey], [
     record.group,
     record.id,
     limits.maxLen ?? '',
     limits.maxPayloadBytes ?? '',
     limits.oversizedPrefixBytes ?? 0,
-    f.stream, record.stream,
-    f.id, record.id,
-    f.group, record.group,
-    f.consumer, record.consumer,
-    f.attempts, String(record.attempts),
-    f.reason, record.reason,
-    f.errorName, record.error.name,
-    f.errorMessage, record.error.message,
-    f.failedAt, new Date().toISOString(),
+    ...deadLetterFields(record, new Date()),
   ]).catch(err => Promise.reject(scriptPermissionError(err)));
   return MOVE_RESULTS[copied] ?? 'moved';
 }
