@@ -128,6 +128,7 @@ export class RedisStreamsClient extends ClientProxy {
       if (indexes) indexes.push(i);
       else byStream.set(stream, [i]);
     });
+    const metadataOf = this.dispatchHookMetadata(pattern, events);
     const ids: string[] = new Array(events.length);
     const connection = this.connection();
     const durable = this.durable;
@@ -137,7 +138,8 @@ export class RedisStreamsClient extends ClientProxy {
         const sending = this.instrumentation?.send(stream, undefined, indexes.length);
         const entries = indexes.map(i => {
           const { data, headers } = records[i];
-          return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() }, [], this.options.serializer);
+          const metadata = metadataOf[i];
+          return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, metadata, correlationId: randomUUID() }, [], this.options.serializer);
         });
         const written = durable
           ? connection.write(what, stream, () => durable.run(what, stream, xaddManyEvals(stream, maxLen, entries)).then(idsOfChunks), this.confirmMs)
@@ -211,7 +213,7 @@ export class RedisStreamsClient extends ClientProxy {
     const correlationId = randomUUID();
     const head = this.xaddHead(stream, pattern);
     const sending = this.instrumentation?.send(stream, headers, 1, correlationId);
-    const args = encode({ data, headers: sending?.headers ?? headers, correlationId }, head, this.options.serializer);
+    const args = encode({ data, headers: sending?.headers ?? headers, metadata: packet.metadata, correlationId }, head, this.options.serializer);
     const connection = this.connection();
     const written = this.durable
       ? this.writeDurably<T>(connection, `emit("${pattern}")`, args)
@@ -245,7 +247,7 @@ export class RedisStreamsClient extends ClientProxy {
     });
     const sending = this.instrumentation?.send(this.keys.stream(pattern), headers, 1, correlationId);
     const args = encode(
-      { data, headers: sending?.headers ?? headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
+      { data, headers: sending?.headers ?? headers, metadata: packet.metadata, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
       this.xaddHead(this.keys.stream(pattern), pattern),
       this.options.serializer,
     );
@@ -276,6 +278,16 @@ export class RedisStreamsClient extends ClientProxy {
       clearTimeout(timer);
       replies.forget(correlationId);
     };
+  }
+
+  /**
+   * Nest 12's dispatch hook (`setOnDispatchHook`) over each event of an emitMany(), as emit() runs it once per
+   * packet: the metadata each call set, index by index. Nothing is built without a hook (or on Nest 11).
+   */
+  private dispatchHookMetadata(pattern: unknown, events: unknown[]): Array<Record<string, string> | undefined> {
+    const self = this as unknown as { onDispatchHook?: unknown; createPacket?: (pattern: unknown, data: unknown) => ReadPacket };
+    if (typeof self.onDispatchHook !== 'function' || !self.createPacket) return [];
+    return events.map(event => self.createPacket!(pattern, event).metadata);
   }
 
   /** The producer connection, opened on first use. */

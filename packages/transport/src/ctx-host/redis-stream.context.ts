@@ -11,7 +11,11 @@ type RedisStreamContextArgs = [
   headers: Record<string, string>,
   pattern: string,
   partition?: number,
+  metadata?: PacketMetadata,
 ];
+
+/** Nest 12's packet metadata (`PacketMetadata`, declared here too so the package still builds against Nest 11). */
+export type PacketMetadata = Record<string, string>;
 
 /** How a manual-mode handler settled its entry. */
 export type Settlement =
@@ -72,6 +76,14 @@ export class RedisStreamContext extends BaseRpcContext<RedisStreamContextArgs> {
   /** Of a partitioned pattern (`{ partitions }`): which partition the entry was read from (0-based); else undefined. */
   getPartition(): number | undefined {
     return this.args[7];
+  }
+
+  /**
+   * The packet metadata the producer's dispatch hook attached (`client.setOnDispatchHook(p => { p.metadata = {...} })`,
+   * Nest 12), as Nest's own contexts return it; undefined when the entry carries none.
+   */
+  getMetadata(): PacketMetadata | undefined {
+    return this.args[8];
   }
 
   /** Manual mode: the entry is done, ack it. */

@@ -7,6 +7,7 @@ import { Attempt } from '../consumer/attempt.js';
 import { ClaimLoop } from '../consumer/claim-loop.js';
 import { Dispatcher } from '../consumer/dispatcher.js';
 import { installErrorCapture } from '../consumer/error-capture.js';
+import { ProcessingHooks, type ProcessingHookHost } from '../consumer/processing-hooks.js';
 import { checkRoute } from './check-route.js';
 import { brand } from '../brand.js';
 import { GoneEntries } from '../consumer/gone-entries.js';
@@ -78,6 +79,7 @@ export class RedisStreamsServer
   protected override readonly logger = new Logger(RedisStreamsServer.name);
   private readonly keys: StreamKeys;
   private readonly events = new EventEmitter();
+  private readonly processingHooks: ProcessingHooks;
   private running?: Running;
   private closing?: Promise<void>;
   /** Metrics and tracing hooks (`metrics`, `tracing` options); NO_INSTRUMENTATION when both are off. */
@@ -96,6 +98,8 @@ export class RedisStreamsServer
     // Handler failures are the transport's to settle (retry, dead letter): Nest 12 need not log them again.
     // Assigned, not declared, because NestJS 11's Server has no such member.
     (this as { propagatesEventHandlerErrors?: boolean }).propagatesEventHandlerErrors = true;
+    // Nest 12's processing hooks, read from this server on each run (Nest 11 has none: handlers are called directly).
+    this.processingHooks = new ProcessingHooks(this as unknown as ProcessingHookHost, err => this.reportError('onProcessingEndHook threw', err));
     // 'error' without a listener would throw: errors are always logged, listeners are optional.
     this.events.on('error', () => undefined);
     installErrorCapture();
@@ -268,7 +272,7 @@ export class RedisStreamsServer
       scheduleRetry: (entry, delayMs) => redelivery.schedule(entry, delayMs),
     });
     const attempt = new Attempt({
-      options: o, replies, instrumentation,
+      options: o, replies, instrumentation, hooks: this.processingHooks,
       onReplyError: (entry, err) => this.reportError(`Request ${entry.id} of ${entry.stream} was handled but its reply was not written`, err),
     });
     dispatcher = new Dispatcher({
