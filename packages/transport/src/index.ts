@@ -39,6 +39,8 @@ export {
   SettlementError,
   RequestTimeoutError,
   RedisUnavailableError,
+  ClientClosedError,
+  NoConsumerGroupError,
   DurabilityError,
   FatalConnectionError,
   RedisCommandError,

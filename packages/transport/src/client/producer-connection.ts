@@ -1,4 +1,5 @@
 import type { RedisClient } from '../redis/redis-client.js';
+import { ClientClosedError } from '../errors/client-closed.error.js';
 import { DurabilityError } from '../errors/durability.error.js';
 import { FatalConnectionError } from '../errors/fatal-connection.error.js';
 import { RedisUnavailableError } from '../errors/redis-unavailable.error.js';
@@ -12,6 +13,8 @@ import { describeConnection } from '../redis/redis-url.js';
 interface Waiter {
   go(): void;
   fail(err: unknown): void;
+  /** The error for this waiter when the client is closed under it. */
+  closed(): Error;
 }
 
 /**
@@ -87,9 +90,12 @@ export class ProducerConnection {
     return this.wait(what, stream, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true, confirmMs, commandName);
   }
 
-  /** Fails the writes and connects still waiting for a connection (close()). */
-  abort(reason: string): void {
-    for (const waiter of this.takeWaiting()) waiter.fail(new RedisUnavailableError(`${reason}: not written`));
+  /**
+   * Fails the writes and connects still waiting for a connection: with `err`, or each with a ClientClosedError
+   * (close()). The connection itself is the caller's to end.
+   */
+  abort(err?: unknown): void {
+    for (const waiter of this.takeWaiting()) waiter.fail(err ?? waiter.closed());
   }
 
   /**
@@ -124,6 +130,13 @@ export class ProducerConnection {
           );
         },
         fail: err => finish(() => reject(err)),
+        closed: () =>
+          new ClientClosedError(
+            isWrite
+              ? `${what} failed: the client was closed while the write waited for Redis (${this.where}) to be reachable; nothing was written`
+              : `${what} failed: the client was closed while connecting to Redis (${this.where})${this.lastErrorText()}`,
+            { cause: this.lastError },
+          ),
       };
       const started = Date.now();
       const onTimeout = () => finish(() => reject(sent ? this.noAnswer(what) : this.unreachable(what, limitMs, option, isWrite)));
