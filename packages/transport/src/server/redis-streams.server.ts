@@ -80,6 +80,8 @@ export class RedisStreamsServer
   private readonly keys: StreamKeys;
   private readonly events = new EventEmitter();
   private readonly processingHooks: ProcessingHooks;
+  /** @ignore the commands connection's last error since it was last ready (read by the health indicator). */
+  connectionError?: Error;
   private running?: Running;
   private closing?: Promise<void>;
   /** Metrics and tracing hooks (`metrics`, `tracing` options); NO_INSTRUMENTATION when both are off. */
@@ -395,6 +397,9 @@ export class RedisStreamsServer
     // Without a listener, an ioredis 'error' event would crash the process. Reconnects are ioredis's job.
     const onError = (err: Error) => this.events.emit('error', err);
     commands.on('error', onError);
+    // For the health check: why the commands connection is not up (ECONNREFUSED, ETIMEDOUT...).
+    commands.on('error', (err: Error) => (this.connectionError = err));
+    commands.on('ready', () => (this.connectionError = undefined));
     for (const r of readers) r.on('error', onError);
   }
 
