@@ -179,16 +179,17 @@ describe('processing hooks', () => {
       log.push(`start ${c.getDeliveryCount()} ${c.getMetadata()?.trace}`);
       return scope.run(`span-${c.getDeliveryCount()}`, done);
     });
-    server.setOnProcessingEndHook((_id, ctx) => log.push(`end ${(ctx as RedisStreamContext).getDeliveryCount()}`));
+    // As @nestjs/observe does: the end hook finds its trace in the scope the start hook opened.
+    server.setOnProcessingEndHook((_id, ctx) => log.push(`end ${(ctx as RedisStreamContext).getDeliveryCount()} in ${scope.getStore()}`));
     fx.apps.push(await startApp([Flaky], server));
     const client = fx.client() as unknown as Hooked;
     client.setOnDispatchHook(packet => {
       packet.metadata = { trace: 't1' };
     });
     await lastValueFrom(client.emit(pattern, {}));
-    await waitFor(() => log.includes('end 2'), 'the second run ended');
+    await waitFor(() => log.includes('end 2 in span-2'), 'the second run ended');
     await waitFor(async () => (await fx.pending(pattern)) === 0, 'acked');
-    expect(log).toEqual(['start 1 t1', 'handler 1 in span-1', 'end 1', 'start 2 t1', 'handler 2 in span-2', 'end 2']);
+    expect(log).toEqual(['start 1 t1', 'handler 1 in span-1', 'end 1 in span-1', 'start 2 t1', 'handler 2 in span-2', 'end 2 in span-2']);
   });
 
   on12('ends a request\'s run after its reply was written, and a batch\'s once per call', async () => {

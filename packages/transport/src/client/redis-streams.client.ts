@@ -154,7 +154,7 @@ export class RedisStreamsClient extends ClientProxy {
       if (indexes) indexes.push(i);
       else byStream.set(stream, [i]);
     });
-    const metadataOf = this.dispatchHookMetadata(pattern, events);
+    const metadataByIndex = this.dispatchHookMetadata(pattern, events);
     const ids: string[] = new Array(events.length);
     const connection = this.connection();
     const durable = this.durable;
@@ -164,7 +164,7 @@ export class RedisStreamsClient extends ClientProxy {
         const sending = this.instrumentation?.send(stream, undefined, indexes.length);
         const entries = indexes.map(i => {
           const { data, headers } = records[i];
-          const metadata = metadataOf[i];
+          const metadata = metadataByIndex[i];
           return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, metadata, correlationId: randomUUID() }, [], this.options.serializer);
         });
         const written = durable
@@ -239,7 +239,7 @@ export class RedisStreamsClient extends ClientProxy {
     const correlationId = randomUUID();
     const head = this.xaddHead(stream, pattern);
     const sending = this.instrumentation?.send(stream, headers, 1, correlationId);
-    const args = encode({ data, headers: sending?.headers ?? headers, metadata: packet.metadata, correlationId }, head, this.options.serializer);
+    const args = encode({ data, headers: sending?.headers ?? headers, metadata: metadataOf(packet), correlationId }, head, this.options.serializer);
     const connection = this.connection();
     const written = this.durable
       ? this.writeDurably<T>(connection, `emit("${pattern}")`, args)
@@ -267,7 +267,7 @@ export class RedisStreamsClient extends ClientProxy {
     let args: Array<string | number>;
     try {
       args = encode(
-        { data, headers: sending?.headers ?? headers, metadata: packet.metadata, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
+        { data, headers: sending?.headers ?? headers, metadata: metadataOf(packet), correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
         this.xaddHead(stream, pattern),
         this.options.serializer,
       );
@@ -336,7 +336,7 @@ export class RedisStreamsClient extends ClientProxy {
   private dispatchHookMetadata(pattern: unknown, events: unknown[]): Array<Record<string, string> | undefined> {
     const self = this as unknown as { onDispatchHook?: unknown; createPacket?: (pattern: unknown, data: unknown) => ReadPacket };
     if (typeof self.onDispatchHook !== 'function' || !self.createPacket) return [];
-    return events.map(event => self.createPacket!(pattern, event).metadata);
+    return events.map(event => metadataOf(self.createPacket!(pattern, event)));
   }
 
   /** The producer connection, opened on first use. */
@@ -400,6 +400,11 @@ export class RedisStreamsClient extends ClientProxy {
     const maxLen = this.maxLenOf(pattern);
     return maxLen ? [stream, 'MAXLEN', '~', maxLen, '*'] : [stream, '*'];
   }
+}
+
+/** Nest 12's `packet.metadata` (declared here: Nest 11's ReadPacket has no such member). */
+function metadataOf(packet: ReadPacket): Record<string, string> | undefined {
+  return (packet as ReadPacket & { metadata?: Record<string, string> }).metadata;
 }
 
 function unwrapRecord(value: unknown): { data: unknown; headers?: Record<string, string>; timeoutMs?: number; partitionKey?: string } {
