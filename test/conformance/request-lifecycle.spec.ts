@@ -153,6 +153,26 @@ describe('shutdown', () => {
   });
 });
 
+describe('shutdown with Redis down', () => {
+  it('close() returns promptly after Redis went away under a client that had sent requests', async () => {
+    const own = await startRedis();
+    const prefix = uniqueName('gone');
+    try {
+      fx.apps.push(await startApp([math(prefix)], { connection: own.url, group: 'g' }));
+      const client = new RedisStreamsClient({ connection: own.url });
+      expect(await lastValueFrom(client.send(`${prefix}.sum`, [1]))).toBe(1);
+      await Promise.all(fx.apps.splice(0).map(a => a.close()));
+      await own.kill();
+      // The reply reader's blocking XREAD is now held by a reconnecting connection.
+      await waitFor(() => client.unwrap<{ status: string }>().status !== 'ready', 'the client saw Redis go');
+      const { ms } = await settle(client.close());
+      expect(ms).toBeLessThan(3000);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
 describe('reconnect', () => {
   it('answers requests again after Redis restarts', async () => {
     const own = await startRedis();

@@ -75,6 +75,7 @@ export class ReplyReader {
     this.running = false;
     this.watchdog.stop();
     this.redis.disconnect();
+    this.watchdog.abandon('the client was closed');
     this.pausing.wake();
     await this.loop;
   }
