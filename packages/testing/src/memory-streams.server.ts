@@ -15,12 +15,14 @@ import {
   describeError,
   installErrorCapture,
   NO_INSTRUMENTATION,
+  ProcessingHooks,
   ReplyWriter,
   resolveServerOptions,
   StreamKeys,
   streamEntry,
   type AttemptResult,
   type Decision,
+  type ProcessingHookHost,
   type ResolvedServerOptions,
   type Route,
   type StreamEntry,
@@ -109,9 +111,11 @@ export class MemoryStreamsServer
       const replies = (this.replies = new ReplyWriter(async (key, fields) => void this.broker.xadd(key, fields)));
       const clock = this.broker.clock;
       const onReplyError = (entry: StreamEntry, err: unknown) => this.logger.error(`Request ${entry.id} of ${entry.stream}: reply not written: ${String(err)}`);
-      this.attempt = new Attempt({ options: this.options, replies, instrumentation: NO_INSTRUMENTATION, onReplyError, clock });
+      // Nest 12's processing hooks, as the real server calls them (read from this server on each run).
+      const hooks = new ProcessingHooks(this as unknown as ProcessingHookHost, err => this.logger.error(`onProcessingEndHook threw: ${String(err)}`));
+      this.attempt = new Attempt({ options: this.options, replies, instrumentation: NO_INSTRUMENTATION, hooks, onReplyError, clock });
       const otherOptions = { ...this.options, consumer: `${this.options.consumer}~redelivered` };
-      this.other = new Attempt({ options: otherOptions, replies, instrumentation: NO_INSTRUMENTATION, onReplyError, clock });
+      this.other = new Attempt({ options: otherOptions, replies, instrumentation: NO_INSTRUMENTATION, hooks, onReplyError, clock });
       this.listening = true;
       this.broker.consumers.add(this);
       this._status$.next(RedisStreamsStatus.CONNECTED);

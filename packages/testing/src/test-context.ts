@@ -16,6 +16,10 @@ export interface TestContextOptions {
   /** @default {} */
   headers?: Record<string, string>;
   partition?: number;
+  /** Of an ordered partition: the lease generation `ctx.getFencingToken()` returns. */
+  fencingToken?: number;
+  /** Nest 12's packet metadata `ctx.getMetadata()` returns. */
+  metadata?: Record<string, string>;
 }
 
 /**
@@ -27,7 +31,7 @@ export function testContext(options: TestContextOptions = {}): RedisStreamContex
   const stream = options.stream ?? (options.partition === undefined ? pattern : `${pattern}:{${options.partition}}`);
   return new RedisStreamContext([
     stream, options.id ?? '1700000000000-0', options.group ?? 'test-group', options.consumer ?? 'test-consumer',
-    options.deliveryCount ?? 1, options.headers ?? {}, pattern, options.partition,
+    options.deliveryCount ?? 1, options.headers ?? {}, pattern, options.partition, options.fencingToken, options.metadata,
   ]);
 }
 

@@ -9,6 +9,7 @@ export { decide, INTERNAL_ERROR, type Decision } from './consumer/failure-policy
 export { installErrorCapture } from './consumer/error-capture.js';
 export { describeError } from './consumer/describe-error.js';
 export { deadLetterFields } from './consumer/dead-letter.js';
+export { ProcessingHooks, type ProcessingHookHost } from './consumer/processing-hooks.js';
 export { streamEntry, type StreamEntry } from './consumer/stream-entry.js';
 export { ReplyWriter, type AppendReply } from './consumer/reply-writer.js';
 export type { Route } from './consumer/route.js';

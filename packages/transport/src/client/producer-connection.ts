@@ -1,5 +1,6 @@
 import type { RedisOptions } from 'ioredis';
 import type { RedisClient } from '../redis/redis-client.js';
+import { ClientClosedError } from '../errors/client-closed.error.js';
 import { DurabilityError } from '../errors/durability.error.js';
 import { FatalConnectionError } from '../errors/fatal-connection.error.js';
 import { RedisUnavailableError } from '../errors/redis-unavailable.error.js';
@@ -38,6 +39,8 @@ function unansweredWrites(resend: boolean): RedisOptions {
 interface Waiter {
   go(): void;
   fail(err: unknown): void;
+  /** The error for this waiter when the client is closed under it. */
+  closed(): Error;
 }
 
 /**
@@ -118,9 +121,12 @@ export class ProducerConnection {
     return this.wait(what, stream, command, this.options.writeTimeoutMs, 'writeTimeoutMs', true, confirmMs, commandName);
   }
 
-  /** Fails the writes and connects still waiting for a connection (close()). */
-  abort(reason: string): void {
-    for (const waiter of this.takeWaiting()) waiter.fail(new RedisUnavailableError(`${reason}: not written`));
+  /**
+   * Fails the writes and connects still waiting for a connection: with `err`, or each with a ClientClosedError
+   * (close()). The connection itself is the caller's to end.
+   */
+  abort(err?: unknown): void {
+    for (const waiter of this.takeWaiting()) waiter.fail(err ?? waiter.closed());
   }
 
   /**
@@ -155,6 +161,13 @@ export class ProducerConnection {
           );
         },
         fail: err => finish(() => reject(err)),
+        closed: () =>
+          new ClientClosedError(
+            isWrite
+              ? `${what} failed: the client was closed while the write waited for Redis (${this.where}) to be reachable; nothing was written`
+              : `${what} failed: the client was closed while connecting to Redis (${this.where})${this.lastErrorText()}`,
+            { cause: this.lastError },
+          ),
       };
       const started = Date.now();
       const onTimeout = () => finish(() => reject(sent ? this.noAnswer(what) : this.unreachable(what, limitMs, option, isWrite)));

@@ -3,6 +3,8 @@ import type { RedisClient } from '../redis/redis-client.js';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import { InvalidMessageException } from '@nestjs/microservices/errors/invalid-message.exception.js';
 import { from, throwError, type Observable } from 'rxjs';
+import { ClientClosedError } from '../errors/client-closed.error.js';
+import { NoConsumerGroupError } from '../errors/no-consumer-group.error.js';
 import { PartitionError } from '../errors/partition.error.js';
 import { RequestTimeoutError } from '../errors/request-timeout.error.js';
 import { StreamKeys } from '../keys.js';
@@ -16,6 +18,7 @@ import { createProducerInstrumentation } from '../observability/create-instrumen
 import type { ProducerInstrumentation } from '../observability/instrumentation.js';
 import { PartitionCounts, type KnownPartitions } from './partition-counts.js';
 import { ProducerConnection } from './producer-connection.js';
+import { ReaderGroups } from './reader-groups.js';
 import { ReplyReader } from './reply-reader.js';
 import { xaddMany, xaddManyChunks } from './xadd-many.js';
 import { xaddOnce } from './xadd-once.js';
@@ -45,6 +48,8 @@ export class RedisStreamsClient extends ClientProxy {
   /** With the `durability` option: the writes that wait for WAIT (on the producer connection). */
   private durable?: DurableWrites;
   private replies?: ReplyReader;
+  /** Whether each request stream has a consumer group, learnt after a request and cached (fail-fast send()). */
+  private readonly readerGroups = new ReaderGroups();
   /** Metrics and tracing (`metrics`, `tracing` options); undefined when both are off. */
   private instrumentation?: ProducerInstrumentation;
   /** Loading prom-client / @opentelemetry/api for them, from the constructor on; undefined once done. */
@@ -72,29 +77,50 @@ export class RedisStreamsClient extends ClientProxy {
 
   /**
    * Resolves once Redis is ready (Nest calls it before send(); call it at start-up to fail early). Rejects
-   * with RedisUnavailableError after connectTimeoutMs, or at once with FatalConnectionError on a wrong
-   * password or a refused TLS certificate. The connection keeps trying in the background either way.
+   * with RedisUnavailableError after connectTimeoutMs (its `code` the last connection error's, such as
+   * `ECONNREFUSED`), or at once with FatalConnectionError on a wrong password or a refused TLS certificate.
+   * As with Nest's own clients, a failed connect() leaves nothing reconnecting behind it (writes waiting for
+   * that connection fail with the same error): the next connect(), emit() or send() starts over. close()
+   * while connecting rejects it with ClientClosedError.
    */
   async connect(): Promise<RedisClient> {
     if (this.instrumentationLoading) await this.instrumentationLoading;
     const connection = this.connection();
-    await connection.ready();
+    try {
+      await connection.ready();
+    } catch (err) {
+      if (this.producer === connection && !(err instanceof ClientClosedError)) this.discard(connection, err);
+      throw err;
+    }
     return connection.redis;
   }
 
+  /**
+   * Every send() still waiting for a reply fails at once with ClientClosedError (its request may have been
+   * handled), every write and connect() waiting for the connection too (not written); writes already sent
+   * finish (QUIT), then the connections close.
+   */
   async close(): Promise<void> {
     const { producer, replies } = this;
     this.producer = undefined;
     this.durable = undefined;
     this.replies = undefined;
-    await replies?.close();
+    await replies?.close(new ClientClosedError('send() failed: the client was closed before the reply came; the request may have been handled'));
     if (producer) {
-      producer.abort('the client was closed');
+      producer.abort();
       // QUIT lets writes in flight finish; a connection that is not up has none and is simply dropped (its
       // reconnect timer stopped).
       if (producer.redis.status === 'ready') await quitOrDisconnect(producer.redis);
       else producer.redis.disconnect();
     }
+  }
+
+  /** Drops a connection whose connect() failed: its waiting writes fail with `err`, its reconnecting stops. */
+  private discard(connection: ProducerConnection, err: unknown): void {
+    this.producer = undefined;
+    this.durable = undefined;
+    connection.abort(err);
+    connection.redis.disconnect();
   }
 
   unwrap<T = RedisClient>(): T {
@@ -130,6 +156,7 @@ export class RedisStreamsClient extends ClientProxy {
       if (indexes) indexes.push(i);
       else byStream.set(stream, [i]);
     });
+    const metadataByIndex = this.dispatchHookMetadata(pattern, events);
     const ids: string[] = new Array(events.length);
     const connection = this.connection();
     const durable = this.durable;
@@ -139,7 +166,8 @@ export class RedisStreamsClient extends ClientProxy {
         const sending = this.instrumentation?.send(stream, undefined, indexes.length);
         const entries = indexes.map(i => {
           const { data, headers } = records[i];
-          return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, correlationId: randomUUID() }, [], this.options.serializer);
+          const metadata = metadataByIndex[i];
+          return encode({ data, headers: sending?.headers ? { ...sending.headers, ...headers } : headers, metadata, correlationId: randomUUID() }, [], this.options.serializer);
         });
         const keyed = indexes.some(i => records[i].idempotencyKey !== undefined);
         const delayed = indexes.some(i => records[i].schedule !== undefined);
@@ -226,11 +254,11 @@ export class RedisStreamsClient extends ClientProxy {
     const correlationId = randomUUID();
     const head = this.xaddHead(stream, pattern);
     const sending = this.instrumentation?.send(stream, headers, 1, correlationId);
-    const args = encode({ data, headers: sending?.headers ?? headers, correlationId }, head, this.options.serializer);
+    const args = encode({ data, headers: sending?.headers ?? headers, metadata: metadataOf(packet), correlationId }, head, this.options.serializer);
     const connection = this.connection();
     const what = `emit("${pattern}")`;
     if (schedule) {
-      const fields = encode({ data, headers: sending?.headers ?? headers, correlationId }, [], this.options.serializer);
+      const fields = encode({ data, headers: sending?.headers ?? headers, metadata: metadataOf(packet), correlationId }, [], this.options.serializer);
       const scheduled = scheduleEntry(connection, this.durable, { what, stream, keys: this.keys, schedule, fields }, this.confirmMs) as Promise<T>;
       return sending ? sending.track(scheduled) : scheduled;
     }
@@ -262,55 +290,88 @@ export class RedisStreamsClient extends ClientProxy {
       callback({ err, isDisposed: true });
       return () => undefined;
     }
+    const stream = this.keys.stream(pattern);
+    // Known from an earlier request to have no group: nobody would answer this one either.
+    if (this.readerGroups.cached(stream) === false) {
+      callback({ err: new NoConsumerGroupError(pattern, stream, false), isDisposed: true });
+      return () => undefined;
+    }
     const correlationId = randomUUID();
     const replies = (this.replies ??= new ReplyReader(this.options.connection, this.keys.replies(this.clientId)));
+    const sending = this.instrumentation?.send(stream, headers, 1, correlationId);
+    let args: Array<string | number>;
+    try {
+      args = encode(
+        { data, headers: sending?.headers ?? headers, metadata: metadataOf(packet), correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
+        this.xaddHead(stream, pattern),
+        this.options.serializer,
+      );
+    } catch (err) {
+      // Not JSON-serialisable data, headers or metadata that are not strings: nothing sent, nothing to wait for.
+      sending?.end(undefined, err);
+      callback({ err, isDisposed: true });
+      return () => undefined;
+    }
     let received = 0;
-    const timer = setTimeout(() => {
+    let done = false;
+    const finish = (packet: WritePacket) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
       replies.forget(correlationId);
-      callback({ err: new RequestTimeoutError(pattern, timeoutMs, received), isDisposed: true });
-    }, timeoutMs);
+      callback(packet);
+    };
+    const timer = setTimeout(() => finish({ err: new RequestTimeoutError(pattern, timeoutMs, received), isDisposed: true }), timeoutMs);
     replies.expect(correlationId, reply => {
-      if (reply.isDisposed || reply.err) {
-        clearTimeout(timer);
-        replies.forget(correlationId);
-      } else {
-        received++;
-      }
+      if (reply.isDisposed || reply.err) return finish(reply);
+      received++;
       callback(reply);
     });
-    const sending = this.instrumentation?.send(this.keys.stream(pattern), headers, 1, correlationId);
-    const args = encode(
-      { data, headers: sending?.headers ?? headers, correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
-      this.xaddHead(this.keys.stream(pattern), pattern),
-      this.options.serializer,
-    );
     const connection = this.connection();
     const durable = this.durable;
     const what = `send("${pattern}")`;
     connection
       .write(
         what,
-        args[0] as string,
+        stream,
         async redis => {
           // Not sent when the reply could never be read (no permission on the reply stream).
           await replies.allowed(redis);
           // Durable: a request WAIT does not confirm fails the send() (DurabilityError); the entry stays in the
           // stream, and a consumer may still handle it (until its deadline): its reply is then ignored.
-          return durable ? (await durable.run(what, args[0] as string, [['xadd', args]]))[0] : redis.call('xadd', args);
+          return durable ? (await durable.run(what, stream, [['xadd', args]]))[0] : redis.call('xadd', args);
         },
         this.confirmMs,
       )
-      .then(id => sending?.end(id as string))
+      .then(id => {
+        sending?.end(id as string);
+        // Once per pattern and minute (a second while it has none): is anybody reading this stream?
+        if (done || this.readerGroups.isFresh(stream)) return;
+        const redis = this.producer?.redis;
+        if (!redis) return;
+        void this.readerGroups.ask(redis, stream).then(hasGroup => {
+          if (hasGroup === false && received === 0) finish({ err: new NoConsumerGroupError(pattern, stream, true), isDisposed: true });
+        });
+      })
       .catch(err => {
         sending?.end(undefined, err);
-        clearTimeout(timer);
-        replies.forget(correlationId);
-        callback({ err, isDisposed: true });
+        finish({ err, isDisposed: true });
       });
     return () => {
+      done = true;
       clearTimeout(timer);
       replies.forget(correlationId);
     };
+  }
+
+  /**
+   * Nest 12's dispatch hook (`setOnDispatchHook`) over each event of an emitMany(), as emit() runs it once per
+   * packet: the metadata each call set, index by index. Nothing is built without a hook (or on Nest 11).
+   */
+  private dispatchHookMetadata(pattern: unknown, events: unknown[]): Array<Record<string, string> | undefined> {
+    const self = this as unknown as { onDispatchHook?: unknown; createPacket?: (pattern: unknown, data: unknown) => ReadPacket };
+    if (typeof self.onDispatchHook !== 'function' || !self.createPacket) return [];
+    return events.map(event => metadataOf(self.createPacket!(pattern, event)));
   }
 
   /** The producer connection, opened on first use. */
@@ -422,6 +483,11 @@ export class RedisStreamsClient extends ClientProxy {
     const maxLen = this.maxLenOf(pattern);
     return maxLen ? [stream, 'MAXLEN', '~', maxLen, '*'] : [stream, '*'];
   }
+}
+
+/** Nest 12's `packet.metadata` (declared here: Nest 11's ReadPacket has no such member). */
+function metadataOf(packet: ReadPacket): Record<string, string> | undefined {
+  return (packet as ReadPacket & { metadata?: Record<string, string> }).metadata;
 }
 
 function unwrapRecord(value: unknown): {

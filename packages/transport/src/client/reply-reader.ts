@@ -69,10 +69,13 @@ export class ReplyReader {
     this.waiting.delete(correlationId);
   }
 
-  async close(): Promise<void> {
+  /** Stops reading; every send() still waiting fails at once with `err` (its request may have been handled). */
+  async close(err: Error): Promise<void> {
+    this.failAll(err);
     this.running = false;
     this.watchdog.stop();
     this.redis.disconnect();
+    this.watchdog.abandon('the client was closed');
     this.pausing.wake();
     await this.loop;
   }

@@ -10,6 +10,7 @@ import type { ResolvedServerOptions } from '../options.js';
 import { decode, type DecodedMessage } from '../wire/codec.js';
 import type { AttemptResult } from './attempt-result.js';
 import { INTERNAL_ERROR } from './failure-policy.js';
+import type { ProcessingHooks } from './processing-hooks.js';
 import type { ReplyWriter } from './reply-writer.js';
 import { SYSTEM_CLOCK, type AttemptClock } from './attempt-clock.js';
 import type { Route } from './route.js';
@@ -23,6 +24,8 @@ export interface AttemptDeps {
   options: ResolvedServerOptions;
   replies: ReplyWriter;
   instrumentation: ConsumerInstrumentation;
+  /** Nest 12's processing start/end hooks, around each handler run. */
+  hooks: ProcessingHooks;
   /** A request's reply could not be written (the handler ran; its caller will time out). */
   onReplyError: (entry: StreamEntry, err: unknown) => void;
   /** Time for request deadlines and handlerTimeoutMs. @default the system clock (the test kit passes a virtual one) */
@@ -51,6 +54,7 @@ export class Attempt {
     const { options } = this.deps;
     const ctx = new RedisStreamContext([
       entry.stream, entry.id, options.group, options.consumer, entry.deliveryCount, message.headers, route.pattern, route.partition?.index, fencingToken,
+      message.metadata,
     ]);
     const observation = this.instrumented
       ? this.deps.instrumentation.attempt({
@@ -60,7 +64,7 @@ export class Attempt {
       : undefined;
     let result: AttemptResult;
     try {
-      const call = () => this.call(route, entry, message, ctx);
+      const call = () => this.deps.hooks.run(ctx, () => this.call(route, entry, message, ctx));
       await this.withTimeout(observation ? observation.run(call) : call());
       result = options.ack === 'manual' ? { kind: 'manual', settlement: ctx.settlement } : HANDLED;
     } catch (err) {
@@ -95,17 +99,21 @@ export class Attempt {
     }
     if (admitted.length === 0) return results;
     const { options } = this.deps;
-    const infos = admitted.map(i => ({ id: entries[i].id, deliveryCount: entries[i].deliveryCount, headers: entries[i].message!.headers, bodySize: bodySizeOf(entries[i].fields) }));
+    const infos = admitted.map(i => ({
+      id: entries[i].id, deliveryCount: entries[i].deliveryCount, headers: entries[i].message!.headers, metadata: entries[i].message!.metadata,
+      bodySize: bodySizeOf(entries[i].fields),
+    }));
     const ctx = new RedisStreamBatchContext([route.stream, options.group, options.consumer, infos, route.pattern, route.partition?.index]);
     const observation = this.instrumented
       ? this.deps.instrumentation.attempt({ stream: route.stream, group: options.group, pattern: route.pattern, batch: true, entries: infos })
       : undefined;
     let thrown: { error: unknown } | undefined;
     try {
-      const call = async () => {
-        const value = await route.handler(admitted.map(i => entries[i].message!.data), ctx);
-        if (isObservable(value)) await lastValueFrom(value, { defaultValue: undefined });
-      };
+      const call = () =>
+        this.deps.hooks.run(ctx, async () => {
+          const value = await route.handler(admitted.map(i => entries[i].message!.data), ctx);
+          if (isObservable(value)) await lastValueFrom(value, { defaultValue: undefined });
+        });
       await this.withTimeout(observation ? observation.run(call) : call());
     } catch (err) {
       thrown = { error: ctx.handlerError ?? err };

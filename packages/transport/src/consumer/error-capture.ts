@@ -4,7 +4,9 @@ import { RedisStreamBatchContext } from '../ctx-host/redis-stream-batch.context.
 
 const INSTALLED = Symbol.for('nestream.errorCapture');
 
-type LoggerLike = { error: (...args: unknown[]) => void; debug?: (...args: unknown[]) => void };
+type LoggerLike = { error: (...args: unknown[]) => void };
+
+const SILENT: LoggerLike = { error: () => undefined };
 
 /**
  * Nest's default RPC exception filter replaces a plain Error with
@@ -14,8 +16,10 @@ type LoggerLike = { error: (...args: unknown[]) => void; debug?: (...args: unkno
  * when the second one is our context, the original exception is recorded on it, then Nest goes on as
  * usual. Other transports and the filters' behaviour are untouched.
  *
- * For our contexts only, the filter's own log of the error (its full stack, on every attempt) goes to
- * debug level: the transport logs one line per failed attempt itself, with the stack when it gives up.
+ * For our contexts only, the filter's own log of the error (its full stack, on every attempt) is dropped:
+ * the transport logs one line per failed attempt itself, with the stack when it gives up (every time with
+ * `failureLogs: 'full'`). Sent to debug instead, it still showed at Nest's default log levels, which
+ * include debug: two lines per failed attempt.
  */
 export function installErrorCapture(): void {
   const proto = RpcExceptionsHandler.prototype as unknown as Record<PropertyKey, unknown>;
@@ -29,7 +33,7 @@ export function installErrorCapture(): void {
     if (ctx.handlerError === undefined) ctx.handlerError = exception;
     const logger = filterClass.logger;
     if (!logger) return original.call(this, exception, host, ...rest);
-    filterClass.logger = { error: (...args: unknown[]) => logger.debug?.(...args) };
+    filterClass.logger = SILENT;
     try {
       return original.call(this, exception, host, ...rest);
     } finally {

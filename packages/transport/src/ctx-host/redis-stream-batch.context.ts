@@ -1,11 +1,14 @@
 import { BaseRpcContext } from '@nestjs/microservices';
 import { brand } from '../brand.js';
+import type { PacketMetadata } from './redis-stream.context.js';
 
 /** One entry of a batch, in the order of the payload array. */
 export interface BatchEntry {
   id: string;
   deliveryCount: number;
   headers: Record<string, string>;
+  /** Nest 12's packet metadata of the entry; undefined when it carries none. */
+  metadata?: PacketMetadata;
 }
 
 type RedisStreamBatchContextArgs = [stream: string, group: string, consumer: string, entries: BatchEntry[], pattern: string, partition?: number];
@@ -52,6 +55,15 @@ export class RedisStreamBatchContext extends BaseRpcContext<RedisStreamBatchCont
   /** Of a partitioned pattern (`{ partitions }`): which partition the entries were read from (0-based); else undefined. */
   getPartition(): number | undefined {
     return this.args[5];
+  }
+
+  /**
+   * The packet metadata of the entry at `index` (Nest 12, set by the producer's dispatch hook); undefined when
+   * it carries none. Without an index, the first entry's: what code written for single packets (a processing
+   * hook, say) sees.
+   */
+  getMetadata(index = 0): PacketMetadata | undefined {
+    return this.args[3][index]?.metadata;
   }
 
   /** Marks the entry at `index` as failed: it is retried (or dead-lettered) on its own; the others are acked. */

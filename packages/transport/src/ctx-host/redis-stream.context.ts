@@ -12,7 +12,11 @@ type RedisStreamContextArgs = [
   pattern: string,
   partition?: number,
   fencingToken?: number,
+  metadata?: PacketMetadata,
 ];
+
+/** Nest 12's packet metadata (`PacketMetadata`, declared here too so the package still builds against Nest 11). */
+export type PacketMetadata = Record<string, string>;
 
 /** How a manual-mode handler settled its entry. */
 export type Settlement =
@@ -86,6 +90,14 @@ export class RedisStreamContext extends BaseRpcContext<RedisStreamContextArgs> {
    */
   getFencingToken(): number | undefined {
     return this.args[8];
+  }
+
+  /**
+   * The packet metadata the producer's dispatch hook attached (`client.setOnDispatchHook(p => { p.metadata = {...} })`,
+   * Nest 12), as Nest's own contexts return it; undefined when the entry carries none.
+   */
+  getMetadata(): PacketMetadata | undefined {
+    return this.args[9];
   }
 
   /** Manual mode: the entry is done, ack it. */

@@ -4,6 +4,8 @@ export { DecodeError } from './decode.error.js';
 export { SettlementError } from './settlement.error.js';
 export { RequestTimeoutError } from './request-timeout.error.js';
 export { RedisUnavailableError } from './redis-unavailable.error.js';
+export { ClientClosedError } from './client-closed.error.js';
+export { NoConsumerGroupError } from './no-consumer-group.error.js';
 export { DurabilityError } from './durability.error.js';
 export { FatalConnectionError } from './fatal-connection.error.js';
 export { HandlerTimeoutError } from './handler-timeout.error.js';

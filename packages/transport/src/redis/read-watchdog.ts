@@ -44,6 +44,16 @@ export class ReadWatchdog {
     }
   }
 
+  /**
+   * Settles the read in flight now (close()): a command ioredis holds in its offline queue while reconnecting
+   * is never settled by disconnect(), and the watchdog is stopped by then.
+   */
+  abandon(why: string): void {
+    const command = this.reading;
+    this.reading = undefined;
+    command?.reject(new ReadTimeoutError(`${this.what} abandoned: ${why}`));
+  }
+
   private check(): void {
     const command = this.reading;
     if (!command || Date.now() - this.sentAt < this.limitMs) return;

@@ -8,6 +8,7 @@ import { ClaimLoop } from '../consumer/claim-loop.js';
 import { Dispatcher } from '../consumer/dispatcher.js';
 import { installErrorCapture } from '../consumer/error-capture.js';
 import { buildRoutes } from './build-routes.js';
+import { ProcessingHooks, type ProcessingHookHost } from '../consumer/processing-hooks.js';
 import { brand } from '../brand.js';
 import { UnreadTrims } from '../consumer/unread-trims.js';
 import { GoneEntries } from '../consumer/gone-entries.js';
@@ -84,6 +85,9 @@ export class RedisStreamsServer
   protected override readonly logger = new Logger(RedisStreamsServer.name);
   private readonly keys: StreamKeys;
   private readonly events = new EventEmitter();
+  private readonly processingHooks: ProcessingHooks;
+  /** @ignore the commands connection's last error since it was last ready (read by the health indicator). */
+  connectionError?: Error;
   private running?: Running;
   private closing?: Promise<void>;
   /** Metrics and tracing hooks (`metrics`, `tracing` options); NO_INSTRUMENTATION when both are off. */
@@ -102,6 +106,8 @@ export class RedisStreamsServer
     // Handler failures are the transport's to settle (retry, dead letter): Nest 12 need not log them again.
     // Assigned, not declared, because NestJS 11's Server has no such member.
     (this as { propagatesEventHandlerErrors?: boolean }).propagatesEventHandlerErrors = true;
+    // Nest 12's processing hooks, read from this server on each run (Nest 11 has none: handlers are called directly).
+    this.processingHooks = new ProcessingHooks(this as unknown as ProcessingHookHost, err => this.reportError('onProcessingEndHook threw', err));
     // 'error' without a listener would throw: errors are always logged, listeners are optional.
     this.events.on('error', () => undefined);
     installErrorCapture();
@@ -234,7 +240,7 @@ export class RedisStreamsServer
       scheduleRetry: (entry, delayMs) => redelivery.schedule(entry, delayMs),
     });
     const attempt = new Attempt({
-      options: o, replies, instrumentation,
+      options: o, replies, instrumentation, hooks: this.processingHooks,
       onReplyError: (entry, err) => this.reportError(`Request ${entry.id} of ${entry.stream} was handled but its reply was not written`, err),
     });
     dispatcher = new Dispatcher({
@@ -377,6 +383,9 @@ export class RedisStreamsServer
     // Without a listener, an ioredis 'error' event would crash the process. Reconnects are ioredis's job.
     const onError = (err: Error) => this.events.emit('error', err);
     commands.on('error', onError);
+    // For the health check: why the commands connection is not up (ECONNREFUSED, ETIMEDOUT...).
+    commands.on('error', (err: Error) => (this.connectionError = err));
+    commands.on('ready', () => (this.connectionError = undefined));
     for (const r of readers) r.on('error', onError);
   }
 

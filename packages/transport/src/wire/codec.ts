@@ -15,6 +15,11 @@ export const FIELD_VERSION = 'v';
 export const FIELD_DATA = 'data';
 export const FIELD_CORRELATION_ID = 'cid';
 export const FIELD_HEADERS = 'h';
+/**
+ * Nest 12's packet metadata (`packet.metadata`, set by a client's dispatch hook, read with `ctx.getMetadata()`):
+ * a JSON object of strings, bounded like `h`. Absent when the packet has none.
+ */
+export const FIELD_METADATA = 'm';
 /** Request-reply only: the stream the reply goes to, and when the caller stops waiting (ms since epoch). */
 export const FIELD_REPLY_TO = 'rt';
 export const FIELD_DEADLINE = 'dl';
@@ -23,6 +28,8 @@ export interface OutgoingMessage {
   data: unknown;
   correlationId: string;
   headers?: Record<string, string>;
+  /** Nest 12's packet metadata; strings only. */
+  metadata?: Record<string, string>;
   replyTo?: string;
   deadline?: number;
 }
@@ -31,6 +38,8 @@ export interface DecodedMessage {
   data: unknown;
   correlationId?: string;
   headers: Record<string, string>;
+  /** Undefined when the entry carries none (as Nest's contexts return for a packet without metadata). */
+  metadata?: Record<string, string>;
   replyTo?: string;
   deadline?: number;
 }
@@ -47,22 +56,27 @@ export function encode(
   }
   args.push(FIELD_DATA, text, FIELD_CORRELATION_ID, message.correlationId);
   if (message.headers !== undefined) {
-    const headers = encodeHeaders(message.headers);
+    const headers = encodeStrings(message.headers, 'Header');
     if (headers !== undefined) args.push(FIELD_HEADERS, headers);
+  }
+  if (message.metadata !== undefined && message.metadata !== null) {
+    const metadata = encodeStrings(message.metadata, 'Packet metadata');
+    if (metadata !== undefined) args.push(FIELD_METADATA, metadata);
   }
   if (message.replyTo !== undefined) args.push(FIELD_REPLY_TO, message.replyTo);
   if (message.deadline !== undefined) args.push(FIELD_DEADLINE, String(message.deadline));
   return args;
 }
 
-/** Headers are strings only (a consumer dead-letters anything else): fail at the producer, not later. */
-function encodeHeaders(headers: Record<string, string>): string | undefined {
+/** Headers and metadata are strings only (a consumer dead-letters anything else): fail at the producer, not later. */
+function encodeStrings(values: Record<string, string>, what: string): string | undefined {
+  if (typeof values !== 'object' || Array.isArray(values)) throw new TypeError(`${what} must be an object of strings, got ${Array.isArray(values) ? 'an array' : typeof values}`);
   let count = 0;
-  for (const key in headers) {
-    if (typeof headers[key] !== 'string') throw new TypeError(`Header ${show(key)} must be a string, got ${typeof headers[key]}`);
+  for (const key in values) {
+    if (typeof values[key] !== 'string') throw new TypeError(`${what} ${show(key)} must be a string, got ${typeof values[key]}`);
     count++;
   }
-  return count === 0 ? undefined : JSON.stringify(headers);
+  return count === 0 ? undefined : JSON.stringify(values);
 }
 
 /**
@@ -82,7 +96,7 @@ function tooLarge(fields: string[], maxBytes: number): boolean {
 /**
  * Decodes an entry's flat field list. Throws DecodeError for anything a handler must not see or the server
  * must not act on: no `data`, bad JSON, an unknown version, anything outside `limits` (size, fields, depth,
- * prototype-polluting keys, headers that are not a small object of strings), and fields that are not well
+ * prototype-polluting keys, headers or packet metadata that are not a small object of strings), and fields that are not well
  * formed (`rt` outside the reply namespace, `rt` without `cid`, a request's `cid` that is not a short id, an
  * event's `cid` over 128 characters, a `dl` that is not a positive integer).
  */
@@ -102,6 +116,7 @@ export function decode(
   let version: string | undefined;
   let correlationId: string | undefined;
   let headers: string | undefined;
+  let metadata: string | undefined;
   let replyTo: string | undefined;
   let deadline: string | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -111,6 +126,7 @@ export function decode(
       case FIELD_VERSION: version = value; break;
       case FIELD_CORRELATION_ID: correlationId = value; break;
       case FIELD_HEADERS: headers = value; break;
+      case FIELD_METADATA: metadata = value; break;
       case FIELD_REPLY_TO: replyTo = value; break;
       case FIELD_DEADLINE: deadline = value; break;
       default: break; // unknown fields are ignored: newer producers may add some (and older ones wrote `ts`)
@@ -138,25 +154,29 @@ export function decode(
     if (n === undefined) throw new DecodeError(`"${FIELD_DEADLINE}" must be a positive integer (ms since the epoch), got ${show(deadline)}`);
     decoded.deadline = n;
   }
-  if (headers !== undefined) decoded.headers = decodeHeaders(headers, limits);
+  if (headers !== undefined) decoded.headers = decodeStrings(headers, FIELD_HEADERS, 'headers', limits);
+  if (metadata !== undefined) decoded.metadata = decodeStrings(metadata, FIELD_METADATA, 'keys', limits);
   decoded.data = deserializer ? deserializeWith(deserializer, data) : parseJson(data, `"${FIELD_DATA}"`, limits.maxDepth);
   return decoded;
 }
 
-/** `h`: a JSON object of at most maxHeaders string values, at most maxHeaderBytes in all. */
-function decodeHeaders(text: string, limits: DecodeLimits): Record<string, string> {
+/**
+ * `h` and `m`: a JSON object of at most maxHeaders string values, at most maxHeaderBytes in all (each field
+ * on its own). `unit` names what is counted in the error.
+ */
+function decodeStrings(text: string, field: string, unit: string, limits: DecodeLimits): Record<string, string> {
   if (text.length > limits.maxHeaderBytes || (text.length * 3 > limits.maxHeaderBytes && Buffer.byteLength(text) > limits.maxHeaderBytes)) {
-    throw new DecodeError(`"${FIELD_HEADERS}" is larger than ${limits.maxHeaderBytes} bytes`);
+    throw new DecodeError(`"${field}" is larger than ${limits.maxHeaderBytes} bytes`);
   }
-  const parsed = parseJson(text, `"${FIELD_HEADERS}"`, limits.maxDepth);
+  const parsed = parseJson(text, `"${field}"`, limits.maxDepth);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new DecodeError(`"${FIELD_HEADERS}" must be a JSON object`);
+    throw new DecodeError(`"${field}" must be a JSON object`);
   }
   let count = 0;
   for (const key in parsed) {
-    if (++count > limits.maxHeaders) throw new DecodeError(`"${FIELD_HEADERS}" has more than ${limits.maxHeaders} headers`);
+    if (++count > limits.maxHeaders) throw new DecodeError(`"${field}" has more than ${limits.maxHeaders} ${unit}`);
     if (typeof (parsed as Record<string, unknown>)[key] !== 'string') {
-      throw new DecodeError(`"${FIELD_HEADERS}" value of ${show(key)} must be a string`);
+      throw new DecodeError(`"${field}" value of ${show(key)} must be a string`);
     }
   }
   return parsed as Record<string, string>;
