@@ -1,4 +1,5 @@
-import { RedisStreamRecordBuilder, type RedisStreamsClient } from '@nestream/transport';
+import { RedisStreamRecordBuilder, RedisUnavailableError, type RedisStreamsClient } from '@nestream/transport';
+import { freePort } from '../harness/redis-server.js';
 import { lastValueFrom } from 'rxjs';
 import { useRedis } from '../harness/fixture.js';
 import { startProxy } from '../harness/freezable-proxy.js';
@@ -78,6 +79,27 @@ describe('idempotency keys', () => {
     } finally {
       await proxy.close();
     }
+  });
+});
+
+describe('what a failed write tells its caller', () => {
+  it('sent: true when the write went out and its answer was lost (may or may not be added), false when it never went out', async () => {
+    const proxy = await startProxy(fx.redis.port);
+    try {
+      const pattern = uniqueName('payments');
+      const client = fx.client({ connection: proxy.url, writeTimeoutMs: 300 });
+      await emit(client, pattern, { n: 0 }); // reads the partition count while replies still come back
+      proxy.loseReplies();
+      const lost = await emit(client, pattern, { n: 1 }).catch(err => err);
+      expect(lost).toBeInstanceOf(RedisUnavailableError);
+      expect([lost.sent, lost.message]).toEqual([true, expect.stringContaining('may or may not have been added')]);
+    } finally {
+      await proxy.close();
+    }
+    const unreachable = fx.client({ connection: `redis://127.0.0.1:${await freePort()}`, writeTimeoutMs: 300, connectTimeoutMs: 300 });
+    const never = await emit(unreachable, uniqueName('payments'), { n: 1 }).catch(err => err);
+    expect(never).toBeInstanceOf(RedisUnavailableError);
+    expect([never.sent, never.message]).toEqual([false, expect.stringContaining('nothing was written')]);
   });
 });
 

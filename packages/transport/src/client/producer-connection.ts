@@ -194,7 +194,7 @@ export class ProducerConnection {
     this.recycle();
     return new RedisUnavailableError(
       `${what} failed: no answer from Redis (${this.where}) within ${this.options.writeTimeoutMs} ms (option writeTimeoutMs); the entry may or may not have been added`,
-      { cause: this.lastError },
+      { cause: this.lastError, sent: true },
     );
   }
 
@@ -220,7 +220,7 @@ export class ProducerConnection {
     if (!isConnectionLost(err)) return commandError(err, commandName, stream);
     return new RedisUnavailableError(
       `${what} failed: the connection to Redis (${this.where}) was lost while writing; the entry may or may not have been added${this.lastErrorText()}`,
-      { cause: this.lastError ?? err },
+      { cause: this.lastError ?? err, sent: true },
     );
   }
 

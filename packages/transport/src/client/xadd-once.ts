@@ -57,5 +57,5 @@ function idOf(reply: unknown): string {
 
 /** The connection was lost, or no answer came, after the write was sent: Redis may or may not have run it. */
 function mayHaveBeenAdded(err: unknown): boolean {
-  return err instanceof RedisUnavailableError && err.message.includes('may or may not have been added');
+  return err instanceof RedisUnavailableError && err.sent;
 }

@@ -24,26 +24,20 @@ export class ScheduledMover {
   private timer?: NodeJS.Timeout;
   private running = false;
   private current?: Promise<void>;
+  /** The streams this consumer may move delayed emits of; undefined until checked (Redis may be down at start). */
+  private streams?: readonly string[];
 
   constructor(private readonly deps: ScheduledMoverDeps) {}
 
-  /**
-   * Starts moving, for the streams the Redis user may move delayed emits of; for the others, one warning that
-   * says what is missing (their delayed emits wait for a consumer that may).
-   */
   start(): void {
     this.running = true;
-    this.current = this.allowedStreams().then(
-      streams => {
-        this.streams = streams;
-        return this.round();
-      },
-      err => this.deps.onError(err),
-    );
+    this.current = this.round();
   }
 
-  private streams: readonly string[] = [];
-
+  /**
+   * The streams the Redis user may move delayed emits of; for the others, one warning that says what is missing
+   * (their delayed emits wait for a consumer that may).
+   */
   private async allowedStreams(): Promise<string[]> {
     const { redis, keys, logger } = this.deps;
     const allowed: string[] = [];
@@ -72,6 +66,8 @@ export class ScheduledMover {
   private async round(): Promise<void> {
     let wakeInMs = this.deps.options.pollMs;
     try {
+      // Checked once Redis answers; a failure (Redis down at start) is reported and checked again next round.
+      this.streams ??= await this.allowedStreams();
       for (const stream of this.streams) {
         if (!this.running) return;
         wakeInMs = Math.min(wakeInMs, await this.moveDue(stream));
