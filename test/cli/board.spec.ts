@@ -12,9 +12,12 @@ beforeEach(async () => {
 describe('nestream board', () => {
   it("prints the board's URL and serves the streams of the Redis it was given, read-only by default", async () => {
     const cli = startCli(['board', '--url', fx.redis.url, '--port', '0']);
-    await cli.waitForOutput(stdout => /^http:\/\/127\.0\.0\.1:\d+\/\n/.test(stdout), 'the board URL on stdout');
+    // The URL goes to stdout and the note to stderr: two pipes, either may arrive first.
+    await cli.waitForOutput(
+      (stdout, stderr) => /^http:\/\/127\.0\.0\.1:\d+\/\n/.test(stdout) && /read-only; Ctrl-C to stop/.test(stderr),
+      'the board URL on stdout and the read-only note on stderr',
+    );
     const url = cli.stdout.trim();
-    expect(cli.stderr).toMatch(/read-only; Ctrl-C to stop/);
     const overview = (await (await fetch(`${url}api/overview`)).json()) as { rows: Array<{ name: string }> };
     expect(overview.rows.map(r => r.name)).toEqual(['inventory.reserved', 'orders.created']);
     const page = await (await fetch(url)).text();

@@ -77,6 +77,14 @@ async function start(url: string, health: RedisStreamsHealthOptions, server: Par
   return running;
 }
 
+/** Waits until the consumer's reader is blocked in XREADGROUP (its connection exists and a read is in flight). */
+async function readerBlocked(): Promise<void> {
+  await waitFor(async () => {
+    const clients = String(await redis.client().call('CLIENT', 'LIST')).split('\n');
+    return clients.some(c => / name=nestream:reader /.test(c) && / cmd=xreadgroup/.test(c) && / flags=b/.test(c));
+  }, 'the reader blocked in XREADGROUP');
+}
+
 function expectDown(res: { status: number; body: any }, reason: string, message: RegExp) {
   expect(res.status).toBe(503);
   expect(res.body.error.streams).toMatchObject({ status: 'down', reason, message: expect.stringMatching(message) });
@@ -96,6 +104,8 @@ describe('GET /health with RedisStreamsHealthIndicator', () => {
     // boundedReads off: its size-checking read runs on the commands connection, which is not frozen, and would.
     const app = await start(proxy.url, { maxPending: 10 }, { blockMs: 10_000, watchdogMs: 10_000, boundedReads: false });
     await waitFor(async () => (await app.get()).status === 200, 'up');
+    // Frozen while blocked in a read: a reader connecting or between reads would see the change and undo it.
+    await readerBlocked();
     proxy.freeze('nestream:reader');
     await redis.client().del(app.pattern);
     expectDown(await app.get(), 'stream-missing', new RegExp(`^${app.pattern}: the stream does not exist`));
@@ -105,6 +115,8 @@ describe('GET /health with RedisStreamsHealthIndicator', () => {
     proxy = await startProxy(redis.port);
     const app = await start(proxy.url, { maxLag: 10 }, { blockMs: 10_000, watchdogMs: 10_000, boundedReads: false });
     await waitFor(async () => (await app.get()).status === 200, 'up');
+    // Frozen while blocked in a read: a reader connecting or between reads would see the change and undo it.
+    await readerBlocked();
     proxy.freeze('nestream:reader');
     await redis.client().xgroup('DESTROY', app.pattern, 'g');
     expectDown(await app.get(), 'group-missing', /consumer group "g" does not exist/);

@@ -35,6 +35,9 @@ function unansweredWrites(resend: boolean): RedisOptions {
   return { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 };
 }
 
+/** A Redis Cluster's refusals of a command it did not run while slots change hands (failover). */
+const CLUSTER_NOT_RUN = /^(CLUSTERDOWN|TRYAGAIN) /;
+
 /** A write or a connect() waiting for the connection to be ready. */
 interface Waiter {
   go(): void;
@@ -217,6 +220,10 @@ export class ProducerConnection {
       return e;
     }
     if (e?.message === 'Command timed out') return this.noAnswer(what);
+    // A Redis Cluster failing over refuses the command before running it: nothing was written, try again.
+    if (typeof e?.message === 'string' && CLUSTER_NOT_RUN.test(e.message)) {
+      return new RedisUnavailableError(`${what} failed: the Redis Cluster (${this.where}) is failing over (${e.message}); nothing was written`, { cause: err });
+    }
     if (!isConnectionLost(err)) return commandError(err, commandName, stream);
     return new RedisUnavailableError(
       `${what} failed: the connection to Redis (${this.where}) was lost while writing; the entry may or may not have been added${this.lastErrorText()}`,
