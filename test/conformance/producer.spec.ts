@@ -147,6 +147,18 @@ describe('a producer Redis refuses', () => {
     expect(emit.ms).toBeLessThan(1000);
   });
 
+  it('an emit to a demoted master (READONLY) rejects with RedisUnavailableError saying nothing was written', async () => {
+    // What a producer meets in a failover: its Redis became a replica and refuses writes it never ran.
+    const master = await newRedis();
+    const replica = await newRedis();
+    await replica.client().call('REPLICAOF', '127.0.0.1', String(master.port));
+    const client = newClient({ connection: replica.url });
+    const { error } = await rejection(lastValueFrom(client.emit(uniqueName('readonly'), 1)));
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    expect(error.message).toMatch(/is failing over or restarting \(READONLY .*\); nothing was written/);
+    expect((error as RedisUnavailableError).sent).toBe(false);
+  });
+
   it('connect() rejects at once without a password where one is required (NOAUTH)', async () => {
     const redis = await newRedis({ password: 'pw' });
     const { error, ms } = await rejection(newClient({ connection: redis.url }).connect());

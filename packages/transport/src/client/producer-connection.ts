@@ -7,7 +7,7 @@ import { RedisUnavailableError } from '../errors/redis-unavailable.error.js';
 import type { ResolvedClientOptions } from '../options.js';
 import { createRedis } from '../redis/create-redis.js';
 import { commandError } from '../redis/command-errors.js';
-import { isCertificateError, isConnectionLost, isFatalRedisError, redisErrorMessage } from '../redis/replies.js';
+import { isCertificateError, isConnectionLost, isFatalRedisError, redisErrorMessage, refusedWhileUnavailable } from '../redis/replies.js';
 import { describeConnection } from '../redis/redis-url.js';
 
 /**
@@ -34,9 +34,6 @@ function unansweredWrites(resend: boolean): RedisOptions {
   if (resend) return { autoResendUnfulfilledCommands: true, maxRetriesPerRequest: 1 };
   return { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 };
 }
-
-/** A Redis Cluster's refusals of a command it did not run while slots change hands (failover). */
-const CLUSTER_NOT_RUN = /^(CLUSTERDOWN|TRYAGAIN) /;
 
 /** A write or a connect() waiting for the connection to be ready. */
 interface Waiter {
@@ -220,9 +217,10 @@ export class ProducerConnection {
       return e;
     }
     if (e?.message === 'Command timed out') return this.noAnswer(what);
-    // A Redis Cluster failing over refuses the command before running it: nothing was written, try again.
-    if (typeof e?.message === 'string' && CLUSTER_NOT_RUN.test(e.message)) {
-      return new RedisUnavailableError(`${what} failed: the Redis Cluster (${this.where}) is failing over (${e.message}); nothing was written`, { cause: err });
+    // A node failing over or restarting refuses the command before running it: nothing was written, try again.
+    const refusal = refusedWhileUnavailable(err);
+    if (refusal !== undefined) {
+      return new RedisUnavailableError(`${what} failed: Redis (${this.where}) is failing over or restarting (${refusal}); nothing was written`, { cause: err });
     }
     if (!isConnectionLost(err)) return commandError(err, commandName, stream);
     return new RedisUnavailableError(

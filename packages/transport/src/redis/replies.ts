@@ -51,6 +51,22 @@ export function isConnectionLost(err: unknown): boolean {
   return message === 'Connection is closed.' || (message.startsWith('Too many Cluster redirections') && message.endsWith('Connection is closed.'));
 }
 
+/** Refusals of a command Redis did not run because its node is changing roles or not ready yet. */
+const NOT_RUN_UNAVAILABLE = /^(?:ReplyError: )?(CLUSTERDOWN|TRYAGAIN|READONLY|LOADING|MASTERDOWN) /;
+
+/**
+ * Redis refused the command without running it because of a failover or a restart, not because of the
+ * command: a cluster whose slots change hands (CLUSTERDOWN, TRYAGAIN), a master demoted to replica while the
+ * client still writes to it (READONLY), a node loading its data (LOADING), a replica cut off from its master
+ * (MASTERDOWN). Said bare or as the last error of ioredis's cluster retries. Nothing was written: trying again
+ * later may succeed.
+ */
+export function refusedWhileUnavailable(err: unknown): string | undefined {
+  const message = errorMessage(err);
+  const last = message.startsWith('Too many Cluster redirections. Last error: ') ? message.slice('Too many Cluster redirections. Last error: '.length) : message;
+  return NOT_RUN_UNAVAILABLE.test(last) ? last.replace(/^ReplyError: /, '') : undefined;
+}
+
 /** An authentication or permission error: retrying will not help until an operator acts. */
 export function isFatalRedisError(err: unknown): boolean {
   const fatal = (e: unknown) => /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(errorMessage(e));
