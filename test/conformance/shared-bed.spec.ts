@@ -32,6 +32,7 @@ const bedTransport: TransportUnderTest = {
     return bed.addEntry(pattern, fields);
   },
   passTime: ms => bed.advance(ms),
+  now: () => bed.now(),
   async until(done, what) {
     // What runs without real I/O first (a hung handler must not hold this up), then everything, retries included.
     await bed.advance(0);

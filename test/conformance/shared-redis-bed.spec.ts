@@ -34,6 +34,7 @@ const redisBedTransport: TransportUnderTest = {
   client: () => bed.client() as unknown as SharedClient,
   addEntry: (pattern, fields) => bed.addEntry(pattern, fields),
   async passTime() {},
+  now: () => Date.now(),
   until: (done, what) => waitFor(done, what),
   async deadLetters(pattern) {
     return (await bed.deadLetters(pattern)).map(d => d.fields);

@@ -17,6 +17,7 @@ const redisTransport: TransportUnderTest = {
     return (await fx.redis.client().xadd(pattern, '*', ...Object.entries(fields).flat())) as string;
   },
   async passTime() {},
+  now: () => Date.now(),
   until: (done, what) => waitFor(done, what),
   deadLetters: pattern => fx.deadLetters(pattern),
   pending: (pattern, group) => fx.pending(pattern, group),

@@ -35,6 +35,10 @@ export class MemoryBroker {
   readonly streams = new Map<string, MemoryStream>();
   /** Partition counts recorded by servers at listen(), by count key. */
   readonly partitionCounts = new Map<string, number>();
+  /** Rate limits (extras `rateLimit`), by key: when each bucket is full again (virtual ms). */
+  readonly rateLimits = new Map<string, number>();
+  /** Attempts waiting for their rate limit's turn on the clock: drain() moves the clock for them. */
+  rateLimitWaits = 0;
   readonly consumers = new Set<BrokerConsumer>();
   private readonly replyReaders = new Map<string, (fields: string[]) => void>();
   private lastMs = 0;

@@ -28,6 +28,7 @@ import {
   type StreamEntry,
 } from '@nestream/transport/internal';
 import type { BrokerConsumer, MemoryBroker } from './memory-broker.js';
+import { MemoryRateLimits } from './memory-rate-limits.js';
 
 /**
  * The redelivery check. `always`: every event's first delivery is run, then its outcome dropped (as if the
@@ -64,6 +65,7 @@ export class MemoryStreamsServer
   private replies?: ReplyWriter;
   /** The "other consumer" a redelivery check hands entries to. */
   private other?: Attempt;
+  private rateLimits?: MemoryRateLimits;
   private listening = false;
   private busySlots = 0;
   private readonly running = new Set<Promise<unknown>>();
@@ -113,9 +115,10 @@ export class MemoryStreamsServer
       const onReplyError = (entry: StreamEntry, err: unknown) => this.logger.error(`Request ${entry.id} of ${entry.stream}: reply not written: ${String(err)}`);
       // Nest 12's processing hooks, as the real server calls them (read from this server on each run).
       const hooks = new ProcessingHooks(this as unknown as ProcessingHookHost, err => this.logger.error(`onProcessingEndHook threw: ${String(err)}`));
-      this.attempt = new Attempt({ options: this.options, replies, instrumentation: NO_INSTRUMENTATION, hooks, onReplyError, clock });
+      const rateLimits = (this.rateLimits = new MemoryRateLimits(this.broker));
+      this.attempt = new Attempt({ options: this.options, replies, instrumentation: NO_INSTRUMENTATION, hooks, onReplyError, clock, rateLimits });
       const otherOptions = { ...this.options, consumer: `${this.options.consumer}~redelivered` };
-      this.other = new Attempt({ options: otherOptions, replies, instrumentation: NO_INSTRUMENTATION, hooks, onReplyError, clock });
+      this.other = new Attempt({ options: otherOptions, replies, instrumentation: NO_INSTRUMENTATION, hooks, onReplyError, clock, rateLimits });
       this.listening = true;
       this.broker.consumers.add(this);
       this._status$.next(RedisStreamsStatus.CONNECTED);
@@ -131,6 +134,7 @@ export class MemoryStreamsServer
     this.broker.consumers.delete(this);
     for (const cancel of this.cancelRetries) cancel();
     this.cancelRetries.clear();
+    this.rateLimits?.stop();
     this.due.length = 0;
     await Promise.allSettled([...this.running]);
     this._status$.next(RedisStreamsStatus.DISCONNECTED);
@@ -241,6 +245,8 @@ export class MemoryStreamsServer
   private async apply(route: Route, entry: StreamEntry, decision: Decision): Promise<void> {
     const stream = this.broker.stream(entry.stream);
     const { group } = this.options;
+    // Stopped while waiting for its rate limit: it stays pending, unrun.
+    if (decision.kind === 'leave') return;
     if (decision.kind === 'ack') {
       stream.ack(group, entry.id);
       this.broker.activity++;
@@ -278,7 +284,7 @@ export class MemoryStreamsServer
     if (route.ordered && this.orderedBusy.delete(route.stream)) this.pump();
   }
 
-  private reportFailure(route: Route, entry: StreamEntry, decision: Exclude<Decision, { kind: 'ack' }>): void {
+  private reportFailure(route: Route, entry: StreamEntry, decision: Exclude<Decision, { kind: 'ack' | 'leave' }>): void {
     const { name, message } = describeError(decision.error);
     const line = `Handler for ${entry.stream} failed on entry ${entry.id} (attempt ${entry.deliveryCount}/${route.retry.maxAttempts}): ${name}: ${message}`;
     if (decision.kind === 'retry') this.logger.warn(`${line} -> retry in ${decision.delayMs} ms`);

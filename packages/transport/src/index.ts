@@ -37,6 +37,7 @@ export {
   type ConnectionOptions,
   type DurabilityOptions,
   type RetentionOptions,
+  type RateLimitOptions,
 } from './options.js';
 export {
   RedisStreamsStatus,

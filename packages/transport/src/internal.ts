@@ -6,6 +6,7 @@ export { Attempt, type AttemptDeps } from './consumer/attempt.js';
 export type { AttemptClock } from './consumer/attempt-clock.js';
 export type { AttemptResult } from './consumer/attempt-result.js';
 export { decide, INTERNAL_ERROR, type Decision } from './consumer/failure-policy.js';
+export type { RateLimitGate } from './consumer/rate-limit-gate.js';
 export { installErrorCapture } from './consumer/error-capture.js';
 export { describeError } from './consumer/describe-error.js';
 export { deadLetterFields } from './consumer/dead-letter.js';

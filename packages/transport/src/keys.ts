@@ -74,6 +74,15 @@ export class StreamKeys {
   }
 
   /**
+   * A group's rate limit on a pattern's handler (a string: when its token bucket is full again), shared by the
+   * group's consumers and, for a partitioned pattern, by its partitions:
+   * `<keyPrefix>nestream:rate-limit:<bytes of group>:<group>:<pattern>` (length-prefixed as partitionMembers).
+   */
+  rateLimit(group: string, pattern: string): string {
+    return `${this.prefix}nestream:rate-limit:${Buffer.byteLength(group)}:${group}:${pattern}`;
+  }
+
+  /**
    * The record of an idempotency key written to `stream` (the id of the entry it added), in the stream's hash
    * slot: a stream with a hash tag lends it (`{orders}.placed:idem:<key>`), any other stream's whole name becomes
    * the tag (`{orders.placed}:idem:<key>`), which hashes as the stream's own key does.

@@ -19,10 +19,12 @@ import {
 } from './observability/observability-options.js';
 import { durabilityOption, resolveDurability, type DurabilityOptions } from './options/durability.js';
 import { retentionOption, type RetentionOptions } from './options/retention.js';
+import { rateLimitOption, type RateLimitOptions } from './options/rate-limit.js';
 import { resolveScheduler, schedulerOption, type ResolvedScheduler, type SchedulerOptions } from './options/scheduler.js';
 
 export type { DurabilityOptions } from './options/durability.js';
 export type { RetentionOptions } from './options/retention.js';
+export type { RateLimitOptions } from './options/rate-limit.js';
 export type { SchedulerOptions } from './options/scheduler.js';
 export type { ClusterConnectionOptions, ConnectionOptions, ConnectionChoice, InlineConnectionOptions } from './options/connection.js';
 
@@ -193,6 +195,11 @@ export interface RedisStreamsHandlerExtras {
   partitions?: number;
   /** This pattern's retention, key by key over the server's `retention`; `false` turns it off here. @default the server's */
   retention?: RetentionOptions | false;
+  /**
+   * At most `max` runs of this handler per `perMs`, across every consumer of the group (a token bucket in Redis).
+   * Events only, not with `batch`. @default undefined (no limit)
+   */
+  rateLimit?: RateLimitOptions;
 }
 
 export const DEFAULT_BACKOFF: Required<BackoffOptions> = {
@@ -362,6 +369,7 @@ const HANDLER_EXTRAS: OptionTable<RedisStreamsHandlerExtras> = {
   batch: boolean,
   partitions: partitionCount,
   retention: retentionOption,
+  rateLimit: rateLimitOption,
 };
 
 /**

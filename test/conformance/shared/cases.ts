@@ -327,6 +327,28 @@ export const SHARED_CASES: SharedCase[] = [
       expect(calls).toBe(1);
     },
   },
+  {
+    name: 'a rate-limited handler runs at most max times per perMs after its first burst, every entry once',
+    async run(t) {
+      const pattern = uniqueName('limited');
+      const at: number[] = [];
+      const limit = { max: 5, perMs: 500 };
+      @Controller()
+      class Limited {
+        @EventPattern(pattern, { rateLimit: limit })
+        handle() {
+          at.push(t.now());
+        }
+      }
+      await t.start([Limited], { group: 'g' });
+      await t.client().emitMany(pattern, Array.from({ length: 15 }, (_, n) => ({ n })));
+      await t.until(async () => at.length === 15 && (await t.pending(pattern, 'g')) === 0, 'all 15 handled and acked');
+      // A bucket of 5 refilled at one per 100 ms: the k-th run (0-based) at least (k + 1 - 5) x 100 ms after the first.
+      const early = at.map((time, k) => ({ k, gap: time - at[0] })).filter(({ k, gap }) => gap < (k + 1 - limit.max) * 100 - 25);
+      expect(early).toEqual([]);
+      expect(at[14] - at[0]).toBeGreaterThanOrEqual(950);
+    },
+  },
 ];
 
 /** Registers every shared case against one transport (`transport()` is called inside each test). */

@@ -21,6 +21,8 @@ export interface TransportUnderTest {
    * while `until()` waits, so it returns at once.
    */
   passTime(ms: number): Promise<void>;
+  /** The transport's time, ms: the bed's virtual clock, or the wall clock on Redis. */
+  now(): number;
   /** Resolves once `done()` holds: the bed drains first (no real time), Redis is polled. Fails if it never does. */
   until(done: () => boolean | Promise<boolean>, what: string): Promise<void>;
   /** Dead-letter entries of a pattern's stream, as field maps (`dlq.*` and the original fields). */

@@ -12,4 +12,6 @@ export type AttemptResult =
   /** The entry never reached the handler and never will: undecodable, or interrupted too often. */
   | { kind: 'rejected'; reason: Extract<DeadLetterReason, 'decode' | 'interrupted'>; error: Error }
   /** Nothing to run: the entry was trimmed away, or a request's caller stopped waiting. */
-  | { kind: 'skipped'; why: 'trimmed' | 'expired' };
+  | { kind: 'skipped'; why: 'trimmed' | 'expired' }
+  /** The consumer stopped before the handler ran (the entry waited for its rate limit): it stays pending, unrun. */
+  | { kind: 'stopped' };

@@ -11,6 +11,7 @@ import { decode, type DecodedMessage } from '../wire/codec.js';
 import type { AttemptResult } from './attempt-result.js';
 import { INTERNAL_ERROR } from './failure-policy.js';
 import type { ProcessingHooks } from './processing-hooks.js';
+import type { RateLimitGate } from './rate-limit-gate.js';
 import type { ReplyWriter } from './reply-writer.js';
 import { SYSTEM_CLOCK, type AttemptClock } from './attempt-clock.js';
 import type { Route } from './route.js';
@@ -19,6 +20,7 @@ import type { StreamEntry } from './stream-entry.js';
 const HANDLED: AttemptResult = { kind: 'handled' };
 const TRIMMED: AttemptResult = { kind: 'skipped', why: 'trimmed' };
 const EXPIRED: AttemptResult = { kind: 'skipped', why: 'expired' };
+const STOPPED: AttemptResult = { kind: 'stopped' };
 
 export interface AttemptDeps {
   options: ResolvedServerOptions;
@@ -30,6 +32,8 @@ export interface AttemptDeps {
   onReplyError: (entry: StreamEntry, err: unknown) => void;
   /** Time for request deadlines and handlerTimeoutMs. @default the system clock (the test kit passes a virtual one) */
   clock?: AttemptClock;
+  /** Where an entry of a rate-limited handler (`route.rateLimit`) waits for its turn. */
+  rateLimits: RateLimitGate;
 }
 
 /**
@@ -50,6 +54,7 @@ export class Attempt {
   async run(route: Route, entry: StreamEntry, fencingToken?: number): Promise<AttemptResult> {
     const refused = this.admit(route, entry);
     if (refused) return refused;
+    if (route.rateLimit && !(await this.deps.rateLimits.take(route))) return STOPPED;
     const message = entry.message!;
     const { options } = this.deps;
     const ctx = new RedisStreamContext([

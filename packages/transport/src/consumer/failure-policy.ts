@@ -12,10 +12,13 @@ export type Decision =
    * `wireError`: what a request's caller is answered (Nest's filtered error). `beforeHandler`: the entry was
    * refused before any handler call (undecodable, delivered too often), so no handler failure is reported.
    */
-  | { kind: 'deadLetter'; reason: DeadLetterReason; error: unknown; wireError?: unknown; beforeHandler?: boolean };
+  | { kind: 'deadLetter'; reason: DeadLetterReason; error: unknown; wireError?: unknown; beforeHandler?: boolean }
+  /** Nothing ran and nothing failed (the consumer is stopping): the entry stays pending for whoever comes next. */
+  | { kind: 'leave' };
 
 // Shared: an ack is the common case and allocates nothing.
 const ACK: Decision = { kind: 'ack' };
+const LEAVE: Decision = { kind: 'leave' };
 
 /** What Nest's default RPC exception filter answers for an error that is not an RpcException. */
 export const INTERNAL_ERROR = { status: 'error', message: 'Internal server error' };
@@ -42,6 +45,8 @@ export function decide({ route, attempt, result, deadline, now = Date.now(), ran
       return ACK;
     case 'skipped':
       return { kind: 'ack', skipped: result.why };
+    case 'stopped':
+      return LEAVE;
     case 'rejected':
       return { kind: 'deadLetter', reason: result.reason, error: result.error, wireError: INTERNAL_ERROR, beforeHandler: true };
     case 'manual': {

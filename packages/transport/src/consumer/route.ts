@@ -17,4 +17,6 @@ export interface Route {
   partition?: { index: number; count: number };
   /** Safe retention of this stream (the server's `retention` under the handler's extras), undefined when off. */
   retention?: ResolvedRetention;
+  /** The group's rate limit on this handler (extras `rateLimit`) and the key it is kept under, undefined when none. */
+  rateLimit?: { key: string; max: number; perMs: number };
 }

@@ -61,6 +61,10 @@ export class Settler {
       this.ack(entry, decision.skipped);
       return 'settled';
     }
+    if (decision.kind === 'leave') {
+      this.deps.leases.release(entry);
+      return 'dropped';
+    }
     if (!(decision.kind === 'deadLetter' && decision.beforeHandler)) this.reportFailure(route, entry, decision);
     if (!(await this.confirmLease(entry))) {
       // Our lease ran out (a stalled process, a lost renewal): another consumer may be running the entry
@@ -104,7 +108,7 @@ export class Settler {
     }
   }
 
-  private reportFailure(route: Route, entry: StreamEntry, decision: Exclude<Decision, { kind: 'ack' }>): void {
+  private reportFailure(route: Route, entry: StreamEntry, decision: Exclude<Decision, { kind: 'ack' | 'leave' }>): void {
     const { name, message } = describeError(decision.error);
     // Attempts count handler failures only (FailureRecord): not the deliveries a crash interrupted.
     const attempt = entry.failures + 1;

@@ -55,6 +55,8 @@ export interface ConsumerPermissionScope {
   partitions?: PartitionPermissionScope;
   /** The streams with a `retention`: the trim script (EVALSHA, EVAL) runs XINFO GROUPS, XTRIM, XLEN, EXISTS and TIME. */
   retentionStreams?: string[];
+  /** The rate-limit keys of rate-limited handlers: the take script (EVALSHA, EVAL) runs GET, SET and TIME. */
+  rateLimitKeys?: string[];
 }
 
 export interface PartitionPermissionScope {
@@ -75,6 +77,7 @@ export function consumerPermissionScope(
   answersRequests: boolean,
   partitions?: PartitionPermissionScope,
   retentionStreams: string[] = [],
+  rateLimitKeys: string[] = [],
 ): ConsumerPermissionScope {
   return {
     streams,
@@ -88,6 +91,7 @@ export function consumerPermissionScope(
     boundedReads: options.boundedReads,
     partitions,
     retentionStreams,
+    rateLimitKeys,
   };
 }
 
@@ -144,6 +148,7 @@ export async function checkConsumerPermissions(redis: RedisClient, scope: Consum
   }
   if (scope.partitions) probes.push(...partitionProbes(scope.partitions));
   for (const stream of scope.retentionStreams ?? []) probes.push(...retentionProbes(stream));
+  for (const key of scope.rateLimitKeys ?? []) probes.push(...rateLimitProbes(key));
   const missing = await run(redis, probes);
   if (scope.streams.length > 0 && scope.replyPrefix !== undefined) missing.push(...(await transactionMissing(redis)));
   if (missing.length > 0) throw new PermissionError(missing);
@@ -214,6 +219,17 @@ function retentionProbes(stream: string): Probe[] {
     { command: 'TIME', key: '', args: ['TIME'] },
     { command: 'EVALSHA', key: stream, args: ['EVALSHA', NO_SCRIPT, 1, stream] },
     { command: 'EVAL', key: stream, args: ['EVAL', BAD_SCRIPT, 1, stream] },
+  ];
+}
+
+/** A rate limit's key: what the take script runs on it (GET, and SET with an expiry that is not a number), TIME, the script commands. */
+function rateLimitProbes(key: string): Probe[] {
+  return [
+    { command: 'GET', key, args: ['GET', key] },
+    { command: 'SET', key, args: ['SET', key, BAD_ID, 'PX', 'not-a-number'] },
+    { command: 'TIME', key: '', args: ['TIME'] },
+    { command: 'EVALSHA', key, args: ['EVALSHA', NO_SCRIPT, 1, key] },
+    { command: 'EVAL', key, args: ['EVAL', BAD_SCRIPT, 1, key] },
   ];
 }
 

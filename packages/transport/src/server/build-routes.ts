@@ -27,12 +27,17 @@ export function buildRoutes(
       throw new InvalidOptionsError(`${where} extras.partitions`, 'requests are not partitioned: partitions is for @EventPattern handlers only');
     }
     if (extras.partitions !== undefined && extras.ordered) checkLeaseTiming(options, where);
+    if (extras.rateLimit && !isEvent) {
+      throw new InvalidOptionsError(`${where} extras.rateLimit`, "is for @EventPattern handlers only: a request's caller is waiting");
+    }
+    if (extras.rateLimit && extras.batch) throw new InvalidOptionsError(`${where} extras`, 'rateLimit and batch cannot be combined');
+    const rateLimit = extras.rateLimit && { key: keys.rateLimit(options.group, pattern), ...extras.rateLimit };
     // A request's caller is waiting: no retry unless the handler asks for it (extras.retry), so a failure
     // reaches the caller at once, as with Nest's built-in transports.
     const retry = resolveRetry(isEvent ? options.retry : { ...options.retry, maxAttempts: 1 }, extras.retry, `${where} extras.retry`);
     const retention = resolveRetention(options.retention, extras.retention);
     const route = (stream: string, partition?: Route['partition']): Route => ({
-      stream, pattern, handler, isEvent, retry, ordered: extras.ordered === true, batch: extras.batch === true, partition, retention,
+      stream, pattern, handler, isEvent, retry, ordered: extras.ordered === true, batch: extras.batch === true, partition, retention, rateLimit,
     });
     const count = extras.partitions;
     if (count === undefined) {

@@ -17,6 +17,7 @@ import { PartitionOwnership } from '../consumer/partition-ownership.js';
 import { PendingIntake } from '../consumer/pending-intake.js';
 import { ReadLoop } from '../consumer/read-loop.js';
 import { Redelivery } from '../consumer/redelivery.js';
+import { RedisRateLimits } from '../consumer/redis-rate-limits.js';
 import { Retention, type RetentionDeps } from '../consumer/retention.js';
 import { ScheduledMover } from '../consumer/scheduled-mover.js';
 import { SizeGuard } from '../consumer/size-guard.js';
@@ -61,6 +62,8 @@ interface Running {
   mover?: ScheduledMover;
   /** With ordered partitions: who reads and runs which partition. */
   ownership?: PartitionOwnership;
+  /** The group's rate limits, where entries of rate-limited handlers wait for their turn. */
+  rateLimits: RedisRateLimits;
   /** Stops the metrics gauges reading this server's streams. */
   unwatch: () => void;
 }
@@ -239,8 +242,9 @@ export class RedisStreamsServer
       redis: commands, options: o, acker, leases, replies, logger, emit, instrumentation, failures, gone,
       scheduleRetry: (entry, delayMs) => redelivery.schedule(entry, delayMs),
     });
+    const rateLimits = new RedisRateLimits({ redis: commands, logger });
     const attempt = new Attempt({
-      options: o, replies, instrumentation, hooks: this.processingHooks,
+      options: o, replies, instrumentation, hooks: this.processingHooks, rateLimits,
       onReplyError: (entry, err) => this.reportError(`Request ${entry.id} of ${entry.stream} was handled but its reply was not written`, err),
     });
     dispatcher = new Dispatcher({
@@ -288,7 +292,7 @@ export class RedisStreamsServer
     const mover = o.scheduler && eventStreams.length > 0
       ? new ScheduledMover({ redis: commands, keys: this.keys, streams: eventStreams, options: o.scheduler, logger, onError: err => this.reportError('Moving delayed emits failed', err) })
       : undefined;
-    return { commands, readers, leases, acker, slots, dispatcher, redelivery, settler, readLoops, claimLoop, mover, ownership, unwatch };
+    return { commands, readers, leases, acker, slots, dispatcher, redelivery, settler, readLoops, claimLoop, mover, ownership, rateLimits, unwatch };
   }
 
   /**
@@ -300,6 +304,7 @@ export class RedisStreamsServer
     const scope = consumerPermissionScope(
       this.options, streams, [...this.messageHandlers.values()].some(h => !h.isEventHandler), this.partitionScope(routes),
       [...routes.values()].filter(r => r.retention).map(r => r.stream),
+      [...new Set([...routes.values()].flatMap(r => (r.rateLimit ? [r.rateLimit.key] : [])))],
     );
     const groups = checkConsumerPermissions(commands, scope).then(() => this.ensureGroups(commands, streams));
     let onError!: (err: unknown) => void;
@@ -406,6 +411,8 @@ export class RedisStreamsServer
     const deadline = Date.now() + this.options.shutdownTimeoutMs;
     r.redelivery.stop();
     r.dispatcher.stop();
+    // Entries waiting for a rate limit's turn stay pending, unrun: they are not handlers in flight.
+    r.rateLimits.stop();
     r.unwatch();
     // The loops may be waiting on an unreachable Redis: do not wait for them past the deadline.
     await settleWithin(Promise.all([...r.readLoops.map(loop => loop.stop()), r.claimLoop.stop(), r.mover?.stop()]), deadline - Date.now());
