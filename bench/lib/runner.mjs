@@ -18,7 +18,7 @@ export const SCENARIOS = ['burst', 'latency', 'fanout', 'consumers', 'payload', 
 
 /** Systems each scenario runs by default (a --systems list is intersected with these). */
 const DEFAULT_SYSTEMS = {
-  burst: ['raw', 'transport', 'transport-unbounded', 'transport-metrics', 'transport-tuned', 'transport-bulk', 'transport-bulk-tuned', 'nest-redis', 'bullmq'],
+  burst: ['raw', 'transport', 'transport-unbounded', 'transport-retention', 'transport-metrics', 'transport-tuned', 'transport-bulk', 'transport-bulk-tuned', 'nest-redis', 'bullmq'],
   latency: ['raw', 'transport', 'transport-tuned', 'transport-bulk', 'nest-redis', 'bullmq'],
   fanout: ['raw', 'transport', 'transport-bulk', 'nest-redis'],
   consumers: ['raw', 'transport', 'transport-bulk', 'transport-bulk-tuned', 'bullmq'],

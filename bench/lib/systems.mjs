@@ -33,6 +33,13 @@ export const SYSTEMS = {
     retry: false,
     backlog: false,
   },
+  'transport-retention': {
+    title: '@nestream/transport, default options plus retention { maxLen: 10000, intervalMs: 1000 } (the trimmer every second), client.emit()',
+    stream: true,
+    fanout: false,
+    retry: false,
+    backlog: false,
+  },
   'transport-tuned': {
     title: '@nestream/transport, concurrency 512 / readBatchSize 512, client.emit()',
     stream: true,
@@ -107,6 +114,9 @@ export function redisHostPort(url) {
 // Producers: { sendBatch(events: object[]): Promise<void>, close(): Promise<void> }
 // ---------------------------------------------------------------------------------------------------------
 
+/** Safe retention as a busy service would set it, trimming often: what the trimmer costs the consumer. */
+const RETENTION = { maxLen: 10_000, intervalMs: 1000 };
+
 export async function createProducer(cfg) {
   switch (cfg.system) {
     case 'raw':
@@ -120,6 +130,7 @@ export async function createProducer(cfg) {
     case 'transport':
     case 'transport-tuned':
     case 'transport-unbounded':
+    case 'transport-retention':
       return transportProducer(cfg, false);
     case 'transport-metrics':
       return transportProducer(cfg, false, { metrics: true });
@@ -242,6 +253,8 @@ export async function createConsumer(cfg, handle) {
       return transportConsumer(cfg, handle, { metrics: true });
     case 'transport-unbounded':
       return transportConsumer(cfg, handle, { boundedReads: false });
+    case 'transport-retention':
+      return transportConsumer(cfg, handle, { retention: RETENTION });
     case 'transport-bulk-tuned':
       return transportConsumer(cfg, handle, TUNED_SERVER_OPTIONS, true);
     case 'nest-redis':
