@@ -1,6 +1,7 @@
 import type { MessageHandler } from '@nestjs/microservices';
-import type { ResolvedRetry } from '../options.js';
+import type { DeadLetterKeys } from '../options/dead-letter.js';
 import type { ResolvedRetention } from '../options/retention.js';
+import type { ResolvedRetry } from '../options/retry.js';
 
 /** What the transport knows about the handler of one stream. */
 export interface Route {
@@ -17,4 +18,13 @@ export interface Route {
   partition?: { index: number; count: number };
   /** Safe retention of this stream (the server's `retention` under the handler's extras), undefined when off. */
   retention?: ResolvedRetention;
+  /** This stream's dead-letter stream (`deadLetter.key`), undefined with `deadLetter: false` (dead letters dropped). */
+  deadLetterKey?: string;
+}
+
+/** The routes' dead-letter streams by stream, for the parts that take entries of several streams. */
+export function deadLetterKeysOf(routes: Iterable<Route>): DeadLetterKeys {
+  const keys = new Map<string, string>();
+  for (const route of routes) if (route.deadLetterKey !== undefined) keys.set(route.stream, route.deadLetterKey);
+  return keys;
 }
