@@ -61,9 +61,9 @@ export class SizeGuard {
   }
 
   private takeFrom(stream: string, count: number): Promise<ScriptReply> {
-    const { redis, options } = this.deps;
+    const { redis, options, deadLetterKeys } = this.deps;
     const f = DEAD_LETTER_FIELDS;
-    const dlq = this.deps.deadLetterKeys.get(stream);
+    const dlq = deadLetterKeys.get(stream);
     return runScript<ScriptReply>(redis, 'readWithinSize', [stream, dlq ?? stream], [
       options.group,
       options.consumer,
