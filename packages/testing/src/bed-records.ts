@@ -1,5 +1,5 @@
 import { decode, DEAD_LETTER_FIELDS } from '@nestream/transport';
-import type { ResolvedServerOptions } from '@nestream/transport/internal';
+import { deadLetterKeyOf as serverDeadLetterKey, defaultDeadLetterKey, type ResolvedServerOptions } from '@nestream/transport/internal';
 import type { BedDeadLetter, BedEntry } from './test-bed.js';
 
 /** A stream entry's flat field list as a map. */
@@ -32,10 +32,10 @@ export function bedDeadLetter(fields: string[]): BedDeadLetter {
 /** The dead-letter stream of `stream`: as the server reading it names it (`deadLetter.key`), else `<stream>:dlq`. */
 export function deadLetterKeyOf(servers: Array<{ options: ResolvedServerOptions; streams: string[] }>, stream: string): string {
   for (const server of servers) {
-    const { deadLetter } = server.options;
-    if (deadLetter !== false && server.streams.includes(stream)) return deadLetter.key(stream);
+    const key = server.streams.includes(stream) ? serverDeadLetterKey(server.options.deadLetter, stream) : undefined;
+    if (key !== undefined) return key;
   }
-  return `${stream}:dlq`;
+  return defaultDeadLetterKey(stream);
 }
 
 function tryDecode(fields: string[]) {

@@ -270,7 +270,7 @@ export class MemoryStreamsServer
       await this.replies!.sendError(entry.message, decision.wireError).catch(() => undefined);
     }
     const o = this.options;
-    const deadLetterStream = o.deadLetter === false ? false : o.deadLetter.key(entry.stream);
+    const deadLetterStream = route.deadLetterKey ?? false;
     const error = describeError(decision.error);
     this.broker.deadLetter(deadLetterStream, {
       stream: entry.stream, id: entry.id, group, consumer: o.consumer, attempts: entry.deliveryCount, reason: decision.reason, error,

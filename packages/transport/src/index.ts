@@ -19,26 +19,24 @@ export { RedisStreamContext, type Settlement } from './ctx-host/redis-stream.con
 export { RedisStreamBatchContext, type BatchEntry } from './ctx-host/redis-stream-batch.context.js';
 export {
   DEFAULT_SERVER_OPTIONS,
-  DEFAULT_CLIENT_OPTIONS,
   REDIS_STREAMS_TRANSPORT,
-  DEFAULT_BACKOFF,
   type RedisStreamsServerOptions,
   type RedisStreamsServerSettings,
+  type ConsumerCleanupOptions,
+} from './options/server.js';
+export {
+  DEFAULT_CLIENT_OPTIONS,
   type RedisStreamsClientOptions,
   type RedisStreamsClientSettings,
-  type InlineConnectionOptions,
-  type RedisStreamsHandlerExtras,
-  type RetryOptions,
-  type BackoffOptions,
-  type ClaimOptions,
-  type DeadLetterOptions,
-  type ConsumerCleanupOptions,
-  type ClusterConnectionOptions,
-  type ConnectionOptions,
-  type DurabilityOptions,
-  type RetentionOptions,
-  type RateLimitOptions,
-} from './options.js';
+} from './options/client.js';
+export type { RedisStreamsHandlerExtras } from './options/handler-extras.js';
+export { DEFAULT_BACKOFF, type RetryOptions, type BackoffOptions } from './options/retry.js';
+export type { ClaimOptions } from './options/claim.js';
+export type { DeadLetterOptions } from './options/dead-letter.js';
+export type { InlineConnectionOptions, ClusterConnectionOptions, ConnectionOptions } from './options/connection.js';
+export type { DurabilityOptions } from './options/durability.js';
+export type { RetentionOptions } from './options/retention.js';
+export type { RateLimitOptions } from './options/rate-limit.js';
 export {
   RedisStreamsStatus,
   type RedisStreamsEvents,
@@ -72,7 +70,7 @@ export {
   type MetricsRegistry,
   type TracingOptions,
   type TracingProvider,
-} from './observability/observability-options.js';
+} from './options/observability.js';
 export { METRIC_NAMES } from './observability/metric-names.js';
 export { traceIdOf } from './observability/trace-log.js';
 export {

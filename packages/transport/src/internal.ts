@@ -16,12 +16,9 @@ export { ReplyWriter, type AppendReply } from './consumer/reply-writer.js';
 export type { Route } from './consumer/route.js';
 export { buildRoutes } from './server/build-routes.js';
 export { StreamKeys } from './keys.js';
-export {
-  resolveServerOptions,
-  resolveClientOptions,
-  type ResolvedServerOptions,
-  type ResolvedClientOptions,
-} from './options.js';
+export { resolveServerOptions, type ResolvedServerOptions } from './options/server.js';
+export { resolveClientOptions, type ResolvedClientOptions } from './options/client.js';
+export { deadLetterKeyOf, defaultDeadLetterKey } from './options/dead-letter.js';
 export { encodeReply, decodeReply, type ReplyPacket } from './wire/reply.js';
 export { brand } from './brand.js';
 export { NO_INSTRUMENTATION } from './observability/instrumentation.js';

@@ -2,6 +2,9 @@ import 'reflect-metadata';
 import { InvalidOptionsError, RedisStreamsClient, RedisStreamsServer } from '@nestream/transport';
 import { readGroupsOf } from '../src/server/read-groups.js';
 
+/** Routes of these streams, as buildRoutes() resolves them, with dead letters in `deadLetterKey(stream)` (none: `deadLetter: false`). */
+const routesOf = (streams: string[], deadLetterKey?: (stream: string) => string) => streams.map(stream => ({ stream, deadLetterKey: deadLetterKey?.(stream) }));
+
 // Issue 11: `connection: { type: 'cluster', nodes, options }` is checked like every other option, and a key
 // layout a cluster cannot run (a stream and its dead-letter stream in different slots) fails listen() by name.
 
@@ -30,7 +33,7 @@ describe('cluster connection options', () => {
 
 describe('key layout on a cluster', () => {
   const cluster = { connection: { type: 'cluster' as const, nodes } };
-  const dlqSuffix = { ...cluster, deadLetter: { key: (stream: string) => `${stream}:dlq`, oversizedPrefixBytes: 1024 } };
+  const dlqSuffix = (stream: string) => `${stream}:dlq`;
 
   it('fails listen() when a stream and its dead-letter stream hash to different slots, before connecting', async () => {
     const s = server(cluster.connection);
@@ -42,19 +45,19 @@ describe('key layout on a cluster', () => {
   });
 
   it('gives one reader per slot to hash-tagged streams', () => {
-    expect(readGroupsOf(['{orders}.created', '{orders}.placed', '{users}.registered'], dlqSuffix)).toEqual([
+    expect(readGroupsOf(routesOf(['{orders}.created', '{orders}.placed', '{users}.registered'], dlqSuffix), cluster)).toEqual([
       ['{orders}.created', '{orders}.placed'],
       ['{users}.registered'],
     ]);
   });
 
   it('accepts a dead-letter key with the stream\'s tag, and any layout without dead letters', () => {
-    const tagged = { ...cluster, deadLetter: { key: (stream: string) => `dead:{${stream.slice(1, stream.indexOf('}'))}}`, oversizedPrefixBytes: 1024 } };
-    expect(readGroupsOf(['{orders}.created'], tagged)).toEqual([['{orders}.created']]);
-    expect(readGroupsOf(['orders.placed'], { ...cluster, deadLetter: false })).toEqual([['orders.placed']]);
+    const tagged = (stream: string) => `dead:{${stream.slice(1, stream.indexOf('}'))}}`;
+    expect(readGroupsOf(routesOf(['{orders}.created'], tagged), cluster)).toEqual([['{orders}.created']]);
+    expect(readGroupsOf(routesOf(['orders.placed']), cluster)).toEqual([['orders.placed']]);
   });
 
   it('reads every stream with one reader on one Redis, whatever their slots', () => {
-    expect(readGroupsOf(['orders.placed', 'users.registered'], { connection: 'redis://127.0.0.1:1', deadLetter: false })).toEqual([['orders.placed', 'users.registered']]);
+    expect(readGroupsOf(routesOf(['orders.placed', 'users.registered']), { connection: 'redis://127.0.0.1:1' })).toEqual([['orders.placed', 'users.registered']]);
   });
 });

@@ -1,7 +1,7 @@
 import { InvalidOptionsError } from '../src/errors/invalid-options.error.js';
 import { StreamKeys } from '../src/keys.js';
 import type { Route } from '../src/consumer/route.js';
-import type { ResolvedServerOptions } from '../src/options.js';
+import type { ResolvedServerOptions } from '../src/options/server.js';
 import { slotOf } from '../src/redis/redis-client.js';
 import { checkKeyLayout, hashTagOf } from '../src/server/key-layout.js';
 
@@ -9,17 +9,17 @@ import { checkKeyLayout, hashTagOf } from '../src/server/key-layout.js';
 
 const keys = new StreamKeys('');
 
-/** The routes of one ordered partitioned pattern with `count` partitions. */
-function orderedRoutes(pattern: string, count: number): Map<string, Route> {
+/** The routes of one ordered partitioned pattern with `count` partitions, dead letters in `deadLetterKey(stream)`. */
+function orderedRoutes(pattern: string, count: number, deadLetterKey = (s: string) => `${s}:dlq`): Map<string, Route> {
   const routes = new Map<string, Route>();
   keys.partitions(pattern, count).forEach((stream, index) => {
-    routes.set(stream, { stream, pattern, isEvent: true, ordered: true, batch: false, partition: { index, count } } as Route);
+    routes.set(stream, { stream, pattern, isEvent: true, ordered: true, batch: false, partition: { index, count }, deadLetterKey: deadLetterKey(stream) } as Route);
   });
   return routes;
 }
 
-const options = (o: Partial<Pick<ResolvedServerOptions, 'group' | 'deadLetter' | 'connection'>> = {}) =>
-  ({ group: 'g', deadLetter: { key: (s: string) => `${s}:dlq`, oversizedPrefixBytes: 1024 }, connection: 'redis://localhost', ...o }) as Pick<ResolvedServerOptions, 'group' | 'deadLetter' | 'connection'>;
+const options = (o: Partial<Pick<ResolvedServerOptions, 'group' | 'connection'>> = {}) =>
+  ({ group: 'g', connection: 'redis://localhost', ...o }) as Pick<ResolvedServerOptions, 'group' | 'connection'>;
 
 describe('StreamKeys', () => {
   it('gives each group its own lease and generation on a partition, in the partition\'s slot', () => {
@@ -51,7 +51,7 @@ describe('checkKeyLayout', () => {
   });
 
   it('refuses a key with two uses', () => {
-    expect(() => checkKeyLayout(orderedRoutes('p', 2), keys, options({ deadLetter: { key: s => `${s}:owner-generation:g`, oversizedPrefixBytes: 1024 } }))).toThrow(
+    expect(() => checkKeyLayout(orderedRoutes('p', 2, s => `${s}:owner-generation:g`), keys, options())).toThrow(
       'the key "p:{0}:owner-generation:g" would be both the dead-letter stream of p:{0} and the lease generation of p:{0} for group "g"',
     );
   });

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { ProducerConnection } from '../src/client/producer-connection.js';
-import { resolveClientOptions } from '../src/options.js';
+import { resolveClientOptions } from '../src/options/client.js';
 
 // Item 5 of issue 19: the producer never sends an unanswered write again on its own (the conformance test,
 // test/conformance/producer-resends.spec.ts, shows what that did); here, that a Cluster gets the same settings.

@@ -1,6 +1,7 @@
 import type { RedisOptions } from 'ioredis';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import type { ConnectionOptions } from '../options.js';
+import { DEFAULT_CONNECTION, type ConnectionOptions } from '../options/connection.js';
+import { defaultDeadLetterKey } from '../options/dead-letter.js';
 
 /** Options of `StreamsAdmin`: the same `connection`, `keyPrefix` and `deadLetter.key` as the server's. */
 export interface StreamsAdminOptions {
@@ -25,9 +26,9 @@ export interface ResolvedAdminOptions {
 }
 
 export const DEFAULT_ADMIN_OPTIONS = {
-  connection: 'redis://127.0.0.1:6379' as ConnectionOptions,
+  connection: DEFAULT_CONNECTION,
   keyPrefix: '',
-  deadLetterKey: (stream: string) => `${stream}:dlq`,
+  deadLetterKey: defaultDeadLetterKey,
 };
 
 export function resolveAdminOptions(options: StreamsAdminOptions = {}): ResolvedAdminOptions {

@@ -6,9 +6,10 @@
  */
 export { StreamsAdmin } from './streams-admin.js';
 export { DEFAULT_ADMIN_OPTIONS, type StreamsAdminOptions } from './admin-options.js';
-export type { ClusterConnectionOptions, ConnectionOptions } from '../options.js';
+export type { ClusterConnectionOptions, ConnectionOptions } from '../options/connection.js';
 export { isClusterConnection } from '../redis/redis-client.js';
-export { describeConnection, redactRedisUrl } from '../redis/redis-url.js';
+export { describeConnection } from '../redis/describe-connection.js';
+export { redactRedisUrl } from '../redis/redis-url.js';
 export { StreamsAdminError, type StreamsAdminErrorCode } from './streams-admin.error.js';
 export type { StreamsStatus, StreamStatus, GroupStatus, ConsumerStatus, DeadLetterStreamStatus, RetainedFrom } from './status.js';
 export { statusRates, type StreamRates } from './rates.js';

@@ -4,11 +4,11 @@ import { ClientClosedError } from '../errors/client-closed.error.js';
 import { DurabilityError } from '../errors/durability.error.js';
 import { FatalConnectionError } from '../errors/fatal-connection.error.js';
 import { RedisUnavailableError } from '../errors/redis-unavailable.error.js';
-import type { ResolvedClientOptions } from '../options.js';
+import type { ResolvedClientOptions } from '../options/client.js';
 import { createRedis } from '../redis/create-redis.js';
 import { commandError } from '../redis/command-errors.js';
 import { isCertificateError, isConnectionLost, isFatalRedisError, redisErrorMessage, refusedWhileUnavailable } from '../redis/replies.js';
-import { describeConnection } from '../redis/redis-url.js';
+import { describeConnection } from '../redis/describe-connection.js';
 
 /**
  * Whether the writes a lost connection left unanswered are sent again on the next connection. They are not:

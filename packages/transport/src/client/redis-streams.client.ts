@@ -9,7 +9,7 @@ import { PartitionError } from '../errors/partition.error.js';
 import { RequestTimeoutError } from '../errors/request-timeout.error.js';
 import { StreamKeys } from '../keys.js';
 import { partitionOf } from '../partition-routing.js';
-import { resolveClientOptions, type RedisStreamsClientOptions, type ResolvedClientOptions } from '../options.js';
+import { resolveClientOptions, type RedisStreamsClientOptions, type ResolvedClientOptions } from '../options/client.js';
 import { quitOrDisconnect } from '../redis/create-redis.js';
 import { checkProducerPermissions } from '../redis/permissions.js';
 import { RedisStreamsStatus } from '../status.js';

@@ -1,7 +1,7 @@
 import { Command } from 'ioredis';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { WritePacket } from '@nestjs/microservices';
-import type { ConnectionOptions } from '../options.js';
+import type { ConnectionOptions } from '../options/connection.js';
 import { PermissionError } from '../errors/permission.error.js';
 import { commandError } from '../redis/command-errors.js';
 import { createRedis } from '../redis/create-redis.js';

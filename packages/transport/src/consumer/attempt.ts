@@ -6,7 +6,7 @@ import { DecodeError } from '../errors/decode.error.js';
 import { HandlerTimeoutError } from '../errors/handler-timeout.error.js';
 import { ReplyWriteError } from '../errors/reply-write.error.js';
 import { bodySizeOf, NO_INSTRUMENTATION, type ConsumerInstrumentation } from '../observability/instrumentation.js';
-import type { ResolvedServerOptions } from '../options.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import { decode, type DecodedMessage } from '../wire/codec.js';
 import type { AttemptResult } from './attempt-result.js';
 import { INTERNAL_ERROR } from './failure-policy.js';

@@ -1,4 +1,4 @@
-import type { BackoffOptions } from '../options.js';
+import type { BackoffOptions } from '../options/retry.js';
 
 /**
  * Delay before attempt `attempt + 1`, after `attempt` failed calls (attempt >= 1).

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis/redis-client.js';
 import type { LoggerService } from '@nestjs/common';
-import type { ResolvedServerOptions } from '../options.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import { removeIdleConsumers } from './consumer-cleanup.js';
 import type { GoneEntries } from './gone-entries.js';
 import type { Leases } from './leases.js';

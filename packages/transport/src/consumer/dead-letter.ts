@@ -1,5 +1,5 @@
 import type { RedisClient } from '../redis/redis-client.js';
-import type { ResolvedServerOptions } from '../options.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import { runScript, scriptPermissionError } from '../redis/lua.js';
 
 /**

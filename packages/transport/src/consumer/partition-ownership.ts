@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { StreamKeys } from '../keys.js';
-import type { ResolvedServerOptions } from '../options.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import { partitionOf } from '../partition-routing.js';
 import { runScript } from '../redis/lua.js';
 import { CLOCK_MARGIN_MS, type Leases } from './leases.js';

@@ -1,6 +1,6 @@
 import type { RedisClient } from '../redis/redis-client.js';
 import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
-import type { ResolvedServerOptions } from '../options.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import type { XPendingRow } from '../redis/replies.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { FailureRecord } from './failure-record.js';

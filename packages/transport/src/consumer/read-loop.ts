@@ -1,7 +1,7 @@
 import { Command } from 'ioredis';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { LoggerService } from '@nestjs/common';
-import type { ResolvedServerOptions } from '../options.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import { ReadTimeoutError, ReadWatchdog } from '../redis/read-watchdog.js';
 import { isNoGroup } from '../redis/replies.js';
 import type { Dispatcher } from './dispatcher.js';

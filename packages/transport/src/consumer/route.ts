@@ -1,6 +1,7 @@
 import type { MessageHandler } from '@nestjs/microservices';
-import type { ResolvedRetry } from '../options.js';
+import type { DeadLetterKeys } from '../options/dead-letter.js';
 import type { ResolvedRetention } from '../options/retention.js';
+import type { ResolvedRetry } from '../options/retry.js';
 
 /** What the transport knows about the handler of one stream. */
 export interface Route {
@@ -19,4 +20,13 @@ export interface Route {
   retention?: ResolvedRetention;
   /** The group's rate limit on this handler (extras `rateLimit`) and the key it is kept under, undefined when none. */
   rateLimit?: { key: string; max: number; perMs: number };
+  /** This stream's dead-letter stream (`deadLetter.key`), undefined with `deadLetter: false` (dead letters dropped). */
+  deadLetterKey?: string;
+}
+
+/** The routes' dead-letter streams by stream, for the parts that take entries of several streams. */
+export function deadLetterKeysOf(routes: Iterable<Route>): DeadLetterKeys {
+  const keys = new Map<string, string>();
+  for (const route of routes) if (route.deadLetterKey !== undefined) keys.set(route.stream, route.deadLetterKey);
+  return keys;
 }

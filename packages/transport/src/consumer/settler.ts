@@ -1,7 +1,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
-import type { ResolvedServerOptions } from '../options.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import { redisErrorMessage } from '../redis/replies.js';
 import type { RedisStreamsEvents } from '../status.js';
 import type { Acker } from './acker.js';
@@ -82,7 +82,7 @@ export class Settler {
     if (!route.isEvent && entry.message) {
       await this.deps.replies.sendError(entry.message, decision.wireError).catch(err => this.reportError(`Could not send the error reply of request ${entry.id} of ${entry.stream}`, err));
     }
-    await this.deadLetter(entry, decision.reason, decision.error);
+    await this.deadLetter(route, entry, decision.reason, decision.error);
     return 'settled';
   }
 
@@ -127,9 +127,9 @@ export class Settler {
     });
   }
 
-  private async deadLetter(entry: StreamEntry, reason: string, error: unknown, failures = 0): Promise<void> {
+  private async deadLetter(route: Route, entry: StreamEntry, reason: string, error: unknown, failures = 0): Promise<void> {
     const { redis, options, leases } = this.deps;
-    const dlq = options.deadLetter === false ? false : options.deadLetter.key(entry.stream);
+    const dlq = route.deadLetterKey ?? false;
     const described = describeError(error);
     let moved: DeadLetterResult;
     try {
@@ -149,7 +149,7 @@ export class Settler {
       this.reportError(`Could not dead-letter entry ${entry.id} of ${entry.stream} (${reason}); trying the move again in ${delay} ms`, err);
       const timer = setTimeout(() => {
         this.retrying.delete(entry);
-        void this.deadLetter(entry, reason, error, failures + 1);
+        void this.deadLetter(route, entry, reason, error, failures + 1);
       }, delay);
       this.retrying.set(entry, timer);
       return;

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../redis/redis-client.js';
 import type { LoggerService } from '@nestjs/common';
-import type { ResolvedServerOptions } from '../options.js';
+import type { DeadLetterKeys } from '../options/dead-letter.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import { runScript, scriptPermissionError } from '../redis/lua.js';
 import { DEAD_LETTER_FIELDS } from './dead-letter.js';
 import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
@@ -16,6 +17,8 @@ export interface SizeGuardDeps {
   redis: RedisClient;
   options: ResolvedServerOptions;
   streams: string[];
+  /** Where each stream's oversized entries go (none with `deadLetter: false`: they are only acked). */
+  deadLetterKeys: DeadLetterKeys;
   logger: LoggerService;
   emit: EmitEvent;
   /** Counts each dead letter (nestream_messages_dead_lettered_total), as the settler does for the others. */
@@ -58,17 +61,17 @@ export class SizeGuard {
   }
 
   private takeFrom(stream: string, count: number): Promise<ScriptReply> {
-    const { redis, options } = this.deps;
+    const { redis, options, deadLetterKeys } = this.deps;
     const f = DEAD_LETTER_FIELDS;
-    const dlq = options.deadLetter === false ? false : options.deadLetter.key(stream);
-    return runScript<ScriptReply>(redis, 'readWithinSize', [stream, dlq === false ? stream : dlq], [
+    const dlq = deadLetterKeys.get(stream);
+    return runScript<ScriptReply>(redis, 'readWithinSize', [stream, dlq ?? stream], [
       options.group,
       options.consumer,
       count,
       options.maxPayloadBytes,
       options.deadLetter === false ? 0 : options.deadLetter.oversizedPrefixBytes,
       (options.deadLetter !== false && options.deadLetter.maxLen) || '',
-      dlq === false ? '0' : '1',
+      dlq === undefined ? '0' : '1',
       f.id,
       f.errorMessage,
       f.stream, stream,
@@ -83,8 +86,8 @@ export class SizeGuard {
 
   /** The script dead-lettered (or, with deadLetter false, acked) these: say so, as for any dead letter. */
   private report(stream: string, oversized: Array<[id: string, message: string]>): void {
-    const { options, logger, emit, instrumentation } = this.deps;
-    const dlq = options.deadLetter === false ? false : options.deadLetter.key(stream);
+    const { deadLetterKeys, logger, emit, instrumentation } = this.deps;
+    const dlq = deadLetterKeys.get(stream) ?? false;
     for (const [id, message] of oversized) {
       if (dlq === false) logger.error(`Dropped entry ${id} of ${stream} (decode: ${message}); deadLetter is false`);
       else logger.warn?.(`Dead-lettered entry ${id} of ${stream} to ${dlq} (decode: DecodeError: ${message})`);

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule, type FactoryProvider, type ModuleMetadata, type Provider } from '@nestjs/common';
 import { RedisStreamsClient } from '../client/redis-streams.client.js';
-import type { RedisStreamsClientOptions } from '../options.js';
+import type { RedisStreamsClientOptions } from '../options/client.js';
 
 /** Injection token of a client registered without a name. */
 export const REDIS_STREAMS_CLIENT = 'REDIS_STREAMS_CLIENT';

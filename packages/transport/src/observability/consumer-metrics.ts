@@ -2,7 +2,7 @@ import type { DeadLetterReason } from '../consumer/dead-letter.js';
 import { GroupStats } from './group-stats.js';
 import type { AttemptInfo, AttemptOutcome, TrimReason, WatchedConsumer } from './instrumentation.js';
 import { consumerMetricSet, type ConsumerMetricSet } from './metric-set.js';
-import type { ResolvedMetricsOptions } from './observability-options.js';
+import type { ResolvedMetricsOptions } from '../options/observability.js';
 import type { CounterSeries, HistogramSeries } from './series-metrics.js';
 
 // Every reason the consumer knows (a Record, so a new reason fails to compile until it is listed here):

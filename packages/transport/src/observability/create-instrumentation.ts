@@ -12,7 +12,7 @@ import {
   type WatchedConsumer,
 } from './instrumentation.js';
 import { producerMetricSet } from './metric-set.js';
-import type { ResolvedMetricsOptions, ResolvedTracingOptions } from './observability-options.js';
+import type { ResolvedMetricsOptions, ResolvedTracingOptions } from '../options/observability.js';
 import type { CounterSeries, SeriesCounter } from './series-metrics.js';
 import { Tracing, type ProcessSpan } from './tracing.js';
 

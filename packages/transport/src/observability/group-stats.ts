@@ -45,14 +45,15 @@ export class GroupStats {
   }
 
   private async refresh(): Promise<void> {
-    const { redis, group, streams, deadLetterKey } = this.consumer;
+    const { redis, group, streams, deadLetterKeys } = this.consumer;
     let replies: PipelineReplies[];
     try {
       // A stream and its dead-letter stream share a slot (listen() checks it on a cluster).
       replies = await pipelineBySlot(redis, streams, stream => stream, (pipeline, stream) => {
         pipeline.xinfo('GROUPS', stream);
         pipeline.xlen(stream);
-        if (deadLetterKey) pipeline.xlen(deadLetterKey(stream));
+        const deadLetterKey = deadLetterKeys.get(stream);
+        if (deadLetterKey !== undefined) pipeline.xlen(deadLetterKey);
       });
     } catch {
       return; // connection lost: keep the last values
@@ -72,7 +73,7 @@ export class GroupStats {
         }
       }
       if (!lengthErr) next.length.push([stream, Number(length)]);
-      if (deadLetterKey) {
+      if (deadLetterKeys.has(stream)) {
         const [dlqErr, dlqLength] = reply[k++] ?? [new Error('no reply')];
         if (!dlqErr) next.deadLetters.push([stream, Number(dlqLength)]);
       }

@@ -1,3 +1,4 @@
+import type { DeadLetterKeys } from '../options/dead-letter.js';
 import type { RedisClient } from '../redis/redis-client.js';
 
 /**
@@ -41,8 +42,8 @@ export interface WatchedConsumer {
   redis: RedisClient;
   group: string;
   streams: readonly string[];
-  /** The dead-letter stream of a source stream, or undefined with `deadLetter: false`. */
-  deadLetterKey?: (stream: string) => string;
+  /** The dead-letter stream of each source stream (none with `deadLetter: false`). */
+  deadLetterKeys: DeadLetterKeys;
 }
 
 export interface ConsumerInstrumentation {

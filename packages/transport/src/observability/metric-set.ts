@@ -3,7 +3,7 @@ import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { GroupSnapshot, GroupStats } from './group-stats.js';
 import { commonJsExports, loadPeer } from './load-peer.js';
 import { METRIC_NAMES } from './metric-names.js';
-import type { ResolvedMetricsOptions } from './observability-options.js';
+import type { ResolvedMetricsOptions } from '../options/observability.js';
 import { SeriesCounter, SeriesHistogram } from './series-metrics.js';
 
 type PromClient = typeof import('prom-client');

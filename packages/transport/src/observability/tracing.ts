@@ -1,7 +1,7 @@
 import type { Attributes, Context, Link, Span, Tracer } from '@opentelemetry/api';
 import type { AttemptEntry, AttemptInfo, AttemptOutcome } from './instrumentation.js';
 import { loadPeer } from './load-peer.js';
-import type { ResolvedTracingOptions } from './observability-options.js';
+import type { ResolvedTracingOptions } from '../options/observability.js';
 import { injectTraceContext, parseTraceParent, TRACESTATE } from './w3c-trace-context.js';
 
 type OtelApi = typeof import('@opentelemetry/api');

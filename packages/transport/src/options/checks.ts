@@ -56,6 +56,13 @@ export const func: Check = (value, path) => {
   if (typeof value !== 'function') throw new InvalidOptionsError(path, `must be a function, got ${show(value)}`);
 };
 
+/** An object with the named method (a serializer, a prom-client Registry); `what` names it in the error. */
+export function withMethod(method: string, what = `an object with a ${method}() method`): Check {
+  return (value, path) => {
+    if (typeof (value as Record<string, unknown> | null)?.[method] !== 'function') throw new InvalidOptionsError(path, `must be ${what}`);
+  };
+}
+
 /** A secret (password): checked for its type only, its value never shown. */
 export const secret: Check = (value, path) => {
   if (typeof value !== 'string') throw new InvalidOptionsError(path, `must be a string, got a ${typeof value}`);

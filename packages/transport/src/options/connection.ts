@@ -11,6 +11,9 @@ import { isObject, nonEmptyString, nonNegative, oneOf, secret, string, type Chec
  */
 export type ConnectionOptions = string | (RedisOptions & { url?: string }) | ClusterConnectionOptions;
 
+/** Where the server, the client and StreamsAdmin connect unless told otherwise: a local Redis. */
+export const DEFAULT_CONNECTION: ConnectionOptions = 'redis://127.0.0.1:6379';
+
 /**
  * A Redis Cluster, in the shape Nest's ioredis modules use: seed nodes (ioredis finds the others) and ioredis
  * `ClusterOptions`, whose `redisOptions` (password, tls, ...) apply to every node's connection.

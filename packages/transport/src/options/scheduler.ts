@@ -1,5 +1,6 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { checkOptions, isObject, positiveInt, type Check, type OptionTable } from './checks.js';
+import { definedOnly } from './defined-only.js';
 
 /** The server's `scheduler` option: how its consumers move delayed emits (`setDelay()`) into their streams. */
 export interface SchedulerOptions {
@@ -29,5 +30,5 @@ export const schedulerOption: Check = (value, path) => {
 
 /** Undefined when off. */
 export function resolveScheduler(value: SchedulerOptions | false | undefined): ResolvedScheduler | undefined {
-  return value === false ? undefined : { ...DEFAULT_SCHEDULER, ...Object.fromEntries(Object.entries(value ?? {}).filter(([, v]) => v !== undefined)) };
+  return value === false ? undefined : { ...DEFAULT_SCHEDULER, ...definedOnly(value) };
 }

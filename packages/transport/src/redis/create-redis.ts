@@ -2,8 +2,7 @@ import type { EventEmitter } from 'node:events';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import { settleWithin } from '../settle-within.js';
-import type { ConnectionOptions } from '../options.js';
-import type { ClusterConnectionOptions } from '../options/connection.js';
+import type { ClusterConnectionOptions, ConnectionOptions } from '../options/connection.js';
 import { redactRedisUrl, redisUrlProblem } from './redis-url.js';
 import { isClusterConnection, type RedisClient } from './redis-client.js';
 

@@ -1,6 +1,7 @@
 import type { RedisClient } from './redis-client.js';
 import { PermissionError, type MissingPermission } from '../errors/permission.error.js';
-import type { ResolvedServerOptions } from '../options.js';
+import { deadLetterKeyOf } from '../options/dead-letter.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import { deniedCommand, isPermissionDenied } from './command-errors.js';
 import { StreamKeys } from '../keys.js';
 
@@ -83,7 +84,8 @@ export function consumerPermissionScope(
     streams,
     group: options.group,
     consumer: options.consumer,
-    deadLetterKeys: options.deadLetter === false ? [] : streams.map(options.deadLetter.key),
+    // Every stream has one or none does (`deadLetter: false`): key i is stream i's.
+    deadLetterKeys: streams.flatMap(stream => deadLetterKeyOf(options.deadLetter, stream) ?? []),
     failureKeys: streams.map(stream => StreamKeys.failures(stream)),
     replyPrefix: answersRequests ? options.decodeLimits.replyPrefix : undefined,
     consumerCleanup: options.consumerCleanup !== false,

@@ -1,6 +1,3 @@
-import type { ConnectionOptions } from '../options.js';
-import { isClusterConnection } from './redis-client.js';
-
 /**
  * Redis URLs without their secrets. A connection string usually carries a password (`redis://:pw@host`),
  * and Node's URL errors carry their whole input: every URL the transport shows goes through here first.
@@ -47,20 +44,4 @@ export function redisUrlProblem(url: string): string | undefined {
     return `has a malformed %-escape in its user name or password: ${redactRedisUrl(url)}`;
   }
   return undefined;
-}
-
-/** Where a connection goes, for messages: `redis://127.0.0.1:6390`, `rediss://user:***@host:6380/2`, a socket path. */
-export function describeConnection(connection: ConnectionOptions): string {
-  if (typeof connection === 'string') return redactRedisUrl(connection);
-  if (isClusterConnection(connection)) {
-    const [first, ...others] = connection.nodes;
-    return `cluster ${first.host}:${first.port}${others.length > 0 ? ` (+${others.length} seed node${others.length === 1 ? '' : 's'})` : ''}`;
-  }
-  if (connection.url) return redactRedisUrl(connection.url);
-  if (connection.path) return connection.path;
-  const scheme = connection.tls ? 'rediss' : 'redis';
-  const user = connection.username || connection.password ? `${connection.username ?? ''}${connection.password ? ':***' : ''}@` : '';
-  const db = connection.db ? `/${connection.db}` : '';
-  if (connection.sentinels) return `sentinel master "${connection.name ?? ''}"${db}`;
-  return `${scheme}://${user}${connection.host ?? '127.0.0.1'}:${connection.port ?? 6379}${db}`;
 }

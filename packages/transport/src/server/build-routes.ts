@@ -2,13 +2,15 @@ import type { MessageHandler } from '@nestjs/microservices';
 import type { Route } from '../consumer/route.js';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { StreamKeys } from '../keys.js';
-import { resolveRetry, type ResolvedServerOptions } from '../options.js';
+import { deadLetterKeyOf } from '../options/dead-letter.js';
 import { resolveRetention } from '../options/retention.js';
+import { resolveRetry } from '../options/retry.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import { checkRoute } from './check-route.js';
 
 /**
  * One route per handler (one per partition of a partitioned one), keyed by stream, from the handlers Nest
- * registered: extras checked, retry policy and retention resolved. Shared by RedisStreamsServer and the test kit's
+ * registered: extras checked, retry policy, retention and dead-letter stream resolved. Shared by RedisStreamsServer and the test kit's
  * in-memory server, so both accept and refuse the same handlers.
  */
 export function buildRoutes(
@@ -38,6 +40,7 @@ export function buildRoutes(
     const retention = resolveRetention(options.retention, extras.retention);
     const route = (stream: string, partition?: Route['partition']): Route => ({
       stream, pattern, handler, isEvent, retry, ordered: extras.ordered === true, batch: extras.batch === true, partition, retention, rateLimit,
+      deadLetterKey: deadLetterKeyOf(options.deadLetter, stream),
     });
     const count = extras.partitions;
     if (count === undefined) {

@@ -1,6 +1,6 @@
 import type { MessageHandler } from '@nestjs/microservices';
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import { checkHandlerExtras, type RedisStreamsHandlerExtras } from '../options.js';
+import { checkHandlerExtras, type RedisStreamsHandlerExtras } from '../options/handler-extras.js';
 
 /**
  * A pattern with `*` or `>` is a wildcard on other transports (NATS `math.*`, `orders.>`). Here each pattern

@@ -1,6 +1,6 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
 import type { StreamKeys } from '../keys.js';
-import type { ResolvedServerOptions } from '../options.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import { isClusterConnection } from '../redis/redis-client.js';
 import type { Route } from '../consumer/route.js';
 
@@ -16,7 +16,7 @@ import type { Route } from '../consumer/route.js';
  *   with an empty one first (`a{}b`) makes Redis hash whole names, each key to a slot of its own.
  * Throws InvalidOptionsError naming the pattern or both uses of the key.
  */
-export function checkKeyLayout(routes: Map<string, Route>, keys: StreamKeys, options: Pick<ResolvedServerOptions, 'group' | 'deadLetter' | 'connection'>): void {
+export function checkKeyLayout(routes: Map<string, Route>, keys: StreamKeys, options: Pick<ResolvedServerOptions, 'group' | 'connection'>): void {
   const uses = new Map<string, string>();
   let where = '';
   const use = (key: string, what: string) => {
@@ -30,7 +30,7 @@ export function checkKeyLayout(routes: Map<string, Route>, keys: StreamKeys, opt
   for (const route of routes.values()) {
     where = `@${route.isEvent ? 'Event' : 'Message'}Pattern('${route.pattern}')`;
     use(route.stream, `the stream of ${where}`);
-    if (options.deadLetter !== false) use(options.deadLetter.key(route.stream), `the dead-letter stream of ${route.stream}`);
+    if (route.deadLetterKey !== undefined) use(route.deadLetterKey, `the dead-letter stream of ${route.stream}`);
     if (!route.partition) continue;
     use(keys.partitionCount(route.pattern), `the partition count of ${where}`);
     if (!route.ordered) continue;

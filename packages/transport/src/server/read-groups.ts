@@ -1,5 +1,6 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import type { ResolvedServerOptions } from '../options.js';
+import type { Route } from '../consumer/route.js';
+import type { ResolvedServerOptions } from '../options/server.js';
 import { groupBySlot, isClusterConnection, slotOf } from '../redis/redis-client.js';
 
 /**
@@ -8,11 +9,11 @@ import { groupBySlot, isClusterConnection, slotOf } from '../redis/redis-client.
  * and its dead-letter stream must share a slot, since the dead-letter move is one atomic script: a layout
  * that breaks this is an InvalidOptionsError here, at listen(), not a CROSSSLOT at the first failure.
  */
-export function readGroupsOf(streams: string[], options: Pick<ResolvedServerOptions, 'connection' | 'deadLetter'>): string[][] {
+export function readGroupsOf(routes: Array<Pick<Route, 'stream' | 'deadLetterKey'>>, options: Pick<ResolvedServerOptions, 'connection'>): string[][] {
+  const streams = routes.map(route => route.stream);
   if (!isClusterConnection(options.connection)) return [streams];
-  const { deadLetter } = options;
-  for (const stream of streams) {
-    const dlq = deadLetter === false ? stream : deadLetter.key(stream);
+  for (const { stream, deadLetterKey } of routes) {
+    const dlq = deadLetterKey ?? stream;
     if (slotOf(dlq) !== slotOf(stream)) {
       throw new InvalidOptionsError(
         'deadLetter',

@@ -23,7 +23,7 @@ import { ScheduledMover } from '../consumer/scheduled-mover.js';
 import { SizeGuard } from '../consumer/size-guard.js';
 import { Utf8Guard } from '../consumer/utf8-guard.js';
 import { appendReplyTo, ReplyWriter } from '../consumer/reply-writer.js';
-import type { Route } from '../consumer/route.js';
+import { deadLetterKeysOf, type Route } from '../consumer/route.js';
 import { Settler, type EmitEvent } from '../consumer/settler.js';
 import { FailureRecord } from '../consumer/failure-record.js';
 import { Slots } from '../consumer/slots.js';
@@ -32,11 +32,7 @@ import type { ResolvedRetention } from '../options/retention.js';
 import { StreamKeys } from '../keys.js';
 import { NO_INSTRUMENTATION, type ConsumerInstrumentation } from '../observability/instrumentation.js';
 import { createConsumerInstrumentation } from '../observability/create-instrumentation.js';
-import {
-  resolveServerOptions,
-  type RedisStreamsServerOptions,
-  type ResolvedServerOptions,
-} from '../options.js';
+import { resolveServerOptions, type RedisStreamsServerOptions, type ResolvedServerOptions } from '../options/server.js';
 import { createRedis, quitOrDisconnect } from '../redis/create-redis.js';
 import { readGroupsOf } from './read-groups.js';
 import { checkKeyLayout } from './key-layout.js';
@@ -126,7 +122,7 @@ export class RedisStreamsServer
       this.instrumentation = await createConsumerInstrumentation(o.group, o);
       // `commands` gets a socket timeout: a frozen socket is replaced instead of holding up acks and claims.
       checkKeyLayout(routes, this.keys, o);
-      const readGroups = readGroupsOf(streams, o);
+      const readGroups = readGroupsOf([...routes.values()], o);
       const commands = createRedis(o.connection, 'commands', { socketTimeout: o.commandTimeoutMs });
       const readers = readGroups.map(() => createRedis(o.connection, 'reader'));
       this.watchConnection(commands, readers);
@@ -220,6 +216,7 @@ export class RedisStreamsServer
   private assemble(commands: RedisClient, readers: RedisClient[], routes: Map<string, Route>, readGroups: string[][]): Running {
     const streams = readGroups.flat();
     const o = this.options;
+    const deadLetterKeys = deadLetterKeysOf(routes.values());
     const emit: EmitEvent = (event, ...args) => this.events.emit(event, ...args);
     const logger = this.logger;
     const slots = new Slots(o.concurrency);
@@ -280,14 +277,14 @@ export class RedisStreamsServer
           reader: readers[i], options: o, streams: groupStreams, leases, dispatcher, intake, logger, onError,
           ensureGroups: () => this.ensureGroups(commands, groupStreams),
           utf8Guard,
-          sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams: groupStreams, logger, emit, instrumentation }) : undefined,
+          sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams: groupStreams, deadLetterKeys, logger, emit, instrumentation }) : undefined,
           ownership,
           unreadTrims,
         }),
     );
     const retention = retentionOf(routes, { redis: commands, logger, emit, instrumentation });
     const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError, ownership, retention, gone, unreadTrims });
-    const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKey: o.deadLetter === false ? undefined : o.deadLetter.key });
+    const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKeys });
     const eventStreams = [...routes.values()].filter(r => r.isEvent).map(r => r.stream);
     const mover = o.scheduler && eventStreams.length > 0
       ? new ScheduledMover({ redis: commands, keys: this.keys, streams: eventStreams, options: o.scheduler, logger, onError: err => this.reportError('Moving delayed emits failed', err) })

@@ -1,5 +1,5 @@
 import { InvalidOptionsError } from '../errors/invalid-options.error.js';
-import { checkOptions, isObject, positiveInt, type Check, type OptionTable } from '../options/checks.js';
+import { checkOptions, isObject, positiveInt, withMethod, type Check, type OptionTable } from './checks.js';
 
 /**
  * The `metrics` and `tracing` options of the server and the client. Typed structurally, so the package's
@@ -57,12 +57,6 @@ export const DEFAULT_METRICS_OPTIONS: Omit<ResolvedMetricsOptions, 'registry'> =
   durationBuckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   latencyBuckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
 };
-
-function withMethod(method: string, what: string): Check {
-  return (value, path) => {
-    if (typeof (value as Record<string, unknown> | null)?.[method] !== 'function') throw new InvalidOptionsError(path, `must be ${what}`);
-  };
-}
 
 const buckets: Check = (value, path) => {
   const ok = Array.isArray(value) && value.length > 0 && value.every((b, i) => typeof b === 'number' && b > 0 && (i === 0 || b > value[i - 1]));
