@@ -667,7 +667,7 @@ function scheduledView(params) {
     const dueCell = h('td', { class: 'due-in' });
     dueCell.dataset.due = String(e.dueAt);
     return h('tr', { 'data-id': e.id },
-      h('td', {}, WRITES ? box : null), h('td', { class: 'id' }, e.id), h('td', { class: 'mono' }, utc(e.dueAt)), dueCell,
+      h('td', {}, WRITES ? box : null), h('td', { class: 'id' }, e.id), h('td', { class: 'mono due-at' }, utc(e.dueAt)), dueCell,
       h('td', { class: 'mono' }, e.key), h('td', { class: 'mono' }, m?.correlationId ?? ''),
       h('td', {}, m ? h('pre', { class: 'payload' }, pretty(m.data)) : h('span', {}, h('span', { class: 'hot' }, `undecodable: ${e.decodeError}`), h('pre', {}, pretty(e.fields)))),
       h('td', {}, m && Object.keys(m.headers).length ? h('pre', { class: 'headers' }, pretty(m.headers)) : ''),
