@@ -403,9 +403,11 @@ function streamView(params) {
     if (stream.deadLetter) dlq.append(h('a', { href: dlqHref(name) }, `${num(stream.deadLetter.length)} dead letters`), ` in `, h('code', {}, stream.deadLetter.key));
     else dlq.append(h('span', { class: 'muted' }, 'No dead letters.'));
     const scheduled = clear(document.getElementById('scheduled-link'));
-    scheduled.append(stream.scheduled
-      ? h('a', { href: scheduledHref(name) }, `${num(stream.scheduled)} delayed emit(s) scheduled`)
-      : h('a', { href: scheduledHref(name), class: 'muted' }, 'No delayed emits scheduled.'));
+    scheduled.append(stream.scheduled === null
+      ? h('span', { class: 'muted' }, "Delayed emits: the board's Redis user may not read this stream's schedule.")
+      : stream.scheduled
+        ? h('a', { href: scheduledHref(name) }, `${num(stream.scheduled)} delayed emit(s) scheduled`)
+        : h('a', { href: scheduledHref(name), class: 'muted' }, 'No delayed emits scheduled.'));
     if (!browsing) await load(false);
   });
   return () => {
@@ -647,7 +649,7 @@ function scheduledView(params) {
   const all = h('input', { type: 'checkbox', id: 'select-all', 'aria-label': 'Select all shown' });
   const cancelSelected = h('button', { type: 'button', class: 'danger', disabled: true }, 'Cancel selected (0)');
   let offset = 0;
-  // Redis's clock against the page's, from the last reading: due times count down between readings.
+  // The board server's clock against the page's, from the last reading: due times count down between readings.
   let skew = 0;
   const updateButtons = () => {
     cancelSelected.disabled = selected.size === 0;

@@ -18,7 +18,7 @@ export const MAX_CANCEL_IDS = 500;
 export const MAX_SCHEDULED_OFFSET = 10_000;
 
 /** A stream with what its schedule holds: the figures of the stream page. */
-export type BoardStream = StreamsStatus['streams'][number] & { scheduled: number };
+export type BoardStream = StreamsStatus['streams'][number] & { scheduled: number | null };
 
 /** What cancelling delayed emits did: which were waiting (cancelled), which were not any more. */
 export interface CancelSummary {
@@ -66,8 +66,8 @@ export class BoardApi {
   async stream(name: string): Promise<BoardStream> {
     const [stream] = (await this.admin.status([name])).streams;
     if (!stream) throw new BoardRequestError(404, `Stream "${name}" does not exist`);
-    const scheduled = (await this.admin.scheduledCounts([name])).get(name) ?? 0;
-    return { ...stream, scheduled };
+    const scheduled = (await this.admin.scheduledCounts([name])).get(name);
+    return { ...stream, scheduled: scheduled === undefined ? 0 : scheduled };
   }
 
   entries(name: string, query: { before?: string; count?: number; text?: string }) {
@@ -130,13 +130,14 @@ export class BoardApi {
    * A page of a stream's delayed emits (every partition of a partitioned pattern), due soonest first. A stream
    * that does not exist yet may have some (a producer scheduled before any consumer made it).
    */
-  async scheduled(name: string, query: { offset?: number; count?: number }): Promise<ScheduledList & { offset: number }> {
+  async scheduled(name: string, query: { offset?: number; count?: number }): Promise<ScheduledList & { offset: number; now: number }> {
     const offset = query.offset ?? 0;
     const count = query.count ?? 50;
     if (count < 1 || count > MAX_PAGE_SIZE) throw new BoardRequestError(400, `count must be an integer from 1 to ${MAX_PAGE_SIZE}`);
     if (offset > MAX_SCHEDULED_OFFSET) throw new BoardRequestError(400, `offset must be at most ${MAX_SCHEDULED_OFFSET}: page from the soonest, or use StreamsAdmin.scheduled() / nestream scheduled list`);
     try {
-      return { ...(await this.admin.scheduled(name, { limit: count, offset })), offset };
+      // `now` is the board's clock, for "in 5 min" / "overdue by 2 s" (Redis's TIME would need one more ACL permission).
+      return { ...(await this.admin.scheduled(name, { limit: count, offset })), offset, now: Date.now() };
     } catch (err) {
       // The key helpers refuse a name that cannot have a schedule ("}" without a hash tag): bad input, not a failure.
       if (err instanceof TypeError) throw new BoardRequestError(400, err.message);

@@ -69,4 +69,9 @@ describe('buildOverview: delayed emits', () => {
     expect(rows.map(r => [r.name, r.scheduled])).toEqual([['orders', 4], ['p', 5], ['quiet', 0]]);
     expect(rows[1].partitions.map(p => p.scheduled)).toEqual([2, 3]);
   });
+
+  it("says a partitioned row's count is unknown when one partition's is", () => {
+    const { rows } = buildOverview(status([stream('p:{0}', 1, []), stream('p:{1}', 1, [])]), new Map(), new Map([['p:{0}', 2], ['p:{1}', null]]));
+    expect(rows[0].scheduled).toBeNull();
+  });
 });

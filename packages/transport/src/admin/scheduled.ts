@@ -20,8 +20,6 @@ export interface ScheduledList {
   stream: string;
   /** Delayed emits waiting, in all (every partition). */
   total: number;
-  /** Redis's clock when it was read (ms since the epoch): what `dueAt` is compared with, for "due in" or "overdue by". */
-  now: number;
   /** The `limit` due soonest after skipping `offset`, soonest first. */
   entries: ScheduledEntry[];
 }
@@ -49,16 +47,15 @@ export async function listScheduled(redis: RedisClient, options: ResolvedAdminOp
     const json = await redis.hget(keys.scheduledEntries(key), id);
     entries.push({ ...toStreamEntry(id, json ? (JSON.parse(json) as string[]) : []), key, dueAt });
   }
-  const [seconds, micros] = await redis.time();
-  return { stream, total, now: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000), entries };
+  return { stream, total, entries };
 }
 
 /**
  * How many delayed emits wait for each of the streams (by key: a partition counts on its own), in one pipeline
  * per slot. A stream whose name cannot have a schedule (a `}` without a hash tag: producers refuse to delay
- * there) counts 0.
+ * there) counts 0; null when the ACL user may not read its schedule (NOPERM: unknown, not zero).
  */
-export async function countScheduled(redis: RedisClient, options: ResolvedAdminOptions, streams: string[]): Promise<Map<string, number>> {
+export async function countScheduled(redis: RedisClient, options: ResolvedAdminOptions, streams: string[]): Promise<Map<string, number | null>> {
   const keys = new StreamKeys(options.keyPrefix);
   const schedules: Array<{ stream: string; schedule: string }> = [];
   for (const stream of streams) {
@@ -68,12 +65,12 @@ export async function countScheduled(redis: RedisClient, options: ResolvedAdminO
       if (!(err instanceof TypeError)) throw err;
     }
   }
-  const counts = new Map<string, number>(streams.map(s => [s, 0]));
+  const counts = new Map<string, number | null>(streams.map(s => [s, 0]));
   const replies = await pipelineBySlot(redis, schedules, s => s.schedule, (pipeline, s) => pipeline.zcard(s.schedule));
   schedules.forEach(({ stream }, i) => {
     const [err, count] = replies[i][0] ?? [null, 0];
-    if (err) throw err;
-    counts.set(stream, Number(count));
+    if (err && !/^NOPERM/.test(err.message)) throw err;
+    counts.set(stream, err ? null : Number(count));
   });
   return counts;
 }

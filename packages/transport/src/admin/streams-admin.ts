@@ -115,8 +115,11 @@ export class StreamsAdmin {
     return listScheduled(this.redis, this.options, stream, options.limit ?? 50, options.offset ?? 0);
   }
 
-  /** How many delayed emits wait for each of the streams (a partition counts on its own), by stream name. */
-  scheduledCounts(streams: string[]): Promise<Map<string, number>> {
+  /**
+   * How many delayed emits wait for each of the streams (a partition counts on its own), by stream name; null
+   * for a stream whose schedule the ACL user may not read.
+   */
+  scheduledCounts(streams: string[]): Promise<Map<string, number | null>> {
     return countScheduled(this.redis, this.options, streams);
   }
 
