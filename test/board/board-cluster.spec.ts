@@ -1,6 +1,8 @@
+import { RedisStreamRecordBuilder, RedisStreamsClient } from '@nestream/transport';
+import { lastValueFrom } from 'rxjs';
 import { startRedisCluster, type TestRedisCluster } from '../harness/redis-cluster.js';
 import { startChromium, type TestBrowser } from '../harness/chromium.js';
-import { startBoard } from './board-http.js';
+import { getJson, openSession, post, startBoard } from './board-http.js';
 
 // The board on a Redis Cluster: the overview reads every master (partitions of one pattern land on several),
 // and a redrive runs in the dead-letter stream's slot.
@@ -51,5 +53,33 @@ describe('the board on a Redis Cluster, in Chromium', () => {
     expect(await redis.xlen('{orders}.created:dlq')).toBe(0);
     expect(await redis.xlen('{orders}.created')).toBe(2);
     expect(browser.errors).toEqual([]);
+  });
+
+  it("counts, lists and cancels delayed emits of streams on every master (each schedule in its stream's slot)", async () => {
+    const redis = cluster.client();
+    const streams = [...(await cluster.keysOnEveryMaster(i => `later${i}.reminders`)).values()];
+    expect(streams.length).toBeGreaterThan(1);
+    const client = new RedisStreamsClient({ connection: cluster.connection });
+    const ids = new Map<string, string>();
+    try {
+      for (const stream of streams) {
+        await redis.xadd(stream, '*', 'data', '{}');
+        ids.set(stream, await lastValueFrom(client.emit<string>(stream, new RedisStreamRecordBuilder({ stream }).setDelay(3_600_000).build())));
+      }
+    } finally {
+      await client.close();
+    }
+
+    const board = await startBoard({ connection: cluster.connection, allowWrites: true });
+    const { body } = await getJson(`${board.url}api/overview`);
+    for (const stream of streams) expect(body.rows.find((r: { name: string }) => r.name === stream).scheduled).toBe(1);
+    const session = await openSession(board.url);
+    for (const stream of streams) {
+      const list = await getJson(`${board.url}api/scheduled?stream=${encodeURIComponent(stream)}`);
+      expect(list.body.entries.map((e: { id: string; message: { data: unknown } }) => [e.id, e.message.data])).toEqual([[ids.get(stream), { stream }]]);
+      const cancelled = await post(`${board.url}api/cancel-scheduled`, session, { stream, ids: [ids.get(stream)] });
+      expect(cancelled.body).toEqual({ stream, cancelled: [ids.get(stream)], notWaiting: [] });
+      expect(await redis.zcard(`{${stream}}:scheduled`)).toBe(0);
+    }
   });
 });

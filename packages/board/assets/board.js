@@ -81,6 +81,22 @@ function duration(ms) {
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
 }
 
+/** A duration as said: `450 ms`, `2 s`, `5 min`, `3 h 5 min`, `2 d 4 h`. */
+function spoken(ms) {
+  if (ms < 1000) return `${ms} ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  const min = Math.round(ms / 60000);
+  if (min < 60) return `${min} min`;
+  const totalMin = Math.floor(ms / 60000);
+  if (totalMin < 1440) return `${Math.floor(totalMin / 60)} h ${totalMin % 60} min`;
+  return `${Math.floor(totalMin / 1440)} d ${Math.floor((totalMin % 1440) / 60)} h`;
+}
+
+/** When something is due, from now: `in 5 min`, `overdue by 2 s`. */
+const dueIn = ms => (ms >= 0 ? `in ${spoken(ms)}` : `overdue by ${spoken(-ms)}`);
+const utc = ms => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+
 /** `30s`, `15m`, `2h`, `7d` or plain milliseconds. */
 function parseDuration(text) {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
@@ -169,11 +185,11 @@ function every(ms, run) {
   };
 }
 
-function confirmDialog(title, body, confirmLabel, { danger = false, typed } = {}) {
+function confirmDialog(title, body, confirmLabel, { danger = false, typed, dismiss = 'Cancel' } = {}) {
   return new Promise(resolve => {
     const input = typed !== undefined ? h('input', { type: 'text', id: 'confirm-input', autocomplete: 'off', spellcheck: 'false' }) : null;
     const ok = h('button', { type: 'button', class: danger ? 'danger primary' : 'primary', disabled: typed !== undefined }, confirmLabel);
-    const cancel = h('button', { type: 'button' }, 'Cancel');
+    const cancel = h('button', { type: 'button' }, dismiss);
     const dialog = h('dialog', { 'aria-labelledby': 'dialog-title' },
       h('h2', { id: 'dialog-title' }, title),
       body,
@@ -200,6 +216,7 @@ const enc = encodeURIComponent;
 const streamHref = name => `#/stream?s=${enc(name)}`;
 const groupHref = (stream, group) => `#/group?s=${enc(stream)}&g=${enc(group)}`;
 const dlqHref = name => `#/dlq?s=${enc(name)}`;
+const scheduledHref = name => `#/scheduled?s=${enc(name)}`;
 
 function overviewView() {
   crumbs(['Streams']);
@@ -212,14 +229,18 @@ function overviewView() {
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, 'Stream / group'), h('th', { scope: 'col', class: 'num' }, 'Entries'), h('th', { scope: 'col', class: 'num' }, 'Lag'),
       h('th', { scope: 'col', class: 'num' }, 'Pending'), h('th', { scope: 'col', class: 'num' }, 'Consumers'), h('th', { scope: 'col', class: 'num' }, 'Dead letters'),
-      h('th', { scope: 'col', class: 'num' }, 'Rate'), h('th', { scope: 'col' }, 'Last minute'))),
+      h('th', { scope: 'col', class: 'num' }, 'Scheduled'), h('th', { scope: 'col', class: 'num' }, 'Rate'), h('th', { scope: 'col' }, 'Last minute'))),
     tbody);
   clear(main).append(h('h1', {}, 'Streams'), h('div', { class: 'toolbar' }, h('label', { for: 'filter' }, 'Filter by name', filter)), summary, table);
 
   const groupRows = (streamName, groups, linkable) => groups.map(g => h('tr', { class: 'group' },
     h('td', {}, linkable ? h('a', { href: groupHref(streamName, g.name) }, g.name) : g.name), h('td'),
     h('td', { class: g.lag ? 'num hot' : 'num' }, num(g.lag)), h('td', { class: g.pending ? 'num hot' : 'num' }, num(g.pending)),
-    h('td', { class: 'num' }, num(g.consumers)), h('td'), h('td', { class: 'num' }, rate(g.outPerSec)), h('td')));
+    h('td', { class: 'num' }, num(g.consumers)), h('td'), h('td'), h('td', { class: 'num' }, rate(g.outPerSec)), h('td')));
+  // Delayed emits are per stream: a partitioned row shows their sum, each partition links to its own.
+  const scheduledCell = (row, linkable) => linkable && row.scheduled > 0
+    ? h('td', { class: 'num scheduled' }, h('a', { href: scheduledHref(row.name) }, num(row.scheduled)))
+    : h('td', { class: 'num scheduled' }, num(row.scheduled));
 
   const render = () => {
     if (!last) return;
@@ -230,7 +251,7 @@ function overviewView() {
       (last.replyStreams ? `; ${num(last.replyStreams)} reply streams of request-reply clients not shown` : '') +
       (term ? `; ${rows.length} shown` : '');
     clear(tbody);
-    if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 8, class: 'none' }, last.rows.length ? 'No stream matches the filter.' : 'No streams yet.')));
+    if (rows.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 9, class: 'none' }, last.rows.length ? 'No stream matches the filter.' : 'No streams yet.')));
     for (const row of rows) {
       const totalPending = row.groups.reduce((n, g) => n + g.pending, 0);
       const isOpen = expanded.has(row.name);
@@ -244,7 +265,7 @@ function overviewView() {
         : h('td', { class: row.deadLetters ? 'num hot' : 'num' }, num(row.deadLetters));
       tbody.append(h('tr', { class: 'stream', 'data-stream': row.name },
         nameCell, h('td', { class: 'num' }, num(row.length)), h('td'), h('td', { class: 'num' }, num(totalPending)),
-        h('td', { class: 'num' }, num(row.groups.reduce((n, g) => n + g.consumers, 0))), deadCell,
+        h('td', { class: 'num' }, num(row.groups.reduce((n, g) => n + g.consumers, 0))), deadCell, scheduledCell(row, row.kind === 'stream'),
         h('td', { class: 'num' }, rate(row.inPerSec)), h('td', {}, sparkline(row.history))));
       tbody.append(...groupRows(row.name, row.groups, row.kind === 'stream'));
       if (isOpen) {
@@ -253,7 +274,7 @@ function overviewView() {
             h('td', {}, h('a', { href: streamHref(p.name) }, p.name)), h('td', { class: 'num' }, num(p.length)), h('td'),
             h('td', { class: 'num' }, num(p.groups.reduce((n, g) => n + g.pending, 0))), h('td', { class: 'num' }, num(p.groups.reduce((n, g) => n + g.consumers, 0))),
             p.deadLetters ? h('td', { class: 'num' }, h('a', { href: dlqHref(p.name), class: 'hot' }, num(p.deadLetters))) : h('td', { class: 'num' }, '0'),
-            h('td', { class: 'num' }, rate(p.inPerSec)), h('td', {}, sparkline(p.history))));
+            scheduledCell(p, true), h('td', { class: 'num' }, rate(p.inPerSec)), h('td', {}, sparkline(p.history))));
         }
       }
     }
@@ -366,7 +387,7 @@ function streamView(params) {
     h('h2', {}, 'Groups'),
     h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Group'), h('th', { scope: 'col', class: 'num' }, 'Lag'),
       h('th', { scope: 'col', class: 'num' }, 'Pending'), h('th', { scope: 'col', class: 'num' }, 'Consumers'), h('th', { scope: 'col' }, 'Last delivered id'))), groupsBody),
-    h('p', { id: 'dlq-link' }),
+    h('p', { id: 'dlq-link' }), h('p', { id: 'scheduled-link' }),
     h('h2', {}, 'Live tail'), h('div', { class: 'toolbar' }, follow, tailState), tailTable,
     h('h2', {}, 'Entries, newest first'), form, entriesTableEl, more);
 
@@ -381,6 +402,12 @@ function streamView(params) {
     const dlq = clear(document.getElementById('dlq-link'));
     if (stream.deadLetter) dlq.append(h('a', { href: dlqHref(name) }, `${num(stream.deadLetter.length)} dead letters`), ` in `, h('code', {}, stream.deadLetter.key));
     else dlq.append(h('span', { class: 'muted' }, 'No dead letters.'));
+    const scheduled = clear(document.getElementById('scheduled-link'));
+    scheduled.append(stream.scheduled === null
+      ? h('span', { class: 'muted' }, "Delayed emits: the board's Redis user may not read this stream's schedule.")
+      : stream.scheduled
+        ? h('a', { href: scheduledHref(name) }, `${num(stream.scheduled)} delayed emit(s) scheduled`)
+        : h('a', { href: scheduledHref(name), class: 'muted' }, 'No delayed emits scheduled.'));
     if (!browsing) await load(false);
   });
   return () => {
@@ -609,9 +636,120 @@ function deadLettersView(params) {
   });
 }
 
+function scheduledView(params) {
+  const name = params.get('s');
+  crumbs(['Streams', '#/'], [name, streamHref(name)], ['Scheduled']);
+  const PAGE = 50;
+  const message = h('div', { class: 'flash', id: 'sched-message' });
+  const summary = h('p', { class: 'summary', id: 'sched-summary' });
+  const tbody = h('tbody', { id: 'scheduled' });
+  const newer = h('button', { type: 'button', hidden: true }, 'Sooner');
+  const later = h('button', { type: 'button', hidden: true }, 'Later');
+  const selected = new Set();
+  const all = h('input', { type: 'checkbox', id: 'select-all', 'aria-label': 'Select all shown' });
+  const cancelSelected = h('button', { type: 'button', class: 'danger', disabled: true }, 'Cancel selected (0)');
+  let offset = 0;
+  // The board server's clock against the page's, from the last reading: due times count down between readings.
+  let skew = 0;
+  const updateButtons = () => {
+    cancelSelected.disabled = selected.size === 0;
+    cancelSelected.textContent = `Cancel selected (${selected.size})`;
+  };
+  const tickDueTimes = () => {
+    for (const cell of tbody.querySelectorAll('td.due-in')) cell.textContent = dueIn(Number(cell.dataset.due) - (Date.now() + skew));
+  };
+
+  const row = e => {
+    const box = h('input', { type: 'checkbox', 'aria-label': `Select delayed emit ${e.id}`, checked: selected.has(e.id) });
+    box.addEventListener('change', () => {
+      box.checked ? selected.add(e.id) : selected.delete(e.id);
+      updateButtons();
+    });
+    const m = e.message;
+    const dueCell = h('td', { class: 'due-in' });
+    dueCell.dataset.due = String(e.dueAt);
+    return h('tr', { 'data-id': e.id },
+      h('td', {}, WRITES ? box : null), h('td', { class: 'id' }, e.id), h('td', { class: 'mono due-at' }, utc(e.dueAt)), dueCell,
+      h('td', { class: 'mono' }, e.key), h('td', { class: 'mono' }, m?.correlationId ?? ''),
+      h('td', {}, m ? h('pre', { class: 'payload' }, pretty(m.data)) : h('span', {}, h('span', { class: 'hot' }, `undecodable: ${e.decodeError}`), h('pre', {}, pretty(e.fields)))),
+      h('td', {}, m && Object.keys(m.headers).length ? h('pre', { class: 'headers' }, pretty(m.headers)) : ''),
+      h('td', {}, WRITES ? h('button', { type: 'button', class: 'danger', onclick: () => cancel([e.id]) }, 'Cancel') : null));
+  };
+
+  const load = async () => {
+    const list = await api('scheduled', { stream: name, offset, count: PAGE });
+    skew = list.now - Date.now();
+    clear(tbody);
+    for (const e of list.entries) tbody.append(row(e));
+    if (list.entries.length === 0) tbody.append(h('tr', {}, h('td', { colspan: 9, class: 'none' }, list.total ? 'No delayed emit on this page.' : 'No delayed emits waiting.')));
+    tickDueTimes();
+    summary.textContent = list.total === 0 ? `Nothing scheduled for ${name}.`
+      : `${num(list.total)} delayed emit(s) waiting for ${name}, soonest first; showing ${num(offset + Math.min(1, list.entries.length))}–${num(offset + list.entries.length)}.`;
+    newer.hidden = offset === 0;
+    later.hidden = offset + list.entries.length >= list.total;
+    const shown = new Set(list.entries.map(e => e.id));
+    for (const id of [...selected]) if (!shown.has(id)) selected.delete(id);
+    updateButtons();
+  };
+  const page = async to => {
+    offset = Math.max(0, to);
+    try {
+      await load();
+    } catch (err) {
+      flash(message, 'error', err.message);
+    }
+  };
+  newer.addEventListener('click', () => page(offset - PAGE));
+  later.addEventListener('click', () => page(offset + PAGE));
+
+  const cancel = async ids => {
+    const what = ids.length === 1 ? `delayed emit ${ids[0]}` : `${ids.length} delayed emits`;
+    const body = h('p', {}, `${ids.length === 1 ? 'It' : 'They'} will not enter ${name}. This cannot be undone.`);
+    if (!(await confirmDialog(`Cancel ${what}?`, body, 'Cancel the emit' + (ids.length === 1 ? '' : 's'), { danger: true, dismiss: 'Keep' }))) return;
+    try {
+      const r = await write('cancel-scheduled', { stream: name, ids });
+      for (const id of r.cancelled) selected.delete(id);
+      await load();
+      const notWaiting = r.notWaiting.length
+        ? ` Not waiting any more (entered ${name} already, cancelled before, or never scheduled): ${r.notWaiting.join(', ')}.` : '';
+      flash(message, r.notWaiting.length ? 'error' : 'ok', `Cancelled ${r.cancelled.length} delayed emit(s).${notWaiting}`);
+    } catch (err) {
+      flash(message, 'error', err.message);
+    }
+  };
+  cancelSelected.addEventListener('click', () => cancel([...selected]));
+  all.addEventListener('change', () => {
+    for (const box of tbody.querySelectorAll('input[type=checkbox]')) {
+      box.checked = all.checked;
+      box.dispatchEvent(new Event('change'));
+    }
+  });
+
+  clear(main).append(
+    h('h1', {}, 'Scheduled emits of ', h('span', { class: 'mono' }, name)), message,
+    WRITES ? h('div', { class: 'toolbar' }, cancelSelected)
+      : h('p', { class: 'muted' }, 'Read-only board: cancelling delayed emits needs a board started with writes allowed.'),
+    summary,
+    h('table', {}, h('thead', {}, h('tr', {},
+      h('th', { scope: 'col' }, WRITES ? all : h('span', { class: 'skip' }, 'Select')), h('th', { scope: 'col' }, 'Schedule id'), h('th', { scope: 'col' }, 'Due (UTC)'),
+      h('th', { scope: 'col' }, 'Due'), h('th', { scope: 'col' }, 'Into stream'), h('th', { scope: 'col' }, 'Correlation id'),
+      h('th', { scope: 'col' }, 'Payload'), h('th', { scope: 'col' }, 'Headers'), h('th', { scope: 'col' }, WRITES ? 'Cancel' : h('span', { class: 'skip' }, 'Actions')))), tbody),
+    h('div', { class: 'toolbar' }, newer, later));
+  updateButtons();
+  const ticker = setInterval(tickDueTimes, 1000);
+  const stopPolling = every(3000, async () => {
+    // A page the operator moved to, or a dialog open, is not swapped under them.
+    if (offset === 0 && !document.querySelector('dialog[open]')) await load();
+  });
+  return () => {
+    stopPolling();
+    clearInterval(ticker);
+  };
+}
+
 // ---- routing (hash based: the page never reloads) ----
 
-const views = { '': overviewView, stream: streamView, group: groupView, dlq: deadLettersView };
+const views = { '': overviewView, stream: streamView, group: groupView, dlq: deadLettersView, scheduled: scheduledView };
 let stopView = () => undefined;
 
 function route() {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { StreamsAdminOptions } from '@nestream/transport/admin';
 
-/** What a request asks to do: look (every GET) or change something (redrive, purge, prune). */
+/** What a request asks to do: look (every GET) or change something (redrive, purge, prune, cancel a delayed emit). */
 export type BoardAction = 'read' | 'write';
 
 /**
@@ -14,7 +14,7 @@ export type BoardAuthorize = (req: IncomingMessage, action: BoardAction) => bool
 export interface StreamsBoardOptions extends StreamsAdminOptions {
   /** URL path the board is served under. @default '/board' */
   basePath?: string;
-  /** Redrive, purge and prune are refused (403) unless this is true. @default false */
+  /** Redrive, purge, prune and cancelling delayed emits are refused (403) unless this is true. @default false */
   allowWrites?: boolean;
   /** Called for every API request (reads and writes); without it, anyone who reaches the board may read. @default undefined */
   authorize?: BoardAuthorize;

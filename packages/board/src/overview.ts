@@ -18,6 +18,11 @@ export interface OverviewRow {
   name: string;
   length: number;
   deadLetters: number;
+  /**
+   * Delayed emits waiting in the stream's schedule (summed over the partitions of a partitioned row); null when
+   * the board's Redis user may not read a schedule.
+   */
+  scheduled: number | null;
   lastId: string | null;
   groups: OverviewGroup[];
   /** Entries added per second since the previous reading; null when unknown. */
@@ -46,12 +51,15 @@ export interface StreamRate {
 
 const PARTITION = /^(.+):\{(\d{1,4})\}$/;
 
-/** Builds the overview rows: streams in name order, partitions of one pattern folded into one row. */
-export function buildOverview(status: StreamsStatus, rates: Map<string, StreamRate>): Overview {
+/**
+ * Builds the overview rows: streams in name order, partitions of one pattern folded into one row. `scheduled`
+ * holds each stream's count of delayed emits, by name.
+ */
+export function buildOverview(status: StreamsStatus, rates: Map<string, StreamRate>, scheduled = new Map<string, number | null>()): Overview {
   const patterns = new Map<string, Array<{ index: number; row: OverviewRow }>>();
   const rows: OverviewRow[] = [];
   for (const stream of status.streams) {
-    const row = streamRow(stream, rates.get(stream.key));
+    const row = streamRow(stream, rates.get(stream.key), scheduled.has(stream.name) ? scheduled.get(stream.name)! : 0);
     const partition = PARTITION.exec(stream.name);
     if (!partition) {
       rows.push(row);
@@ -70,12 +78,13 @@ export function buildOverview(status: StreamsStatus, rates: Map<string, StreamRa
   return { at: status.at, keyPrefix: status.keyPrefix, replyStreams: status.replyStreams, streamCount: status.streams.length, rows };
 }
 
-function streamRow(stream: StreamStatus, rate: StreamRate | undefined): OverviewRow {
+function streamRow(stream: StreamStatus, rate: StreamRate | undefined, scheduled: number | null): OverviewRow {
   return {
     kind: 'stream',
     name: stream.name,
     length: stream.length,
     deadLetters: stream.deadLetter?.length ?? 0,
+    scheduled,
     lastId: stream.lastId,
     groups: stream.groups.map(g => ({
       name: g.name,
@@ -113,6 +122,7 @@ function partitionedRow(pattern: string, partitions: OverviewRow[]): OverviewRow
     name: pattern,
     length: partitions.reduce((n, p) => n + p.length, 0),
     deadLetters: partitions.reduce((n, p) => n + p.deadLetters, 0),
+    scheduled: partitions.reduce<number | null>((n, p) => (n === null || p.scheduled === null ? null : n + p.scheduled), 0),
     lastId: null,
     groups: [...groups.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     inPerSec: partitions.reduce<number | null>((n, p) => addRates(n, p.inPerSec), 0),

@@ -45,7 +45,7 @@ export class StreamsBoardModule implements NestModule, OnApplicationShutdown {
 
   configure(consumer: MiddlewareConsumer): void {
     const { basePath, allowWrites, authorize } = this.board.options;
-    if (allowWrites && !authorize) this.logger.warn(`writes are enabled without an authorize hook: anyone who reaches ${basePath || '/'} can redrive and purge`);
+    if (allowWrites && !authorize) this.logger.warn(`writes are enabled without an authorize hook: anyone who reaches ${basePath || '/'} can redrive, purge and cancel delayed emits`);
     const handler = this.board.handler;
     consumer
       .apply((req: Parameters<typeof handler>[0], res: Parameters<typeof handler>[1], next: () => void) => handler(req, res, next))

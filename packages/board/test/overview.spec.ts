@@ -61,3 +61,17 @@ describe('buildOverview', () => {
     expect(rows[0].history).toEqual([1, 2, 5]);
   });
 });
+
+describe('buildOverview: delayed emits', () => {
+  it("shows each stream's scheduled count, and a partitioned row's as the sum of its partitions'", () => {
+    const scheduled = new Map([['p:{0}', 2], ['p:{1}', 3], ['orders', 4]]);
+    const { rows } = buildOverview(status([stream('orders', 1, []), stream('p:{0}', 1, []), stream('p:{1}', 1, []), stream('quiet', 1, [])]), new Map(), scheduled);
+    expect(rows.map(r => [r.name, r.scheduled])).toEqual([['orders', 4], ['p', 5], ['quiet', 0]]);
+    expect(rows[1].partitions.map(p => p.scheduled)).toEqual([2, 3]);
+  });
+
+  it("says a partitioned row's count is unknown when one partition's is", () => {
+    const { rows } = buildOverview(status([stream('p:{0}', 1, []), stream('p:{1}', 1, [])]), new Map(), new Map([['p:{0}', 2], ['p:{1}', null]]));
+    expect(rows[0].scheduled).toBeNull();
+  });
+});

@@ -31,12 +31,14 @@ export function createBoardHandler(api: BoardApi, tails: TailStreams, options: R
       api.deadLetters(required(q, 'stream'), { before: optional(q, 'before'), count: int(q, 'count'), text: optional(q, 'q'), reason: optional(q, 'reason') }),
     'dead-letter': async q => api.deadLetter(required(q, 'stream'), required(q, 'id')),
     'redrive-job': async q => api.redriveJob(required(q, 'id')),
+    scheduled: async q => api.scheduled(required(q, 'stream'), { offset: int(q, 'offset'), count: int(q, 'count') }),
   };
   const writes: Record<string, Write> = {
     redrive: b => api.redrive({ stream: str(b, 'stream'), ids: b.ids as string[] | undefined, all: b.all === true, reason: optStr(b, 'reason') }),
     'purge-count': b => api.purgeCount({ stream: str(b, 'stream'), reason: optStr(b, 'reason') }),
     purge: b => api.purge({ stream: str(b, 'stream'), reason: optStr(b, 'reason'), upTo: optStr(b, 'upTo'), confirm: optStr(b, 'confirm') }),
     prune: b => api.prune({ stream: str(b, 'stream'), group: str(b, 'group'), idleMs: num(b, 'idleMs') }),
+    'cancel-scheduled': b => api.cancelScheduled({ stream: str(b, 'stream'), ids: b.ids }),
   };
 
   const allowed = async (req: BoardRequest, action: BoardAction) => !options.authorize || (await options.authorize(req, action)) === true;
@@ -79,7 +81,7 @@ export function createBoardHandler(api: BoardApi, tails: TailStreams, options: R
     const write = Object.hasOwn(writes, name) ? writes[name] : undefined;
     if (write) {
       if (method !== 'POST') return sendError(res, 405, 'method not allowed');
-      if (!options.allowWrites) return sendError(res, 403, 'the board is read-only (start it with writes allowed to redrive, purge or prune)');
+      if (!options.allowWrites) return sendError(res, 403, 'the board is read-only (start it with writes allowed to redrive, purge, prune or cancel delayed emits)');
       const problem = csrfProblem(req);
       if (problem) return sendError(res, 403, problem);
       if (!(await allowed(req, 'write'))) return sendError(res, 403, 'not allowed');

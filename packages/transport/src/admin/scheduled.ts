@@ -1,10 +1,11 @@
-import type { RedisClient } from '../redis/redis-client.js';
+import { pipelineBySlot, type RedisClient } from '../redis/redis-client.js';
 import { runScript } from '../redis/lua.js';
 import { StreamKeys } from '../keys.js';
 import type { ResolvedAdminOptions } from './admin-options.js';
+import { toStreamEntry, type StreamEntry } from './browse.js';
 
-/** One delayed emit waiting for its time. */
-export interface ScheduledEntry {
+/** One delayed emit waiting for its time, decoded as a stream entry would be (`message`, or `decodeError`). */
+export interface ScheduledEntry extends StreamEntry {
   /** The schedule id its emit resolved with (`client.cancelScheduled()` and `nestream scheduled cancel` take it). */
   id: string;
   /** The stream it will enter (a partition, for a partitioned pattern). */
@@ -19,7 +20,7 @@ export interface ScheduledList {
   stream: string;
   /** Delayed emits waiting, in all (every partition). */
   total: number;
-  /** The `limit` due soonest, soonest first. */
+  /** The `limit` due soonest after skipping `offset`, soonest first. */
   entries: ScheduledEntry[];
 }
 
@@ -29,25 +30,49 @@ async function keysOf(redis: RedisClient, keys: StreamKeys, stream: string): Pro
   return count > 0 ? keys.partitions(stream, count) : [keys.stream(stream)];
 }
 
-/** The delayed emits of a stream (every partition), due soonest first, at most `limit`. */
-export async function listScheduled(redis: RedisClient, options: ResolvedAdminOptions, stream: string, limit: number): Promise<ScheduledList> {
+/** The delayed emits of a stream (every partition), due soonest first: `limit` of them after the `offset` soonest. */
+export async function listScheduled(redis: RedisClient, options: ResolvedAdminOptions, stream: string, limit: number, offset = 0): Promise<ScheduledList> {
   const keys = new StreamKeys(options.keyPrefix);
   let total = 0;
-  const entries: ScheduledEntry[] = [];
+  const due: Array<{ id: string; key: string; dueAt: number }> = [];
   for (const key of await keysOf(redis, keys, stream)) {
     total += await redis.zcard(keys.schedule(key));
-    const soonest = await redis.zrange(keys.schedule(key), 0, limit - 1, 'WITHSCORES');
-    for (let i = 0; i < soonest.length; i += 2) {
-      const id = soonest[i];
-      const json = await redis.hget(keys.scheduledEntries(key), id);
-      const flat = json ? (JSON.parse(json) as string[]) : [];
-      const fields: Record<string, string> = {};
-      for (let f = 0; f + 1 < flat.length; f += 2) fields[flat[f]] = flat[f + 1];
-      entries.push({ id, key, dueAt: Number(soonest[i + 1]), fields });
+    // The page may come from any partition: each one's soonest offset + limit hold it.
+    const soonest = await redis.zrange(keys.schedule(key), 0, offset + limit - 1, 'WITHSCORES');
+    for (let i = 0; i < soonest.length; i += 2) due.push({ id: soonest[i], key, dueAt: Number(soonest[i + 1]) });
+  }
+  due.sort((a, b) => a.dueAt - b.dueAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const entries: ScheduledEntry[] = [];
+  for (const { id, key, dueAt } of due.slice(offset, offset + limit)) {
+    const json = await redis.hget(keys.scheduledEntries(key), id);
+    entries.push({ ...toStreamEntry(id, json ? (JSON.parse(json) as string[]) : []), key, dueAt });
+  }
+  return { stream, total, entries };
+}
+
+/**
+ * How many delayed emits wait for each of the streams (by key: a partition counts on its own), in one pipeline
+ * per slot. A stream whose name cannot have a schedule (a `}` without a hash tag: producers refuse to delay
+ * there) counts 0; null when the ACL user may not read its schedule (NOPERM: unknown, not zero).
+ */
+export async function countScheduled(redis: RedisClient, options: ResolvedAdminOptions, streams: string[]): Promise<Map<string, number | null>> {
+  const keys = new StreamKeys(options.keyPrefix);
+  const schedules: Array<{ stream: string; schedule: string }> = [];
+  for (const stream of streams) {
+    try {
+      schedules.push({ stream, schedule: keys.schedule(keys.stream(stream)) });
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
     }
   }
-  entries.sort((a, b) => a.dueAt - b.dueAt);
-  return { stream, total, entries: entries.slice(0, limit) };
+  const counts = new Map<string, number | null>(streams.map(s => [s, 0]));
+  const replies = await pipelineBySlot(redis, schedules, s => s.schedule, (pipeline, s) => pipeline.zcard(s.schedule));
+  schedules.forEach(({ stream }, i) => {
+    const [err, count] = replies[i][0] ?? [null, 0];
+    if (err && !/^NOPERM/.test(err.message)) throw err;
+    counts.set(stream, err ? null : Number(count));
+  });
+  return counts;
 }
 
 /** Cancels a delayed emit of a stream (any partition); true if it was waiting. */

@@ -8,7 +8,7 @@ import { readPendingList, type PendingList, type PendingListOptions } from './pe
 import { pruneConsumers, type PruneConsumersOptions, type PruneConsumersResult } from './prune-consumers.js';
 import { requireStream } from './stream-info.js';
 import { readStatus, type StreamsStatus } from './status.js';
-import { cancelScheduledEntry, listScheduled, type ScheduledList } from './scheduled.js';
+import { cancelScheduledEntry, countScheduled, listScheduled, type ScheduledList } from './scheduled.js';
 import { tail, type TailEntry, type TailOptions } from './tail.js';
 
 /**
@@ -107,9 +107,20 @@ export class StreamsAdmin {
     return createGroup(this.redis, this.options, stream, group, options);
   }
 
-  /** Delayed emits of a stream (every partition of a partitioned pattern) waiting for their time, due soonest first. */
-  scheduled(stream: string, options: { limit?: number } = {}): Promise<ScheduledList> {
-    return listScheduled(this.redis, this.options, stream, options.limit ?? 50);
+  /**
+   * Delayed emits of a stream (every partition of a partitioned pattern) waiting for their time, due soonest
+   * first: `limit` of them (default 50) after skipping the `offset` soonest (default 0), to page through.
+   */
+  scheduled(stream: string, options: { limit?: number; offset?: number } = {}): Promise<ScheduledList> {
+    return listScheduled(this.redis, this.options, stream, options.limit ?? 50, options.offset ?? 0);
+  }
+
+  /**
+   * How many delayed emits wait for each of the streams (a partition counts on its own), by stream name; null
+   * for a stream whose schedule the ACL user may not read.
+   */
+  scheduledCounts(streams: string[]): Promise<Map<string, number | null>> {
+    return countScheduled(this.redis, this.options, streams);
   }
 
   /** Cancels a delayed emit by its schedule id; true if it was waiting, false if it entered its stream or was cancelled. */
