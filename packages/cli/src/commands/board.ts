@@ -24,7 +24,7 @@ export function registerBoard(program: Command): void {
     .description('serve the web board (streams, groups, pending lists, dead letters, live tail) until Ctrl-C')
     .option('--port <port>', 'HTTP port (0: any free one)', parsePort, 8080)
     .option('--host <host>', 'interface to listen on (the board has no login: keep it on loopback or behind your proxy)', '127.0.0.1')
-    .option('--allow-writes', 'allow redrive, purge and consumer prune from the board (read-only otherwise)')
+    .option('--allow-writes', 'allow redrive, purge, consumer prune and cancelling delayed emits from the board (read-only otherwise)')
     .option('--allowed-host <names...>', 'host names the board answers to (default on loopback: localhost, 127.0.0.1, ::1; elsewhere: any)')
     .action(async (opts: BoardOptions, command: Command) => {
       const globals = command.optsWithGlobals<GlobalOptions>();
