@@ -29,6 +29,9 @@ function handle(event) {
   else lastSeqOfKey.set(event.k, event.s);
 }
 
+// A handler that takes handlerMs (a timer, like a call to another service), or returns at once.
+const work = cfg.handlerMs > 0 ? () => new Promise(resolve => setTimeout(resolve, cfg.handlerMs)) : undefined;
+
 const close = cfg.system === 'raw' ? await rawConsumer() : await transportConsumer();
 
 process.on('message', async message => {
@@ -50,6 +53,7 @@ async function transportConsumer() {
   const { RedisStreamsServer } = await import('@nestream/transport');
   class Handler {
     async onEvent(event) {
+      if (work) await work();
       handle(event);
     }
   }
@@ -92,6 +96,7 @@ async function rawConsumer() {
       const ids = [];
       for (const [id, fields] of reply[0][1]) {
         ids.push(id);
+        if (work) await work();
         handle(JSON.parse(fields[fields.indexOf('data') + 1]));
       }
       if (ids.length > 0) admin.xack(stream, cfg.group, ...ids).catch(() => undefined);

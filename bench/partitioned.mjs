@@ -17,7 +17,7 @@ import { startRedisCluster } from './lib/redis-cluster.mjs';
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const CONSUMER = join(BENCH_DIR, 'partitioned-consumer.mjs');
 
-export const PARTITIONED_DEFAULTS = { n: 20_000, partitions: [1, 2, 4, 8], consumers: 2, keys: 1000, repeat: 3, systems: ['raw', 'transport'], batch: 1000 };
+export const PARTITIONED_DEFAULTS = { n: 20_000, partitions: [1, 2, 4, 8], consumers: 2, keys: 1000, repeat: 3, systems: ['raw', 'transport'], batch: 1000, handlerMs: 0 };
 // A run ends when every event was handled, or when nothing new was handled for this long.
 const STALL_MS = 20_000;
 
@@ -29,6 +29,8 @@ const HELP = `Usage: node bench/partitioned.mjs [options]
   --keys K           distinct partition keys (default ${PARTITIONED_DEFAULTS.keys})
   --repeat R         runs of each system per partition count, interleaved; the median is reported (default ${PARTITIONED_DEFAULTS.repeat})
   --systems LIST     raw, transport (default both)
+  --handler-ms MS    each handler call waits MS ms (a timer, like I/O) before it returns (default 0: empty handler);
+                     raw waits the same per entry, one entry at a time per partition read
   --out DIR          where the JSON and Markdown results go (default bench/results)`;
 
 export function parsePartitionedArgs(argv) {
@@ -41,10 +43,12 @@ export function parsePartitionedArgs(argv) {
     else if (name === 'n' || name === 'consumers' || name === 'keys' || name === 'repeat') o[name] = Number(value());
     else if (name === 'partitions') o.partitions = list(value()).map(Number);
     else if (name === 'systems') o.systems = list(value());
+    else if (name === 'handler-ms') o.handlerMs = Number(value());
     else if (name === 'out') o.outDir = value();
     else throw new Error(`unknown option ${argv[i]}\n\n${HELP}`);
   }
   for (const k of ['n', 'consumers', 'keys', 'repeat']) if (!(Number.isInteger(o[k]) && o[k] > 0)) throw new Error(`--${k} must be a positive integer`);
+  if (!(Number.isFinite(o.handlerMs) && o.handlerMs >= 0)) throw new Error('--handler-ms must be 0 or more');
   for (const s of o.systems) if (!['raw', 'transport'].includes(s)) throw new Error(`unknown system ${s} (raw, transport)`);
   return o;
 }
@@ -64,7 +68,7 @@ export async function runPartitioned(o, log = line => process.stderr.write(`${li
           const r = await runOne({ ...o, system, partitions, pattern, nodes: cluster.nodes }, redis);
           await deleteKeysOf(redis, pattern);
           runs.get(system).push(r);
-          log(`partitions ${partitions} ${system.padEnd(9)} run ${rep + 1}/${o.repeat}: ${Math.round(r.evPerSec)} ev/s (producer ${Math.round(r.producerEvPerSec)}), lost ${r.lost}, dup ${r.duplicates}, order violations ${r.orderViolations}, pending ${r.pending}, load ${r.load.toFixed(1)}`);
+          log(`partitions ${partitions}${o.handlerMs ? ` handler ${o.handlerMs} ms` : ''} ${system.padEnd(9)} run ${rep + 1}/${o.repeat}: ${Math.round(r.evPerSec)} ev/s (producer ${Math.round(r.producerEvPerSec)}), lost ${r.lost}, dup ${r.duplicates}, order violations ${r.orderViolations}, pending ${r.pending}, load ${r.load.toFixed(1)}`);
         }
       }
       for (const [system, list] of runs) results.push(median(system, partitions, list));
@@ -83,7 +87,7 @@ export async function runPartitioned(o, log = line => process.stderr.write(`${li
 async function runOne(spec, redis) {
   const consumers = [];
   for (let c = 0; c < spec.consumers; c++) {
-    const cfg = { system: spec.system, nodes: spec.nodes, pattern: spec.pattern, partitions: spec.partitions, ordered: true, group: 'g', consumer: `c${c}` };
+    const cfg = { system: spec.system, nodes: spec.nodes, pattern: spec.pattern, partitions: spec.partitions, ordered: true, group: 'g', consumer: `c${c}`, handlerMs: spec.handlerMs };
     consumers.push(await startConsumer(cfg));
   }
   try {
@@ -280,7 +284,7 @@ export function printPartitioned(result, dir) {
   const text = [
     `## Partitioned streams (run ${result.runId}, ${result.startedAt})`,
     '',
-    `${o.consumers} consumer processes of one group, ${o.n} events over ${o.keys} keys, a local 3-master cluster; the transport with { partitions, ordered: true }; raw's order violations in parentheses (raw promises no order).`,
+    `${o.consumers} consumer processes of one group, ${o.n} events over ${o.keys} keys, ${o.handlerMs ? `handlers taking ${o.handlerMs} ms (a timer)` : 'empty handlers'}, a local 3-master cluster; the transport with { partitions, ordered: true }; raw's order violations in parentheses (raw promises no order).`,
     '',
     partitionedTable(result.results),
     '',
