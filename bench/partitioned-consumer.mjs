@@ -30,13 +30,24 @@ function handle(event) {
 }
 
 // A handler that takes handlerMs (a timer, like a call to another service), or returns at once.
-const work = cfg.handlerMs > 0 ? () => new Promise(resolve => setTimeout(resolve, cfg.handlerMs)) : undefined;
+// How long those waits really took (a timer fires late on a busy machine): the ceiling of an ordered partition.
+let workMs = 0;
+let works = 0;
+const work = cfg.handlerMs > 0
+  ? () => {
+      const t0 = performance.now();
+      return new Promise(resolve => setTimeout(resolve, cfg.handlerMs)).then(() => {
+        workMs += performance.now() - t0;
+        works++;
+      });
+    }
+  : undefined;
 
 const close = cfg.system === 'raw' ? await rawConsumer() : await transportConsumer();
 
 process.on('message', async message => {
   if (message.type === 'report') {
-    process.send({ type: 'report', handled: seen.size, duplicates, orderViolations, firstAt, lastAt, ids: message.ids ? [...seen] : [] });
+    process.send({ type: 'report', handled: seen.size, duplicates, orderViolations, firstAt, lastAt, workMs, works, ids: message.ids ? [...seen] : [] });
   }
   if (message.type === 'stop') {
     await close();

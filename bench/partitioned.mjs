@@ -10,7 +10,6 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from 'ioredis';
-import { lastValueFrom } from 'rxjs';
 import { RedisStreamRecordBuilder, RedisStreamsClient, partitionOf } from '@nestream/transport';
 import { startRedisCluster } from './lib/redis-cluster.mjs';
 
@@ -125,6 +124,8 @@ async function runOne(spec, redis) {
       // Handler calls beyond the first for an event, in one consumer or across them.
       duplicates: sum(reports, 'duplicates') + sum(reports, 'handled') - unique,
       orderViolations: sum(reports, 'orderViolations'),
+      // The mean time a handler call really took (--handler-ms: the timer's wait, late on a busy machine).
+      handlerMeanMs: sum(reports, 'works') > 0 ? sum(reports, 'workMs') / sum(reports, 'works') : 0,
       pending: await pendingOf(redis, spec),
       load,
     };
@@ -156,13 +157,15 @@ async function produceTransport(spec) {
   const client = new RedisStreamsClient({ connection: { type: 'cluster', nodes: spec.nodes }, partitions: { [spec.pattern]: spec.partitions } });
   await client.connect();
   try {
+    // One emitMany() per batch, as raw sends one pipeline per batch: emit() per event (1,000 in flight) made the
+    // producer, not the consumers, set the pace once ordered partitions stopped waiting a round trip per entry.
     for (let from = 0; from < spec.n; from += spec.batch) {
-      const sends = [];
+      const records = [];
       for (let i = from; i < Math.min(spec.n, from + spec.batch); i++) {
         const event = eventOf(i, spec.keys);
-        sends.push(lastValueFrom(client.emit(spec.pattern, new RedisStreamRecordBuilder(event).setPartitionKey(event.k).build())));
+        records.push(new RedisStreamRecordBuilder(event).setPartitionKey(event.k).build());
       }
-      await Promise.all(sends);
+      await client.emitMany(spec.pattern, records);
     }
   } finally {
     await client.close();
@@ -204,7 +207,9 @@ async function deleteKeysOf(redis, pattern) {
 }
 
 function startConsumer(cfg) {
-  const child = fork(CONSUMER, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_CONSUMER_NODE_ARGS (as in the runner's scenarios): Node flags for every consumer, e.g. "--cpu-prof".
+  const execArgv = process.env.BENCH_CONSUMER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = fork(CONSUMER, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   return new Promise((resolve, reject) => {
     child.once('message', m => (m.type === 'ready' ? resolve(child) : reject(new Error(`consumer said ${JSON.stringify(m)}`))));
     child.once('exit', code => reject(new Error(`consumer exited with ${code} before it was ready`)));
@@ -260,12 +265,15 @@ function median(system, partitions, runs) {
 
 export function partitionedTable(results) {
   const int = v => Math.round(v).toLocaleString('en-US');
+  // With timed handlers: the mean call, and what one entry at a time per partition allows (partitions x 1000 / mean).
+  const timed = results.some(r => r.handlerMeanMs > 0);
+  const handler = r => (timed ? ` ${r.handlerMeanMs.toFixed(2)} | ${r.system === 'raw' ? '-' : `${int((r.partitions * 1000) / r.handlerMeanMs)} (${((r.evPerSec * r.handlerMeanMs) / (r.partitions * 1000) * 100).toFixed(0)}%)`} |` : '');
   const rows = results.map(r =>
-    `| ${r.partitions} | ${r.system} | ${int(r.evPerSec)} | ${r.xRaw === null ? '-' : `${r.xRaw.toFixed(2)}x`} | ${int(r.producerEvPerSec)} | ${int(r.min)}-${int(r.max)} | ${r.lost} | ${r.duplicates} | ${r.system === 'raw' ? `(${r.orderViolations})` : r.orderViolations} | ${r.pending} |`,
+    `| ${r.partitions} | ${r.system} | ${int(r.evPerSec)} | ${r.xRaw === null ? '-' : `${r.xRaw.toFixed(2)}x`} | ${int(r.producerEvPerSec)} | ${int(r.min)}-${int(r.max)} | ${r.lost} | ${r.duplicates} | ${r.system === 'raw' ? `(${r.orderViolations})` : r.orderViolations} | ${r.pending} |${handler(r)}`,
   );
   return [
-    '| partitions | system | ev/s | x raw | producer ev/s | runs: ev/s min-max | lost | dup | order violations | pending |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| partitions | system | ev/s | x raw | producer ev/s | runs: ev/s min-max | lost | dup | order violations | pending |${timed ? ' handler ms (mean) | ordered ceiling ev/s (reached) |' : ''}`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |${timed ? ' --- | --- |' : ''}`,
     ...rows,
   ].join('\n');
 }
