@@ -252,7 +252,7 @@ export class Dispatcher {
   /**
    * An ordered partition's entry was acked (queued) or dead-lettered: its XACK is written before the next entry
    * runs, not waited for (a round trip per entry); the partition waits only once ORDERED_UNCONFIRMED_ACKS are
-   * unconfirmed (or an ack failed and waits for its retry). A dead-letter move or a retry's bookkeeping goes on
+   * unconfirmed (a failed ack counts until it lands). A dead-letter move or a retry's bookkeeping goes on
    * the same connection after the XACKs written before it, so Redis settles a partition's entries in order.
    */
   private async afterOrderedAck(stream: string): Promise<void> {

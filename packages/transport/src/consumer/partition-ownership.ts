@@ -45,7 +45,7 @@ export interface PartitionOwnershipDeps {
   letGo: (stream: string) => void;
   /** A handler of a partition finished after this consumer's lease on it (that generation) was lost. */
   onLateCompletion: (event: LateCompletion) => void;
-  /** Sends the acks queued so far: a partition is given up only once what was run here is acked. */
+  /** Sends the acks queued so far: a partition is given up, or its pending entries taken over, only once what was run here is acked. */
   flushAcks: () => Promise<void>;
   logger: LoggerService;
   onError: (err: unknown) => void;
