@@ -29,11 +29,25 @@ function handle(event) {
   else lastSeqOfKey.set(event.k, event.s);
 }
 
+// A handler that takes handlerMs (a timer, like a call to another service), or returns at once.
+// How long those waits really took (a timer fires late on a busy machine): the ceiling of an ordered partition.
+let workMs = 0;
+let works = 0;
+const work = cfg.handlerMs > 0
+  ? () => {
+      const t0 = performance.now();
+      return new Promise(resolve => setTimeout(resolve, cfg.handlerMs)).then(() => {
+        workMs += performance.now() - t0;
+        works++;
+      });
+    }
+  : undefined;
+
 const close = cfg.system === 'raw' ? await rawConsumer() : await transportConsumer();
 
 process.on('message', async message => {
   if (message.type === 'report') {
-    process.send({ type: 'report', handled: seen.size, duplicates, orderViolations, firstAt, lastAt, ids: message.ids ? [...seen] : [] });
+    process.send({ type: 'report', handled: seen.size, duplicates, orderViolations, firstAt, lastAt, workMs, works, ids: message.ids ? [...seen] : [] });
   }
   if (message.type === 'stop') {
     await close();
@@ -50,6 +64,7 @@ async function transportConsumer() {
   const { RedisStreamsServer } = await import('@nestream/transport');
   class Handler {
     async onEvent(event) {
+      if (work) await work();
       handle(event);
     }
   }
@@ -92,6 +107,7 @@ async function rawConsumer() {
       const ids = [];
       for (const [id, fields] of reply[0][1]) {
         ids.push(id);
+        if (work) await work();
         handle(JSON.parse(fields[fields.indexOf('data') + 1]));
       }
       if (ids.length > 0) admin.xack(stream, cfg.group, ...ids).catch(() => undefined);

@@ -10,14 +10,13 @@ import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from 'ioredis';
-import { lastValueFrom } from 'rxjs';
 import { RedisStreamRecordBuilder, RedisStreamsClient, partitionOf } from '@nestream/transport';
 import { startRedisCluster } from './lib/redis-cluster.mjs';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const CONSUMER = join(BENCH_DIR, 'partitioned-consumer.mjs');
 
-export const PARTITIONED_DEFAULTS = { n: 20_000, partitions: [1, 2, 4, 8], consumers: 2, keys: 1000, repeat: 3, systems: ['raw', 'transport'], batch: 1000 };
+export const PARTITIONED_DEFAULTS = { n: 20_000, partitions: [1, 2, 4, 8], consumers: 2, keys: 1000, repeat: 3, systems: ['raw', 'transport'], batch: 1000, handlerMs: 0 };
 // A run ends when every event was handled, or when nothing new was handled for this long.
 const STALL_MS = 20_000;
 
@@ -29,6 +28,8 @@ const HELP = `Usage: node bench/partitioned.mjs [options]
   --keys K           distinct partition keys (default ${PARTITIONED_DEFAULTS.keys})
   --repeat R         runs of each system per partition count, interleaved; the median is reported (default ${PARTITIONED_DEFAULTS.repeat})
   --systems LIST     raw, transport (default both)
+  --handler-ms MS    each handler call waits MS ms (a timer, like I/O) before it returns (default 0: empty handler);
+                     raw waits the same per entry, one entry at a time per partition read
   --out DIR          where the JSON and Markdown results go (default bench/results)`;
 
 export function parsePartitionedArgs(argv) {
@@ -41,10 +42,12 @@ export function parsePartitionedArgs(argv) {
     else if (name === 'n' || name === 'consumers' || name === 'keys' || name === 'repeat') o[name] = Number(value());
     else if (name === 'partitions') o.partitions = list(value()).map(Number);
     else if (name === 'systems') o.systems = list(value());
+    else if (name === 'handler-ms') o.handlerMs = Number(value());
     else if (name === 'out') o.outDir = value();
     else throw new Error(`unknown option ${argv[i]}\n\n${HELP}`);
   }
   for (const k of ['n', 'consumers', 'keys', 'repeat']) if (!(Number.isInteger(o[k]) && o[k] > 0)) throw new Error(`--${k} must be a positive integer`);
+  if (!(Number.isFinite(o.handlerMs) && o.handlerMs >= 0)) throw new Error('--handler-ms must be 0 or more');
   for (const s of o.systems) if (!['raw', 'transport'].includes(s)) throw new Error(`unknown system ${s} (raw, transport)`);
   return o;
 }
@@ -64,7 +67,7 @@ export async function runPartitioned(o, log = line => process.stderr.write(`${li
           const r = await runOne({ ...o, system, partitions, pattern, nodes: cluster.nodes }, redis);
           await deleteKeysOf(redis, pattern);
           runs.get(system).push(r);
-          log(`partitions ${partitions} ${system.padEnd(9)} run ${rep + 1}/${o.repeat}: ${Math.round(r.evPerSec)} ev/s (producer ${Math.round(r.producerEvPerSec)}), lost ${r.lost}, dup ${r.duplicates}, order violations ${r.orderViolations}, pending ${r.pending}, load ${r.load.toFixed(1)}`);
+          log(`partitions ${partitions}${o.handlerMs ? ` handler ${o.handlerMs} ms` : ''} ${system.padEnd(9)} run ${rep + 1}/${o.repeat}: ${Math.round(r.evPerSec)} ev/s (producer ${Math.round(r.producerEvPerSec)}), lost ${r.lost}, dup ${r.duplicates}, order violations ${r.orderViolations}, pending ${r.pending}, load ${r.load.toFixed(1)}`);
         }
       }
       for (const [system, list] of runs) results.push(median(system, partitions, list));
@@ -83,7 +86,7 @@ export async function runPartitioned(o, log = line => process.stderr.write(`${li
 async function runOne(spec, redis) {
   const consumers = [];
   for (let c = 0; c < spec.consumers; c++) {
-    const cfg = { system: spec.system, nodes: spec.nodes, pattern: spec.pattern, partitions: spec.partitions, ordered: true, group: 'g', consumer: `c${c}` };
+    const cfg = { system: spec.system, nodes: spec.nodes, pattern: spec.pattern, partitions: spec.partitions, ordered: true, group: 'g', consumer: `c${c}`, handlerMs: spec.handlerMs };
     consumers.push(await startConsumer(cfg));
   }
   try {
@@ -121,6 +124,8 @@ async function runOne(spec, redis) {
       // Handler calls beyond the first for an event, in one consumer or across them.
       duplicates: sum(reports, 'duplicates') + sum(reports, 'handled') - unique,
       orderViolations: sum(reports, 'orderViolations'),
+      // The mean time a handler call really took (--handler-ms: the timer's wait, late on a busy machine).
+      handlerMeanMs: sum(reports, 'works') > 0 ? sum(reports, 'workMs') / sum(reports, 'works') : 0,
       pending: await pendingOf(redis, spec),
       load,
     };
@@ -152,13 +157,15 @@ async function produceTransport(spec) {
   const client = new RedisStreamsClient({ connection: { type: 'cluster', nodes: spec.nodes }, partitions: { [spec.pattern]: spec.partitions } });
   await client.connect();
   try {
+    // One emitMany() per batch, as raw sends one pipeline per batch: emit() per event (1,000 in flight) made the
+    // producer, not the consumers, set the pace once ordered partitions stopped waiting a round trip per entry.
     for (let from = 0; from < spec.n; from += spec.batch) {
-      const sends = [];
+      const records = [];
       for (let i = from; i < Math.min(spec.n, from + spec.batch); i++) {
         const event = eventOf(i, spec.keys);
-        sends.push(lastValueFrom(client.emit(spec.pattern, new RedisStreamRecordBuilder(event).setPartitionKey(event.k).build())));
+        records.push(new RedisStreamRecordBuilder(event).setPartitionKey(event.k).build());
       }
-      await Promise.all(sends);
+      await client.emitMany(spec.pattern, records);
     }
   } finally {
     await client.close();
@@ -200,7 +207,9 @@ async function deleteKeysOf(redis, pattern) {
 }
 
 function startConsumer(cfg) {
-  const child = fork(CONSUMER, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // BENCH_CONSUMER_NODE_ARGS (as in the runner's scenarios): Node flags for every consumer, e.g. "--cpu-prof".
+  const execArgv = process.env.BENCH_CONSUMER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = fork(CONSUMER, [JSON.stringify(cfg)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   return new Promise((resolve, reject) => {
     child.once('message', m => (m.type === 'ready' ? resolve(child) : reject(new Error(`consumer said ${JSON.stringify(m)}`))));
     child.once('exit', code => reject(new Error(`consumer exited with ${code} before it was ready`)));
@@ -256,12 +265,15 @@ function median(system, partitions, runs) {
 
 export function partitionedTable(results) {
   const int = v => Math.round(v).toLocaleString('en-US');
+  // With timed handlers: the mean call, and what one entry at a time per partition allows (partitions x 1000 / mean).
+  const timed = results.some(r => r.handlerMeanMs > 0);
+  const handler = r => (timed ? ` ${r.handlerMeanMs.toFixed(2)} | ${r.system === 'raw' ? '-' : `${int((r.partitions * 1000) / r.handlerMeanMs)} (${((r.evPerSec * r.handlerMeanMs) / (r.partitions * 1000) * 100).toFixed(0)}%)`} |` : '');
   const rows = results.map(r =>
-    `| ${r.partitions} | ${r.system} | ${int(r.evPerSec)} | ${r.xRaw === null ? '-' : `${r.xRaw.toFixed(2)}x`} | ${int(r.producerEvPerSec)} | ${int(r.min)}-${int(r.max)} | ${r.lost} | ${r.duplicates} | ${r.system === 'raw' ? `(${r.orderViolations})` : r.orderViolations} | ${r.pending} |`,
+    `| ${r.partitions} | ${r.system} | ${int(r.evPerSec)} | ${r.xRaw === null ? '-' : `${r.xRaw.toFixed(2)}x`} | ${int(r.producerEvPerSec)} | ${int(r.min)}-${int(r.max)} | ${r.lost} | ${r.duplicates} | ${r.system === 'raw' ? `(${r.orderViolations})` : r.orderViolations} | ${r.pending} |${handler(r)}`,
   );
   return [
-    '| partitions | system | ev/s | x raw | producer ev/s | runs: ev/s min-max | lost | dup | order violations | pending |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    `| partitions | system | ev/s | x raw | producer ev/s | runs: ev/s min-max | lost | dup | order violations | pending |${timed ? ' handler ms (mean) | ordered ceiling ev/s (reached) |' : ''}`,
+    `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |${timed ? ' --- | --- |' : ''}`,
     ...rows,
   ].join('\n');
 }
@@ -280,7 +292,7 @@ export function printPartitioned(result, dir) {
   const text = [
     `## Partitioned streams (run ${result.runId}, ${result.startedAt})`,
     '',
-    `${o.consumers} consumer processes of one group, ${o.n} events over ${o.keys} keys, a local 3-master cluster; the transport with { partitions, ordered: true }; raw's order violations in parentheses (raw promises no order).`,
+    `${o.consumers} consumer processes of one group, ${o.n} events over ${o.keys} keys, ${o.handlerMs ? `handlers taking ${o.handlerMs} ms (a timer)` : 'empty handlers'}, a local 3-master cluster; the transport with { partitions, ordered: true }; raw's order violations in parentheses (raw promises no order).`,
     '',
     partitionedTable(result.results),
     '',

@@ -27,6 +27,7 @@ const HELP = `Usage: node bench/run.mjs [options]   (or: npm run bench -- [optio
   --drain-n N        events per stream the consumers scenario pre-fills and drains (env BENCH_DRAIN_N, default ${DEFAULTS.drainN}; BullMQ drains --n)
   --batch N          burst: events per emitMany/pipeline/addBulk, and emits in flight (env BENCH_BATCH, default ${DEFAULTS.batch})
   --partitions LIST  partitioned scenario: partition counts (env BENCH_PARTITIONS, default ${PARTITIONED_DEFAULTS.partitions.join(',')}); it runs --n events (default ${PARTITIONED_DEFAULTS.n} there) on a local 3-master cluster it starts itself
+  --handler-ms MS    partitioned scenario: each handler call waits MS ms, a timer (env BENCH_HANDLER_MS, default 0: empty handlers)
   --redis URL        Redis to use (env BENCH_REDIS_URL, default ${DEFAULTS.redisUrl}); the durable scenario starts a master and a replica of its own
   --quiet-wait S     before each run, wait up to S seconds for the machine to be quiet (env BENCH_QUIET_WAIT, default ${DEFAULTS.quietWaitMs / 1000}; 0 on a machine that never is)
   --attempts N       runs of a disturbed run, the least disturbed kept (env BENCH_ATTEMPTS, default ${DEFAULTS.maxAttempts})
@@ -53,6 +54,7 @@ function parseArgs(argv, env) {
     repeat: v => (o.repeat = Number(v)),
     'drain-n': v => (o.drainN = Number(v)),
     partitions: v => (o.partitions = nums(v)),
+    'handler-ms': v => (o.handlerMs = Number(v)),
     redis: v => (o.redisUrl = v),
     out: v => (o.outDir = v),
     'quiet-wait': v => (o.quietWaitMs = Number(v) * 1000),
@@ -60,7 +62,7 @@ function parseArgs(argv, env) {
   };
   const fromEnv = {
     BENCH_ONLY: 'only', BENCH_SYSTEMS: 'systems', BENCH_N: 'n', BENCH_MEMORY_N: 'memory-n', BENCH_RATE: 'rate',
-    BENCH_DURATION: 'duration', BENCH_WARMUP: 'warmup', BENCH_SIZES: 'sizes', BENCH_CONSUMERS: 'consumers', BENCH_BATCH: 'batch', BENCH_REDIS_URL: 'redis', BENCH_REPEAT: 'repeat', BENCH_DRAIN_N: 'drain-n', BENCH_PARTITIONS: 'partitions',
+    BENCH_DURATION: 'duration', BENCH_WARMUP: 'warmup', BENCH_SIZES: 'sizes', BENCH_CONSUMERS: 'consumers', BENCH_BATCH: 'batch', BENCH_REDIS_URL: 'redis', BENCH_REPEAT: 'repeat', BENCH_DRAIN_N: 'drain-n', BENCH_PARTITIONS: 'partitions', BENCH_HANDLER_MS: 'handler-ms',
     BENCH_QUIET_WAIT: 'quiet-wait', BENCH_ATTEMPTS: 'attempts',
   };
   for (const [k, name] of Object.entries(fromEnv)) if (env[k]) set[name](env[k]);
@@ -111,6 +113,7 @@ const partitionedReport = partitioned
       ...(opts.n ? { n: opts.n } : {}),
       ...(opts.repeat ? { repeat: opts.repeat } : {}),
       ...(opts.partitions ? { partitions: opts.partitions } : {}),
+      ...(opts.handlerMs ? { handlerMs: opts.handlerMs } : {}),
     })
   : undefined;
 if (!report) {

@@ -4,9 +4,9 @@ import { dirname, join } from 'node:path';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
-/** Starts a fixture script as a child process and resolves once it printed "ready". */
-export async function startChild(script: string, args: string[]): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(fixtures, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts a fixture script as a child process (with `env` added to this process's) and resolves once it printed "ready". */
+export async function startChild(script: string, args: string[], env?: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(fixtures, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: env ? { ...process.env, ...env } : undefined });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (b: Buffer) => {

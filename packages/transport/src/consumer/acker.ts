@@ -13,6 +13,9 @@ const RETRY_FLUSH_MAX_MS = 30_000;
  * Batches XACKs. Ids queued in one tick of the event loop go out together: one XACK per stream.
  * An ack that fails (connection lost) is queued again; until it lands, the entry stays pending and may be
  * claimed and handled again, which is the at-least-once promise.
+ *
+ * Ordered partitions send their acks at once instead (sendNow) and wait for them only now and then
+ * (unconfirmed, whenConfirmed): see OrderedAcks.
  */
 export class Acker {
   private queued = new Map<string, string[]>();
@@ -20,6 +23,10 @@ export class Acker {
   private scheduled = false;
   private retryTimer?: NodeJS.Timeout;
   private inFlight = new Set<Promise<void>>();
+  /** Ids sent and not answered yet, per stream. */
+  private readonly sentIds = new Map<string, number>();
+  /** Callers of whenConfirmed(), per stream. */
+  private readonly confirmWaiters = new Map<string, Array<() => void>>();
   private failures = 0;
   private stopped = false;
 
@@ -43,6 +50,33 @@ export class Acker {
     }
   }
 
+  /**
+   * Sends the acks queued for `stream` now, not at the end of the tick: the XACK is written to the connection
+   * before the caller goes on (ioredis writes a command at once on a ready connection without auto-pipelining).
+   */
+  sendNow(stream: string): void {
+    const ids = this.queued.get(stream);
+    if (!ids) return;
+    this.queued.delete(stream);
+    this.count -= ids.length;
+    this.sendStream(stream, ids);
+  }
+
+  /** Acks of `stream` queued or sent whose XACK has not succeeded yet (a failed one counts until it lands). */
+  unconfirmed(stream: string): number {
+    return (this.queued.get(stream)?.length ?? 0) + (this.sentIds.get(stream) ?? 0);
+  }
+
+  /** Resolves once every ack of `stream` queued so far has landed (or was dropped: stop(), group deleted). */
+  whenConfirmed(stream: string): Promise<void> {
+    if (this.stopped || this.unconfirmed(stream) === 0) return Promise.resolve();
+    return new Promise(resolve => {
+      const waiters = this.confirmWaiters.get(stream);
+      if (waiters) waiters.push(resolve);
+      else this.confirmWaiters.set(stream, [resolve]);
+    });
+  }
+
   /** Sends what is queued now; resolves when every ack sent so far has settled. */
   flush(): Promise<void> {
     this.send();
@@ -60,19 +94,35 @@ export class Acker {
     const batch = this.queued;
     this.queued = new Map();
     this.count = 0;
-    for (const [stream, ids] of batch) {
-      const sent: Promise<void> = this.redis.xack(stream, this.group, ...ids).then(
-        () => {
-          this.failures = 0;
-          this.inFlight.delete(sent);
-        },
-        err => {
-          this.inFlight.delete(sent);
-          this.requeue(stream, ids, err);
-        },
-      );
-      this.inFlight.add(sent);
-    }
+    for (const [stream, ids] of batch) this.sendStream(stream, ids);
+  }
+
+  private sendStream(stream: string, ids: string[]): void {
+    this.sentIds.set(stream, (this.sentIds.get(stream) ?? 0) + ids.length);
+    const sent: Promise<void> = this.redis.xack(stream, this.group, ...ids).then(
+      () => {
+        this.failures = 0;
+        this.inFlight.delete(sent);
+        this.answered(stream, ids.length);
+      },
+      err => {
+        this.inFlight.delete(sent);
+        this.requeue(stream, ids, err);
+        this.answered(stream, ids.length);
+      },
+    );
+    this.inFlight.add(sent);
+  }
+
+  /** `n` ids of `stream` were answered (acked, or queued again): wakes whenConfirmed() once none is left. */
+  private answered(stream: string, n: number): void {
+    const left = (this.sentIds.get(stream) ?? 0) - n;
+    if (left > 0) this.sentIds.set(stream, left);
+    else this.sentIds.delete(stream);
+    if (this.confirmWaiters.size === 0 || this.unconfirmed(stream) > 0) return;
+    const waiters = this.confirmWaiters.get(stream);
+    this.confirmWaiters.delete(stream);
+    if (waiters) for (const wake of waiters) wake();
   }
 
   /** No more sends: queued and failed acks are dropped (their entries stay pending). */
@@ -81,6 +131,9 @@ export class Acker {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.queued.clear();
     this.count = 0;
+    // Nothing more will land: the ordered partitions waiting for their acks stop anyway.
+    for (const waiters of this.confirmWaiters.values()) for (const wake of waiters) wake();
+    this.confirmWaiters.clear();
   }
 
   private requeue(stream: string, ids: string[], err: unknown): void {

@@ -38,9 +38,27 @@ export interface DispatcherDeps {
   fencingToken?: (stream: string) => number | undefined;
   /** Ordered partitions: after each call, reports it if the lease it started under (`token`) was lost meanwhile. */
   checkCompletion?: (stream: string, id: string, token: number) => void;
-  /** Sends the queued acks and resolves once they settled (ordered partitions wait for it between entries). */
-  flushAcks?: () => Promise<void>;
+  /** Ordered partitions: their acks, written before the next entry runs and waited for in batches. */
+  acks?: OrderedAcks;
 }
+
+/** What the ordered path asks of the acker (Acker implements it). */
+export interface OrderedAcks {
+  /** Writes the acks queued for `stream` to the connection now. */
+  sendNow(stream: string): void;
+  /** Acks of `stream` not confirmed by Redis yet. */
+  unconfirmed(stream: string): number;
+  /** Resolves once every ack of `stream` queued so far was confirmed (or dropped at stop). */
+  whenConfirmed(stream: string): Promise<void>;
+}
+
+/**
+ * An ordered partition runs on while at most this many of its finished entries' acks are unconfirmed; then it
+ * waits for them. A SIGKILL never loses an ack already written (the kernel still delivers it), so it re-runs
+ * only the entry that was running; a lost connection or host can lose written acks: then the partition's next
+ * owner re-runs at most this many finished entries and the running one, in their order, before newer ones.
+ */
+export const ORDERED_UNCONFIRMED_ACKS = 32;
 
 /**
  * Runs held entries within the concurrency slots: each runs one attempt, the failure policy decides, the
@@ -223,14 +241,25 @@ export class Dispatcher {
         if (retrying) queue.retrying = entry;
         else {
           this.done();
-          // An ordered partition's entry is acked before the next one runs, so the partition's next owner, after
-          // a crash here, re-runs at most the entry that was running: the order per key never goes back.
-          if (route.partition && this.deps.flushAcks) await this.deps.flushAcks();
+          if (route.partition) await this.afterOrderedAck(stream);
         }
       }
     } finally {
       queue.running = false;
     }
+  }
+
+  /**
+   * An ordered partition's entry was acked (queued) or dead-lettered: its XACK is written before the next entry
+   * runs, not waited for (a round trip per entry); the partition waits only once ORDERED_UNCONFIRMED_ACKS are
+   * unconfirmed (a failed ack counts until it lands). A dead-letter move or a retry's bookkeeping goes on
+   * the same connection after the XACKs written before it, so Redis settles a partition's entries in order.
+   */
+  private async afterOrderedAck(stream: string): Promise<void> {
+    const acks = this.deps.acks;
+    if (!acks) return;
+    acks.sendNow(stream);
+    if (acks.unconfirmed(stream) >= ORDERED_UNCONFIRMED_ACKS) await acks.whenConfirmed(stream);
   }
 
   /** Releases an ordered queue's entries from index `from` on, and its head waiting for a retry; frees their slots. */

@@ -45,7 +45,7 @@ export interface PartitionOwnershipDeps {
   letGo: (stream: string) => void;
   /** A handler of a partition finished after this consumer's lease on it (that generation) was lost. */
   onLateCompletion: (event: LateCompletion) => void;
-  /** Sends the acks queued so far: a partition is given up only once what was run here is acked. */
+  /** Sends the acks queued so far: a partition is given up, or its pending entries taken over, only once what was run here is acked. */
   flushAcks: () => Promise<void>;
   logger: LoggerService;
   onError: (err: unknown) => void;
@@ -340,8 +340,11 @@ export class PartitionOwnership implements StreamOwnership {
     // the entries taken now would otherwise run after, or beside, later ones.
     if (this.heldEntries(stream) > 0) return;
     const stillOurs = () => !this.stopped && this.held.get(stream) === lease && lease.state === 'taking' && lease.validUntil > Date.now();
-    lease.takingOver = this.deps.intake
-      .takeOver(stream, stillOurs)
+    // Entries run here last are acked without waiting (the dispatcher's ordered path): their XACKs must land
+    // first, or the take-over would find them pending and run them again.
+    lease.takingOver = this.deps
+      .flushAcks()
+      .then(() => (stillOurs() ? this.deps.intake.takeOver(stream, stillOurs) : false))
       .then(done => {
         if (!done || !stillOurs()) return;
         lease.state = 'owned';

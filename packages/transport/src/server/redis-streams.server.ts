@@ -249,7 +249,7 @@ export class RedisStreamsServer
       mayRun: stream => ownership?.mayRun(stream) ?? true,
       fencingToken: (stream): number | undefined => ownership?.fencingToken(stream),
       checkCompletion: (stream, id, token): void => ownership?.checkCompletion(stream, id, token),
-      flushAcks: () => acker.flush(),
+      acks: acker,
     });
     const utf8Guard = new Utf8Guard(commands, leases, (entry, error) => settler.apply(routes.get(entry.stream)!, entry, { kind: 'deadLetter', reason: 'decode', error, beforeHandler: true }), logger);
     const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard, failures });
