@@ -4,7 +4,7 @@ import type { ResolvedServerOptions } from '../options.js';
 import { runScript, scriptPermissionError } from '../redis/lua.js';
 import { DEAD_LETTER_FIELDS } from './dead-letter.js';
 import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
-import type { EmitEvent } from './settler.js';
+import type { EmitEvent } from '../events.js';
 
 /** XREADGROUP's reply shape: per stream, its entries. */
 export type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
