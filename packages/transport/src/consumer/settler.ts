@@ -61,6 +61,11 @@ export class Settler {
       this.ack(entry, decision.skipped);
       return 'settled';
     }
+    if (decision.kind === 'deadLetter' && decision.moved) {
+      const { deadLetter } = this.deps.options;
+      this.reportDeadLetter(entry, deadLetter === false ? false : deadLetter.key(entry.stream), decision.reason, describeError(decision.error));
+      return 'settled';
+    }
     if (!(decision.kind === 'deadLetter' && decision.beforeHandler)) this.reportFailure(route, entry, decision);
     if (!(await this.confirmLease(entry))) {
       // Our lease ran out (a stalled process, a lost renewal): another consumer may be running the entry

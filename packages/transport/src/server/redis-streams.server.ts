@@ -244,7 +244,7 @@ export class RedisStreamsServer
       checkCompletion: (stream, id, token): void => ownership?.checkCompletion(stream, id, token),
       flushAcks: () => acker.flush(),
     });
-    const utf8Guard = new Utf8Guard(commands, leases, (entry, error) => settler.apply(routes.get(entry.stream)!, entry, { kind: 'deadLetter', reason: 'decode', error, beforeHandler: true }), logger);
+    const utf8Guard = new Utf8Guard({ redis: commands, leases, logger });
     const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard, failures });
     const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
     const unreadTrims = new UnreadTrims({ redis: commands, group: o.group, gone, logger, onError });
@@ -270,7 +270,7 @@ export class RedisStreamsServer
           reader: readers[i], options: o, streams: groupStreams, leases, dispatcher, intake, logger, onError,
           ensureGroups: () => this.ensureGroups(commands, groupStreams),
           utf8Guard,
-          sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams: groupStreams, logger, emit, instrumentation }) : undefined,
+          sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams: groupStreams }) : undefined,
           ownership,
           unreadTrims,
         }),
