@@ -291,10 +291,14 @@ export class Dispatcher {
     if (taking) void taking.then(back => this.retaken(back));
   }
 
-  /** Taken back retries run again; lost ones (trimmed, claimed elsewhere, shutdown) let their ordered stream go on. */
+  /**
+   * Taken back retries run again, each on its own (a batch handler's retry is not batched with other retries:
+   * an entry that fails its batch must not take others down with it); lost ones (trimmed, claimed elsewhere,
+   * shutdown) let their ordered stream go on.
+   */
   private retaken({ taken, lost }: TakenBack): void {
     for (const entry of lost) this.goOnWithout(entry);
-    if (taken.length > 0) this.submit(taken);
+    for (const entry of taken) this.submit([entry]);
   }
 
   /** Every waiting reader: each reads at most `readable` (a cluster's readers may overshoot it together; the backlog keeps the extra). */
