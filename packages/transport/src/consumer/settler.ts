@@ -62,8 +62,7 @@ export class Settler {
       return 'settled';
     }
     if (decision.kind === 'deadLetter' && decision.moved) {
-      const { deadLetter } = this.deps.options;
-      this.reportDeadLetter(entry, deadLetter === false ? false : deadLetter.key(entry.stream), decision.reason, describeError(decision.error));
+      this.reportDeadLetter(entry, this.deadLetterKey(entry.stream), decision.reason, describeError(decision.error));
       return 'settled';
     }
     if (!(decision.kind === 'deadLetter' && decision.beforeHandler)) this.reportFailure(route, entry, decision);
@@ -129,7 +128,7 @@ export class Settler {
 
   private async deadLetter(entry: StreamEntry, reason: string, error: unknown, failures = 0): Promise<void> {
     const { redis, options, leases } = this.deps;
-    const dlq = options.deadLetter === false ? false : options.deadLetter.key(entry.stream);
+    const dlq = this.deadLetterKey(entry.stream);
     const described = describeError(error);
     let moved: DeadLetterResult;
     try {
@@ -168,6 +167,12 @@ export class Settler {
       return;
     }
     this.reportDeadLetter(entry, dlq, reason, described);
+  }
+
+  /** The stream's dead-letter stream, or false (deadLetter: false: dead letters are only acked). */
+  private deadLetterKey(stream: string): string | false {
+    const { deadLetter } = this.deps.options;
+    return deadLetter === false ? false : deadLetter.key(stream);
   }
 
   /** The one report of a dead letter: the log line, the metric (nestream_messages_dead_lettered_total), the event. */
