@@ -9,8 +9,9 @@ export type AttemptResult =
   | { kind: 'failed'; error: unknown; wireError: unknown }
   /** ack: 'manual': what the handler settled (undefined: nothing), and its error if it threw. */
   | { kind: 'manual'; settlement: Settlement | undefined; error?: unknown }
-  /** The entry never reached the handler and never will: undecodable, or interrupted too often. */
-  | { kind: 'rejected'; reason: Extract<DeadLetterReason, 'decode' | 'interrupted'>; error: Error }
+  /** The entry never reached the handler and never will: undecodable (not UTF-8, oversized, not the wire format), or interrupted too often. */
+  /** `moved`: dead-lettered inside Redis already (an oversized entry the size guard's read script moved): only reported. */
+  | { kind: 'rejected'; reason: Extract<DeadLetterReason, 'decode' | 'interrupted'>; error: Error; moved?: true }
   /** Nothing to run: the entry was trimmed away, or a request's caller stopped waiting. */
   | { kind: 'skipped'; why: 'trimmed' | 'expired' }
   /** The consumer stopped before the handler ran (the entry waited for its rate limit): it stays pending, unrun. */

@@ -133,12 +133,15 @@ export class Attempt {
 
   /**
    * Everything before the handler call, synchronous (no await per entry on the hot path): trimmed ids,
-   * undecodable entries, entries delivered too often, requests whose caller gave up. Returns why the
-   * entry is not handed over, or undefined with `entry.message` set.
+   * entries the screens refused (not UTF-8, oversized), undecodable entries, entries delivered too often,
+   * requests whose caller gave up. Returns why the entry is not handed over, or undefined with `entry.message` set.
    */
   private admit(route: Route, entry: StreamEntry): AttemptResult | undefined {
-    // No fields: an id whose entry was trimmed. Gone: found trimmed (and reported) while it waited for a slot.
-    if (!entry.fields || entry.gone) return TRIMMED;
+    // Gone: found trimmed (and reported) while it waited for a slot. Screened: refused (or found gone) before
+    // submission (see StreamEntry.screened). No fields: an id whose entry was trimmed.
+    if (entry.gone) return TRIMMED;
+    if (entry.screened) return entry.screened;
+    if (!entry.fields) return TRIMMED;
     try {
       entry.message = decode(entry.fields, this.deps.options.decodeLimits, this.deps.options.deserializer);
     } catch (err) {

@@ -1,14 +1,13 @@
 import type { RedisClient } from '../redis/redis-client.js';
 import type { LoggerService } from '@nestjs/common';
 import type { ResolvedServerOptions } from '../options/server.js';
+import type { Dispatcher } from './dispatcher.js';
 import { removeIdleConsumers } from './consumer-cleanup.js';
 import type { GoneEntries } from './gone-entries.js';
 import type { Leases } from './leases.js';
 import type { PendingIntake } from './pending-intake.js';
 import type { StreamOwnership } from './partition-ownership.js';
-import type { Redelivery } from './redelivery.js';
 import type { Retention } from './retention.js';
-import type { StreamEntry } from './stream-entry.js';
 import type { UnreadTrims } from './unread-trims.js';
 
 export interface ClaimLoopDeps {
@@ -17,7 +16,8 @@ export interface ClaimLoopDeps {
   streams: string[];
   leases: Leases;
   intake: PendingIntake;
-  redelivery: Redelivery;
+  /** Lets go of entries whose lease was lost (their retry is forgotten, an ordered stream goes on). */
+  dispatcher: Dispatcher;
   logger: LoggerService;
   onError: (err: unknown) => void;
   /** With ordered partitions: renewed and shared out each round; only owned partitions are claimed from. */
@@ -60,13 +60,13 @@ export class ClaimLoop {
 
   /** One round: renew, claim, clean up. The timer runs it; tests may call it. */
   async runRound(): Promise<void> {
-    const { leases, redelivery, intake, options, streams, ownership } = this.deps;
+    const { leases, dispatcher, intake, options, streams, ownership } = this.deps;
     if (ownership) await ownership.tick();
     // Renew well before minIdleMs runs out, so a slow handler's entry is never taken from it. A request (its
     // min-idle as short as 2 rounds) is renewed at every round, unless touched within the last half round.
     const lost = await leases.renew(Math.floor(options.claim.minIdleMs / 3), Math.floor(Math.min(options.claim.requestMinIdleMs / 3, options.claim.intervalMs / 2)));
-    for (const entry of lost) redelivery.cancel(entry);
-    await this.sortOutLost(lost);
+    for (const entry of lost) dispatcher.letGo(entry);
+    await this.deps.gone.sortOutLost(lost);
     for (const stream of streams) {
       if (ownership && !ownership.owns(stream)) continue;
       while (this.running && (await intake.claimStale(stream)));
@@ -78,35 +78,6 @@ export class ClaimLoop {
         const removed = await removeIdleConsumers(this.deps.redis, stream, options.group, options.consumer, options.consumerCleanup.idleMs);
         if (removed.length > 0) this.deps.logger.log?.(`Removed idle consumers without pending entries from ${stream}: ${removed.join(', ')}`);
       }
-    }
-  }
-
-  /**
-   * Held entries whose renewal failed: trimmed or deleted (reported as deleted, their handler may still be
-   * running: its result is ignored), or claimed by another consumer (it runs them now).
-   */
-  private async sortOutLost(lost: StreamEntry[]): Promise<void> {
-    const byStream = new Map<string, StreamEntry[]>();
-    for (const entry of lost) {
-      const list = byStream.get(entry.stream);
-      if (list) list.push(entry);
-      else byStream.set(entry.stream, [entry]);
-    }
-    for (const [stream, entries] of byStream) {
-      // renew() released them already. Marked gone while they are sorted out, so that a settler meeting one
-      // meanwhile leaves the report to this round instead of making it a second time; taken-over ones unmarked.
-      for (const entry of entries) entry.gone = true;
-      let takenOver: string[];
-      try {
-        takenOver = await this.deps.gone.sortOut(stream, entries.map(e => e.id), 'while held here (its handler running or its retry waiting)');
-      } catch (err) {
-        for (const entry of entries) entry.gone = false;
-        this.deps.logger.warn?.(`Could not tell whether ${entries.length} entries of ${stream} whose lease here ran out were trimmed or taken over: ${(err as Error).message}`);
-        continue;
-      }
-      const taken = new Set(takenOver);
-      for (const entry of entries) if (taken.has(entry.id)) entry.gone = false;
-      for (const id of takenOver) this.deps.logger.warn?.(`Entry ${id} of ${stream} was taken over by another consumer (its lease here ran out); it is not settled here`);
     }
   }
 

@@ -79,7 +79,7 @@ export type DeadLetterResult = 'moved' | 'gone' | 'acked' | 'notPending';
 // What dead-letter-2.lua returns.
 const MOVE_RESULTS: Record<number, DeadLetterResult> = { 0: 'gone', 1: 'moved', 2: 'notPending' };
 
-export function deadLetterLimits(options: ResolvedServerOptions): DeadLetterLimits {
+export function deadLetterLimits(options: Pick<ResolvedServerOptions, 'deadLetter' | 'maxPayloadBytes'>): DeadLetterLimits {
   if (options.deadLetter === false) return {};
   return {
     maxLen: options.deadLetter.maxLen,

@@ -3,7 +3,7 @@ import type { Attempt } from './attempt.js';
 import type { AttemptResult } from './attempt-result.js';
 import { decide } from './failure-policy.js';
 import type { Leases } from './leases.js';
-import type { Redelivery } from './redelivery.js';
+import type { Redelivery, TakenBack } from './redelivery.js';
 import type { Route } from './route.js';
 import type { Settler } from './settler.js';
 import type { Slots } from './slots.js';
@@ -25,7 +25,8 @@ export interface DispatcherDeps {
   leases: Leases;
   attempt: Attempt;
   settler: Settler;
-  redelivery: () => Redelivery;
+  /** Where retries wait; the dispatcher takes them back when due, as far as it has room. */
+  redelivery: Redelivery;
   /** Waiting retries at most before the reader stops reading new entries (maxWaitingRetries). */
   maxWaitingRetries: number;
   logger: LoggerService;
@@ -62,9 +63,11 @@ export const ORDERED_UNCONFIRMED_ACKS = 32;
 
 /**
  * Runs held entries within the concurrency slots: each runs one attempt, the failure policy decides, the
- * settler carries it out (ack, dead letter, or a retry through redelivery). Entries beyond the free slots
- * wait in a backlog, first in first out; ordered streams run one entry at a time, their retries included;
- * a batch handler's entries of one submission go to it together.
+ * settler carries it out (ack, dead letter), and a retry is scheduled in redelivery, from where the
+ * dispatcher takes it back when it falls due and there is room. Entries beyond the free slots wait in a
+ * backlog, first in first out; ordered streams run one entry at a time, their retries included; a batch
+ * handler's entries of one submission go to it together. Control goes one way: the dispatcher calls
+ * attempt, policy, settler and redelivery; none of them calls it.
  */
 export class Dispatcher {
   private readonly backlog: StreamEntry[] = [];
@@ -75,7 +78,9 @@ export class Dispatcher {
   /** Entries holding a slot (running, or queued on an ordered stream). */
   private active = 0;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    deps.redelivery.onDue(() => this.takeBackDue());
+  }
 
   get inFlight(): number {
     return this.active;
@@ -91,7 +96,7 @@ export class Dispatcher {
    * while maxWaitingRetries retries wait (a downstream outage must not pull the whole backlog into memory).
    */
   get readable(): number {
-    const redelivery = this.deps.redelivery();
+    const { redelivery } = this.deps;
     if (this.backlog.length > 0 || redelivery.hasDue || redelivery.waiting >= this.deps.maxWaitingRetries) return 0;
     return this.deps.slots.free;
   }
@@ -102,11 +107,6 @@ export class Dispatcher {
     return new Promise(resolve => this.readerWakes.push(resolve));
   }
 
-  /** An ordered stream's head waiting for its retry: it still holds its slot. */
-  holdsSlot(entry: StreamEntry): boolean {
-    return this.ordered.get(entry.stream)?.retrying === entry;
-  }
-
   /** Entries must be held (leased). Runs as many as slots allow; the rest wait in order. */
   submit(entries: StreamEntry[]): void {
     let batches: Map<Route, StreamEntry[]> | undefined;
@@ -115,7 +115,7 @@ export class Dispatcher {
         this.deps.leases.release(entry);
         continue;
       }
-      if (this.holdsSlot(entry)) {
+      if (this.ordered.get(entry.stream)?.retrying === entry) {
         this.resumeOrdered(entry);
         continue;
       }
@@ -128,8 +128,14 @@ export class Dispatcher {
     if (batches) for (const [route, batch] of batches) void this.runBatch(route, batch);
   }
 
-  /** A retry will not come back (lease lost, trimmed, shutdown): its ordered stream goes on without it. */
+  /** A held entry's lease was lost: its retry, if any, is forgotten, and its ordered stream goes on without it. */
   letGo(entry: StreamEntry): void {
+    this.deps.redelivery.cancel(entry);
+    this.goOnWithout(entry);
+  }
+
+  /** A retry will not come back (lease lost, trimmed, shutdown): its ordered stream goes on without it. */
+  private goOnWithout(entry: StreamEntry): void {
     const queue = this.ordered.get(entry.stream);
     if (queue?.retrying === entry) {
       queue.retrying = undefined;
@@ -186,7 +192,7 @@ export class Dispatcher {
 
   private async runOne(route: Route, entry: StreamEntry): Promise<void> {
     try {
-      await this.settle(route, entry, await this.deps.attempt.run(route, entry));
+      await this.settle(route, entry, await this.deps.attempt.run(route, entry), false);
     } finally {
       this.done();
     }
@@ -195,7 +201,7 @@ export class Dispatcher {
   private async runBatch(route: Route, entries: StreamEntry[]): Promise<void> {
     try {
       const results = await this.deps.attempt.runBatch(route, entries);
-      await Promise.all(entries.map((entry, i) => this.settle(route, entry, results[i])));
+      await Promise.all(entries.map((entry, i) => this.settle(route, entry, results[i], false)));
     } finally {
       this.done(entries.length);
     }
@@ -236,7 +242,8 @@ export class Dispatcher {
         const result = await this.deps.attempt.run(route, entry, token);
         // A call that outlived its lease (a stalled event loop): another consumer may have run the partition meanwhile.
         if (token !== undefined) this.deps.checkCompletion?.(stream, entry.id, token);
-        const retrying = await this.settle(route, entry, result);
+        // The head keeps its slot while it waits for its retry: the entries behind it hold theirs.
+        const retrying = await this.settle(route, entry, result, true);
         queue.entries.shift();
         if (retrying) queue.retrying = entry;
         else {
@@ -269,16 +276,21 @@ export class Dispatcher {
     queue.retrying = undefined;
     if (retrying) dropped.push(retrying);
     for (const e of dropped) this.deps.leases.release(e);
-    if (retrying) this.deps.redelivery().cancel(retrying);
+    if (retrying) this.deps.redelivery.cancel(retrying);
     if (dropped.length > 0) this.done(dropped.length);
   }
 
-  /** Policy, then settler. Returns true when the entry now waits for a retry. Never rejects. */
-  private async settle(route: Route, entry: StreamEntry, result: AttemptResult): Promise<boolean> {
+  /**
+   * Policy, then settler; a retry is scheduled in redelivery (`keepsSlot`: the entry keeps its slot while it
+   * waits). Returns true when the entry now waits for a retry. Never rejects.
+   */
+  private async settle(route: Route, entry: StreamEntry, result: AttemptResult, keepsSlot: boolean): Promise<boolean> {
     // The attempt number counts handler failures only: a delivery a crash interrupted is not an attempt.
     const decision = decide({ route, attempt: entry.failures + 1, result, deadline: entry.message?.deadline });
     try {
-      return (await this.deps.settler.apply(route, entry, decision)) === 'retrying';
+      if ((await this.deps.settler.apply(route, entry, decision)) !== 'retrying' || decision.kind !== 'retry') return false;
+      this.deps.redelivery.schedule(entry, decision.delayMs, keepsSlot);
+      return true;
     } catch (err) {
       // The settler reports its own Redis errors; anything else is a bug: keep the entry pending, not lost.
       this.deps.leases.release(entry);
@@ -298,8 +310,24 @@ export class Dispatcher {
     this.active -= n;
     this.deps.slots.release(n);
     if (this.backlog.length > 0 && !this.stopped) this.drainBacklog();
-    this.deps.redelivery().pump();
+    this.takeBackDue();
     this.wakeReaders();
+  }
+
+  /** Takes back the retries due, as far as there is room (an ordered head that kept its slot needs none). */
+  private takeBackDue(): void {
+    const taking = this.deps.redelivery.takeDue(this.capacity);
+    if (taking) void taking.then(back => this.retaken(back));
+  }
+
+  /**
+   * Taken back retries run again, each on its own (a batch handler's retry is not batched with other retries:
+   * an entry that fails its batch must not take others down with it); lost ones (trimmed, claimed elsewhere,
+   * shutdown) let their ordered stream go on.
+   */
+  private retaken({ taken, lost }: TakenBack): void {
+    for (const entry of lost) this.goOnWithout(entry);
+    for (const entry of taken) this.submit([entry]);
   }
 
   /** Every waiting reader: each reads at most `readable` (a cluster's readers may overshoot it together; the backlog keeps the extra). */

@@ -11,8 +11,9 @@ export type Decision =
   /**
    * `wireError`: what a request's caller is answered (Nest's filtered error). `beforeHandler`: the entry was
    * refused before any handler call (undecodable, delivered too often), so no handler failure is reported.
+   * `moved`: dead-lettered inside Redis already (the size guard's read): only reported.
    */
-  | { kind: 'deadLetter'; reason: DeadLetterReason; error: unknown; wireError?: unknown; beforeHandler?: boolean }
+  | { kind: 'deadLetter'; reason: DeadLetterReason; error: unknown; wireError?: unknown; beforeHandler?: boolean; moved?: true }
   /** Nothing ran and nothing failed (the consumer is stopping): the entry stays pending for whoever comes next. */
   | { kind: 'leave' };
 
@@ -48,7 +49,7 @@ export function decide({ route, attempt, result, deadline, now = Date.now(), ran
     case 'stopped':
       return LEAVE;
     case 'rejected':
-      return { kind: 'deadLetter', reason: result.reason, error: result.error, wireError: INTERNAL_ERROR, beforeHandler: true };
+      return { kind: 'deadLetter', reason: result.reason, error: result.error, wireError: INTERNAL_ERROR, beforeHandler: true, moved: result.moved };
     case 'manual': {
       const s = result.settlement;
       if (s?.kind === 'ack') return ACK;

@@ -2,7 +2,8 @@ import type { LoggerService } from '@nestjs/common';
 import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
 import type { RedisClient } from '../redis/redis-client.js';
 import type { Leases } from './leases.js';
-import type { EmitEvent } from './settler.js';
+import type { StreamEntry } from './stream-entry.js';
+import type { EmitEvent } from '../events.js';
 
 // Entries lost before the group read them are logged at most once per stream per minute (with the count since
 // the last line): a producer's maxLen that keeps outrunning a consumer trims on every XADD.
@@ -97,6 +98,35 @@ export class GoneEntries {
     });
     await this.report(stream, gone, when);
     return takenOver;
+  }
+
+  /**
+   * Held entries whose lease renewal failed (the claim loop's): trimmed or deleted (reported as deleted, their handler may still be
+   * running: its result is ignored), or claimed by another consumer (it runs them now).
+   */
+  async sortOutLost(lost: StreamEntry[]): Promise<void> {
+    const byStream = new Map<string, StreamEntry[]>();
+    for (const entry of lost) {
+      const list = byStream.get(entry.stream);
+      if (list) list.push(entry);
+      else byStream.set(entry.stream, [entry]);
+    }
+    for (const [stream, entries] of byStream) {
+      // renew() released them already. Marked gone while they are sorted out, so that a settler meeting one
+      // meanwhile leaves the report to this round instead of making it a second time; taken-over ones unmarked.
+      for (const entry of entries) entry.gone = true;
+      let takenOver: string[];
+      try {
+        takenOver = await this.sortOut(stream, entries.map(e => e.id), WHILE_HELD);
+      } catch (err) {
+        for (const entry of entries) entry.gone = false;
+        this.deps.logger.warn?.(`Could not tell whether ${entries.length} entries of ${stream} whose lease here ran out were trimmed or taken over: ${(err as Error).message}`);
+        continue;
+      }
+      const taken = new Set(takenOver);
+      for (const entry of entries) if (taken.has(entry.id)) entry.gone = false;
+      for (const id of takenOver) this.deps.logger.warn?.(`Entry ${id} of ${stream} was taken over by another consumer (its lease here ran out); it is not settled here`);
+    }
   }
 }
 

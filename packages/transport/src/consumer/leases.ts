@@ -58,6 +58,13 @@ export class Leases {
     this.count++;
   }
 
+  /** Holds an entry taken back for its retry (an XCLAIM: a new delivery) with the fields Redis returned. */
+  holdRedelivered(entry: StreamEntry, fields: string[], touchedAt: number): void {
+    entry.fields = fields;
+    entry.deliveryCount++;
+    this.hold(entry, touchedAt);
+  }
+
   release(entry: StreamEntry): void {
     const index = entry.leaseIndex;
     if (index < 0 || this.slab[index] !== entry) return;

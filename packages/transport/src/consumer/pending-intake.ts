@@ -6,7 +6,7 @@ import type { Dispatcher } from './dispatcher.js';
 import type { FailureRecord } from './failure-record.js';
 import type { GoneEntries } from './gone-entries.js';
 import { CLOCK_MARGIN_MS, type Leases } from './leases.js';
-import type { EmitEvent } from './settler.js';
+import type { EmitEvent } from '../events.js';
 import type { Slots } from './slots.js';
 import { streamEntry } from './stream-entry.js';
 import type { Utf8Guard } from './utf8-guard.js';

@@ -8,14 +8,12 @@ import type { Dispatcher } from './dispatcher.js';
 import type { Leases } from './leases.js';
 import type { PendingIntake } from './pending-intake.js';
 import type { StreamOwnership } from './partition-ownership.js';
-import type { SizeGuard } from './size-guard.js';
+import { movedOversized, type SizeGuard, type XReadGroupReply } from './size-guard.js';
 import type { UnreadTrims } from './unread-trims.js';
 import type { Utf8Guard } from './utf8-guard.js';
 import { streamEntry, type StreamEntry } from './stream-entry.js';
 import { doublingDelay } from './backoff.js';
 import { WakeablePause } from '../wakeable-pause.js';
-
-type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
 
 // After a failed read: 100 ms, doubling, at most 5 s between tries (a lasting error is not a hot loop).
 const ERROR_BACKOFF_MIN_MS = 100;
@@ -27,7 +25,7 @@ const BACKLOG_TRIMS_CHECK_MS = 1000;
 export interface ReadLoopDeps {
   /** The `reader` connection, for the blocking XREADGROUP only: a blocked read holds its connection. */
   reader: RedisClient;
-  options: ResolvedServerOptions;
+  options: Pick<ResolvedServerOptions, 'group' | 'consumer' | 'blockMs' | 'watchdogMs' | 'readBatchSize'>;
   streams: string[];
   leases: Leases;
   dispatcher: Dispatcher;
@@ -202,7 +200,12 @@ export class ReadLoop {
     for (let i = 0; i < reply.length; i++) {
       const [stream, list] = reply[(start + i) % reply.length];
       if (list.length >= count) this.lastReadFull = true;
-      for (const [id, fields] of list) {
+      for (const [id, fields, oversized] of list) {
+        if (oversized !== undefined) {
+          // Dead-lettered and acked by the size guard's script: not pending, so not held; only reported.
+          entries.push(streamEntry(stream, id, fields, 1, movedOversized(oversized)));
+          continue;
+        }
         const entry = streamEntry(stream, id, fields, 1);
         this.deps.leases.hold(entry, now);
         entries.push(entry);

@@ -3,8 +3,7 @@ import type { RedisClient } from '../redis/redis-client.js';
 import { runScript } from '../redis/lua.js';
 import type { ResolvedRetention } from '../options/retention.js';
 import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
-import type { RetentionEvent } from '../status.js';
-import type { EmitEvent } from './settler.js';
+import type { EmitEvent, RetentionEvent } from '../events.js';
 
 export interface RetentionDeps {
   redis: RedisClient;

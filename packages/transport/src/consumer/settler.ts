@@ -3,7 +3,7 @@ import type { RedisClient } from '../redis/redis-client.js';
 import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
 import type { ResolvedServerOptions } from '../options/server.js';
 import { redisErrorMessage } from '../redis/replies.js';
-import type { RedisStreamsEvents } from '../status.js';
+import type { EmitEvent } from '../events.js';
 import type { Acker } from './acker.js';
 import { deadLetterLimits, moveToDeadLetter, type DeadLetterResult } from './dead-letter.js';
 import { describeError } from './describe-error.js';
@@ -17,16 +17,16 @@ import type { StreamEntry } from './stream-entry.js';
 import { doublingDelay } from './backoff.js';
 import { withTraceId } from '../observability/trace-log.js';
 
-/** Emits one of the server's typed events. */
-export type EmitEvent = <K extends keyof RedisStreamsEvents>(event: K, ...args: Parameters<RedisStreamsEvents[K]>) => void;
-
 // A dead-letter move Redis refused (OOM, NOPERM, connection lost) is tried again after 1 s, 2 s, ... 30 s.
 const SETTLE_RETRY_MIN_MS = 1000;
 const SETTLE_RETRY_MAX_MS = 30_000;
 
+/** The options the settler reads. */
+export type SettlerOptions = Pick<ResolvedServerOptions, 'group' | 'consumer' | 'deadLetter' | 'maxPayloadBytes' | 'failureLogs'>;
+
 export interface SettlerDeps {
   redis: RedisClient;
-  options: ResolvedServerOptions;
+  options: SettlerOptions;
   acker: Acker;
   leases: Leases;
   replies: ReplyWriter;
@@ -37,14 +37,14 @@ export interface SettlerDeps {
   failures: FailureRecord;
   /** Reports entries found trimmed or deleted before they were settled. */
   gone: GoneEntries;
-  /** Where a retry decision goes: the entry waits for its next attempt there. */
-  scheduleRetry: (entry: StreamEntry, delayMs: number) => void;
 }
 
 /**
- * Carries out a decision: acks, dead-letters (answering a request's caller first), or hands the entry to
- * redelivery; logs one line per failed attempt and emits the typed events. A settlement Redis refuses is
- * retried on its own, never by running the handler again.
+ * Carries out a decision: acks, dead-letters (answering a request's caller first), or readies a retry
+ * (recorded as a handler failure; the dispatcher schedules it); logs one line per failed attempt and emits
+ * the typed events. Every dead letter, whatever its reason (handler failures, undecodable or oversized
+ * entries, bytes not UTF-8, interrupted too often), is moved and reported here, and only here. A
+ * settlement Redis refuses is retried on its own, never by running the handler again.
  */
 export class Settler {
   private readonly retrying = new Map<StreamEntry, NodeJS.Timeout>();
@@ -53,7 +53,7 @@ export class Settler {
   constructor(private readonly deps: SettlerDeps) {}
 
   /**
-   * Resolves once the decision is carried out (`settled`), handed to redelivery (`retrying`), or given up
+   * Resolves once the decision is carried out (`settled`), ready for its retry (`retrying`), or given up
    * because another consumer has the entry now (`dropped`). Never rejects.
    */
   async apply(route: Route, entry: StreamEntry, decision: Decision): Promise<'settled' | 'retrying' | 'dropped'> {
@@ -64,6 +64,10 @@ export class Settler {
     if (decision.kind === 'leave') {
       this.deps.leases.release(entry);
       return 'dropped';
+    }
+    if (decision.kind === 'deadLetter' && decision.moved) {
+      this.reportDeadLetter(entry, route.deadLetterKey ?? false, decision.reason, describeError(decision.error));
+      return 'settled';
     }
     if (!(decision.kind === 'deadLetter' && decision.beforeHandler)) this.reportFailure(route, entry, decision);
     if (!(await this.confirmLease(entry))) {
@@ -76,7 +80,6 @@ export class Settler {
     }
     if (decision.kind === 'retry') {
       this.deps.failures.record(entry);
-      this.deps.scheduleRetry(entry, decision.delayMs);
       return 'retrying';
     }
     if (!route.isEvent && entry.message) {
@@ -167,6 +170,11 @@ export class Settler {
       this.deps.gone.counted(entry.stream, [entry.id], `before its dead-letter move (${reason})`);
       return;
     }
+    this.reportDeadLetter(entry, dlq, reason, described);
+  }
+
+  /** The one report of a dead letter: the log line, the metric (nestream_messages_dead_lettered_total), the event. */
+  private reportDeadLetter(entry: StreamEntry, dlq: string | false, reason: string, described: { name: string; message: string }): void {
     this.deps.instrumentation.deadLettered(entry.stream, reason, { id: entry.id, deliveryCount: entry.deliveryCount, headers: entry.message?.headers ?? {} });
     if (dlq === false) {
       this.deps.logger.error(`Dropped entry ${entry.id} of ${entry.stream} (${reason}: ${described.message}); deadLetter is false`);

@@ -1,28 +1,26 @@
 import type { RedisClient } from '../redis/redis-client.js';
-import type { LoggerService } from '@nestjs/common';
 import type { DeadLetterKeys } from '../options/dead-letter.js';
 import type { ResolvedServerOptions } from '../options/server.js';
+import { DecodeError } from '../errors/decode.error.js';
 import { runScript, scriptPermissionError } from '../redis/lua.js';
 import { DEAD_LETTER_FIELDS } from './dead-letter.js';
-import type { ConsumerInstrumentation } from '../observability/instrumentation.js';
-import type { EmitEvent } from './settler.js';
+import type { AttemptResult } from './attempt-result.js';
 
-/** XREADGROUP's reply shape: per stream, its entries. */
-export type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null]>]> | null;
+/**
+ * XREADGROUP's reply shape: per stream, its entries. From the size guard, an entry it dead-lettered inside
+ * Redis comes without its fields (null) and with why (`oversized`).
+ */
+export type XReadGroupReply = Array<[stream: string, entries: Array<[id: string, fields: string[] | null, oversized?: string]>]> | null;
 
 type ScriptReply = [entries: Array<[id: string, fields: string[]]>, oversized: Array<[id: string, message: string]>, full: number];
 
 export interface SizeGuardDeps {
   /** The commands connection (the script is short; the reader's connection is kept for blocking). */
   redis: RedisClient;
-  options: ResolvedServerOptions;
+  options: Pick<ResolvedServerOptions, 'group' | 'consumer' | 'maxPayloadBytes' | 'deadLetter'>;
   streams: string[];
   /** Where each stream's oversized entries go (none with `deadLetter: false`: they are only acked). */
   deadLetterKeys: DeadLetterKeys;
-  logger: LoggerService;
-  emit: EmitEvent;
-  /** Counts each dead letter (nestream_messages_dead_lettered_total), as the settler does for the others. */
-  instrumentation: ConsumerInstrumentation;
 }
 
 /**
@@ -30,10 +28,12 @@ export interface SizeGuardDeps {
  * whatever their size (100 entries of 5 MB are 500 MB in the consumer before any check). Instead, entries
  * waiting are read by a script (read-within-size-2.lua) that dead-letters the oversized ones inside Redis,
  * keeping a prefix of each long value, so only entries within the limit reach this process: at most
- * count x streams x maxPayloadBytes per read. When nothing is waiting, the reader blocks with COUNT 1 per
- * stream (`blockingCount`): the entry that ends the wait is read whatever its size (an oversized one is
- * dead-lettered when decoded, keeping a prefix too), and the next read goes through the script again.
- * Costs one script call per read; with nothing waiting, one round trip more before the blocking read.
+ * count x streams x maxPayloadBytes per read. The ones it dead-lettered come back without their values, and
+ * are submitted like the others, screened as rejected (`decode`, already moved, see `movedOversized()`): the
+ * policy and the settler report them like every other dead letter. When nothing is waiting, the reader
+ * blocks with COUNT 1 per stream (`blockingCount`): the entry that ends the wait is read whatever its size (an
+ * oversized one is dead-lettered when decoded, keeping a prefix too), and the next read goes through the
+ * script again. Costs one script call per read; with nothing waiting, one round trip more before the blocking read.
  */
 export class SizeGuard {
   /** COUNT of the blocking read that waits for new entries: the one entry per stream the bound allows. */
@@ -43,9 +43,8 @@ export class SizeGuard {
 
   /**
    * Takes up to `count` waiting entries of each stream (`streams`: those the reader reads now) for this
-   * consumer, all within maxPayloadBytes.
-   * Returns null when no entry was waiting (then wait with a blocking read of `blockingCount`), an empty
-   * list when the ones waiting were all oversized (read again: more may wait).
+   * consumer, all within maxPayloadBytes, after the ones the script dead-lettered (without their fields).
+   * Returns null when no entry was waiting (then wait with a blocking read of `blockingCount`).
    */
   async take(count: number, streams = this.deps.streams): Promise<XReadGroupReply> {
     const replies = await Promise.all(streams.map(stream => this.takeFrom(stream, count)));
@@ -53,8 +52,8 @@ export class SizeGuard {
     let full = false;
     for (let i = 0; i < streams.length; i++) {
       const [entries, oversized, more] = replies[i];
-      if (entries.length > 0) reply.push([streams[i], entries]);
-      if (oversized.length > 0) this.report(streams[i], oversized);
+      if (oversized.length > 0) reply.push([streams[i], [...oversized.map(([id, message]): [string, null, string] => [id, null, message]), ...entries]]);
+      else if (entries.length > 0) reply.push([streams[i], entries]);
       if (more === 1) full = true;
     }
     return reply.length > 0 || full ? reply : null;
@@ -83,18 +82,12 @@ export class SizeGuard {
       f.failedAt, new Date().toISOString(),
     ]).catch(err => Promise.reject(scriptPermissionError(err)));
   }
+}
 
-  /** The script dead-lettered (or, with deadLetter false, acked) these: say so, as for any dead letter. */
-  private report(stream: string, oversized: Array<[id: string, message: string]>): void {
-    const { deadLetterKeys, logger, emit, instrumentation } = this.deps;
-    const dlq = deadLetterKeys.get(stream) ?? false;
-    for (const [id, message] of oversized) {
-      if (dlq === false) logger.error(`Dropped entry ${id} of ${stream} (decode: ${message}); deadLetter is false`);
-      else logger.warn?.(`Dead-lettered entry ${id} of ${stream} to ${dlq} (decode: DecodeError: ${message})`);
-      emit('deadLettered', {
-        stream, id, deadLetterStream: dlq, reason: 'decode', attempts: 1, error: { name: 'DecodeError', message },
-      });
-      instrumentation.deadLettered(stream, 'decode');
-    }
-  }
+/**
+ * What the attempt of an entry the read script dead-lettered returns: rejected (`decode`), moved already (not
+ * held: nothing is pending any more), so the policy and the settler only report it.
+ */
+export function movedOversized(message: string): AttemptResult {
+  return { kind: 'rejected', reason: 'decode', error: new DecodeError(message), moved: true };
 }

@@ -6,6 +6,7 @@ import { redisErrorMessage } from '../redis/replies.js';
 import {
   FIELD_CORRELATION_ID, FIELD_DATA, FIELD_DEADLINE, FIELD_HEADERS, FIELD_REPLY_TO, FIELD_VERSION,
 } from '../wire/codec.js';
+import type { AttemptResult } from './attempt-result.js';
 import type { Leases } from './leases.js';
 import type { StreamEntry } from './stream-entry.js';
 
@@ -19,27 +20,32 @@ const REPLACEMENT = '\uFFFD';
 
 type XRangeBufferReply = Array<[id: Buffer, fields: Buffer[]]>;
 
+const GONE: AttemptResult = { kind: 'skipped', why: 'trimmed' };
+
+export interface Utf8GuardDeps {
+  /** The commands connection (the re-read as bytes). */
+  redis: RedisClient;
+  leases: Leases;
+  logger: LoggerService;
+}
+
 /**
  * Keeps entries whose bytes are not valid UTF-8 away from handlers. The reader reads fields as UTF-8 text
  * (fast, and what the JSON wire format is), and decoding replaces each invalid byte sequence with U+FFFD:
  * a handler would get altered data without knowing. So an entry whose wire fields hold U+FFFD after
  * decoding is read again as bytes: if they are valid UTF-8, the U+FFFD was written on purpose and the entry
- * is handed over unchanged; if not, it is dead-lettered with reason `decode`, byte for byte (the copy is made
- * inside Redis). Costs one `includes` per wire field on the hot path, and a read of the entry only when
+ * is handed over unchanged; if not, it is handed over `screened` as rejected (`decode`): its attempt returns
+ * that without calling the handler, and it is dead-lettered like any other (`decide()`, the settler), byte for
+ * byte (the copy is made inside Redis). Costs one `includes` per wire field on the hot path, and a read of the entry only when
  * U+FFFD appears.
  */
 export class Utf8Guard {
-  constructor(
-    private readonly redis: RedisClient,
-    private readonly leases: Leases,
-    /** Dead-letters a refused entry (reason `decode`); never rejects (the settler retries a failed move itself). */
-    private readonly refuse: (entry: StreamEntry, error: DecodeError) => Promise<unknown>,
-    private readonly logger: LoggerService,
-  ) {}
+  constructor(private readonly deps: Utf8GuardDeps) {}
 
   /**
-   * The entries to hand to handlers, in order: the same array (synchronously) when no entry may have been
-   * altered, else a promise of those left after dead-lettering the ones that were not UTF-8.
+   * The entries to hand to the dispatcher, in order: the same array (synchronously) when no entry may have
+   * been altered, else a promise of them with the ones not UTF-8 screened (rejected), and without those whose
+   * check Redis failed (left pending).
    */
   screen(entries: StreamEntry[]): StreamEntry[] | Promise<StreamEntry[]> {
     for (const entry of entries) {
@@ -53,23 +59,24 @@ export class Utf8Guard {
     return entries.filter((_, i) => verdicts[i]);
   }
 
-  /** True to hand the entry over; false when it was dead-lettered or left pending. */
+  /** True to hand the entry over (screened, if it was not UTF-8 or is gone); false when it was left pending. */
   private async check(entry: StreamEntry): Promise<boolean> {
-    let invalid: string | undefined;
+    let found: XRangeBufferReply;
     try {
-      const found = (await this.redis.xrangeBuffer(entry.stream, entry.id, entry.id)) as unknown as XRangeBufferReply;
-      // Gone since it was read: the attempt acks what is left of it, as for any trimmed entry.
-      if (found.length === 0) entry.fields = null;
-      else invalid = firstInvalidField(found[0][1]);
-      if (invalid === undefined) return true;
+      found = (await this.deps.redis.xrangeBuffer(entry.stream, entry.id, entry.id)) as unknown as XRangeBufferReply;
     } catch (err) {
       // Redis failed us: the entry stays pending, unhandled, and is claimed again later.
-      this.leases.release(entry);
-      this.logger.error(`Could not check the bytes of entry ${entry.id} of ${entry.stream}, it stays pending: ${redisErrorMessage(err)}`);
+      this.deps.leases.release(entry);
+      this.deps.logger.error(`Could not check the bytes of entry ${entry.id} of ${entry.stream}, it stays pending: ${redisErrorMessage(err)}`);
       return false;
     }
-    await this.refuse(entry, new DecodeError(`"${invalid}" is not valid UTF-8`));
-    return false;
+    // Gone since it was read: the attempt acks what is left of it, as for any trimmed entry.
+    if (found.length === 0) entry.screened = GONE;
+    else {
+      const invalid = firstInvalidField(found[0][1]);
+      if (invalid !== undefined) entry.screened = { kind: 'rejected', reason: 'decode', error: new DecodeError(`"${invalid}" is not valid UTF-8`) };
+    }
+    return true;
   }
 }
 

@@ -24,7 +24,8 @@ import { SizeGuard } from '../consumer/size-guard.js';
 import { Utf8Guard } from '../consumer/utf8-guard.js';
 import { appendReplyTo, ReplyWriter } from '../consumer/reply-writer.js';
 import { deadLetterKeysOf, type Route } from '../consumer/route.js';
-import { Settler, type EmitEvent } from '../consumer/settler.js';
+import { Settler } from '../consumer/settler.js';
+import type { EmitEvent, RedisStreamsEvents } from '../events.js';
 import { FailureRecord } from '../consumer/failure-record.js';
 import { Slots } from '../consumer/slots.js';
 import { PartitionError } from '../errors/partition.error.js';
@@ -40,7 +41,7 @@ import { isBusyGroup, isCertificateError, isFatalRedisError, redisErrorMessage }
 import { checkConsumerPermissions, consumerPermissionScope, type PartitionPermissionScope } from '../redis/permissions.js';
 import { recordPartitionCounts, type EventPatternPartitions } from './partition-counts.js';
 import { settleWithin } from '../settle-within.js';
-import { RedisStreamsStatus, type RedisStreamsEvents } from '../status.js';
+import { RedisStreamsStatus } from '../status.js';
 
 interface Running {
   commands: RedisClient;
@@ -212,7 +213,10 @@ export class RedisStreamsServer
     return this.running?.ownership?.owned ?? new Map();
   }
 
-  /** Wires the consumer's parts; control flows reader -> dispatcher -> attempt -> policy -> settler or redelivery. */
+  /**
+   * Wires the consumer's parts; control flows one way: reader / intake -> dispatcher -> attempt, policy, settler,
+   * redelivery (the dispatcher takes due retries back from it). Each part is made before the parts that call it.
+   */
   private assemble(commands: RedisClient, readers: RedisClient[], routes: Map<string, Route>, readGroups: string[][]): Running {
     const streams = readGroups.flat();
     const o = this.options;
@@ -226,39 +230,29 @@ export class RedisStreamsServer
     const instrumentation = this.instrumentation;
     const gone = new GoneEntries({ redis: commands, leases, group: o.group, logger, emit, instrumentation });
     const replies = new ReplyWriter(appendReplyTo(commands));
-    let dispatcher: Dispatcher | undefined;
-    const redelivery = new Redelivery({
-      redis: commands, group: o.group, consumer: o.consumer, leases, gone, logger,
-      capacity: () => dispatcher!.capacity,
-      holdsSlot: entry => dispatcher!.holdsSlot(entry),
-      submit: entry => dispatcher!.submit([entry]),
-      letGo: entry => dispatcher!.letGo(entry),
-    });
+    const redelivery = new Redelivery({ redis: commands, group: o.group, consumer: o.consumer, leases, gone, logger });
     const failures = new FailureRecord(commands, o.group, logger);
-    const settler = new Settler({
-      redis: commands, options: o, acker, leases, replies, logger, emit, instrumentation, failures, gone,
-      scheduleRetry: (entry, delayMs) => redelivery.schedule(entry, delayMs),
-    });
+    const settler = new Settler({ redis: commands, options: o, acker, leases, replies, logger, emit, instrumentation, failures, gone });
     const rateLimits = new RedisRateLimits({ redis: commands, logger });
     const attempt = new Attempt({
       options: o, replies, instrumentation, hooks: this.processingHooks, rateLimits,
       onReplyError: (entry, err) => this.reportError(`Request ${entry.id} of ${entry.stream} was handled but its reply was not written`, err),
     });
-    dispatcher = new Dispatcher({
-      routes, slots, leases, attempt, settler, redelivery: () => redelivery, maxWaitingRetries: o.maxWaitingRetries, logger,
+    const dispatcher = new Dispatcher({
+      routes, slots, leases, attempt, settler, redelivery, maxWaitingRetries: o.maxWaitingRetries, logger,
       mayRun: stream => ownership?.mayRun(stream) ?? true,
       fencingToken: (stream): number | undefined => ownership?.fencingToken(stream),
       checkCompletion: (stream, id, token): void => ownership?.checkCompletion(stream, id, token),
       acks: acker,
     });
-    const utf8Guard = new Utf8Guard(commands, leases, (entry, error) => settler.apply(routes.get(entry.stream)!, entry, { kind: 'deadLetter', reason: 'decode', error, beforeHandler: true }), logger);
+    const utf8Guard = new Utf8Guard({ redis: commands, leases, logger });
     const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard, failures });
     const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
     const unreadTrims = new UnreadTrims({ redis: commands, group: o.group, gone, logger, onError });
     const owned = orderedPartitions(routes);
     const ownership: PartitionOwnership | undefined = owned.length === 0 ? undefined : new PartitionOwnership({
       redis: commands, options: o, keys: this.keys, patterns: owned, intake, leases, logger,
-      letGo: stream => dispatcher!.letGoPartition(stream),
+      letGo: stream => dispatcher.letGoPartition(stream),
       onLateCompletion: event => {
         logger.warn?.(
           `Entry ${event.id} of partition ${event.stream} finished after this consumer lost the partition's lease (generation ${event.fencingToken}; ` +
@@ -277,13 +271,13 @@ export class RedisStreamsServer
           reader: readers[i], options: o, streams: groupStreams, leases, dispatcher, intake, logger, onError,
           ensureGroups: () => this.ensureGroups(commands, groupStreams),
           utf8Guard,
-          sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams: groupStreams, deadLetterKeys, logger, emit, instrumentation }) : undefined,
+          sizeGuard: o.boundedReads ? new SizeGuard({ redis: commands, options: o, streams: groupStreams, deadLetterKeys }) : undefined,
           ownership,
           unreadTrims,
         }),
     );
     const retention = retentionOf(routes, { redis: commands, logger, emit, instrumentation });
-    const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, redelivery, logger, onError, ownership, retention, gone, unreadTrims });
+    const claimLoop = new ClaimLoop({ redis: commands, options: o, streams, leases, intake, dispatcher, logger, onError, ownership, retention, gone, unreadTrims });
     const unwatch = instrumentation.watch({ redis: commands, group: o.group, streams, deadLetterKeys });
     const eventStreams = [...routes.values()].filter(r => r.isEvent).map(r => r.stream);
     const mover = o.scheduler && eventStreams.length > 0
