@@ -24,7 +24,7 @@ export interface TestBrowser {
 
 /**
  * Starts Chromium with a fresh profile. A missing Chromium fails the test with what to install: browser
- * tests never skip (CI installs it; see notes/h-board.md).
+ * tests never skip (CI installs it: .ci/run).
  */
 export async function startChromium(): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM_PATH)) {
