@@ -1,39 +1,12 @@
 import type { Page } from 'playwright-core';
 import { useRedis } from '../harness/fixture.js';
-import { startChromium, type TestBrowser } from '../harness/chromium.js';
-import { addDeadLetter, writeKnownState } from '../cli/known-state.js';
+import { useBoardInChromium } from './board-in-chromium.js';
+import { addDeadLetter } from '../cli/known-state.js';
 import { startBoard } from './board-http.js';
 
 const fx = useRedis();
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  browser = await startChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
-beforeEach(async () => {
-  await writeKnownState(fx.redis.client());
-  browser.errors.length = 0;
-});
-
-afterEach(() => {
-  // The page's own script never throws.
-  expect(browser.errors).toEqual([]);
-});
-
-/** Opens the board and records every Content-Security-Policy violation the page reports. */
-async function open(url: string): Promise<Page> {
-  const page = await browser.page();
-  // A string: it runs in the page, which this file's TypeScript (no DOM types) does not describe.
-  await page.addInitScript(`window.__violations = [];
-    document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));`);
-  await page.goto(url);
-  return page;
-}
+const chromium = useBoardInChromium(fx);
+const { open } = chromium;
 
 const cellTexts = (page: Page, selector: string) => page.locator(selector).locator('td').allTextContents();
 
@@ -50,7 +23,7 @@ describe('the board in Chromium', () => {
       expect.stringMatching(/^billing\s*1\s*1\s*1/),
     ]);
     await expect(page.locator('#summary').textContent()).resolves.toBe('2 streams, 3 dead letters; 1 reply streams of request-reply clients not shown');
-    await browser.screenshot(page, 'board-overview.png');
+    await chromium.browser.screenshot(page, 'board-overview.png');
 
     await page.evaluate('window.__sameDocument = true');
     await fx.redis.client().xadd('orders.created', '*', 'data', '{"id":4}');
@@ -72,7 +45,7 @@ describe('the board in Chromium', () => {
     await row.getByRole('button', { name: 'Show' }).click();
     await expect(page.locator('tr.detail:not([hidden]) pre.payload').textContent()).resolves.toBe(JSON.stringify({ id: 7, sku: 'gizmo', customer: 'ivy' }, null, 2));
     await row.getByRole('checkbox').check();
-    await browser.screenshot(page, 'board-dead-letters.png');
+    await chromium.browser.screenshot(page, 'board-dead-letters.png');
     await page.getByRole('button', { name: 'Redrive selected (1)' }).click();
     const dialog = page.getByRole('dialog');
     await expect(dialog.textContent()).resolves.toContain('Every group of orders.created gets the redriven entries: audit, billing');
@@ -110,7 +83,7 @@ describe('the board in Chromium', () => {
     expect(await purge.isDisabled()).toBe(true);
     await dialog.getByLabel('Type orders.created to confirm').fill('orders');
     expect(await purge.isDisabled()).toBe(true);
-    await browser.screenshot(page, 'board-purge-confirm.png');
+    await chromium.browser.screenshot(page, 'board-purge-confirm.png');
     await dialog.getByLabel('Type orders.created to confirm').fill('orders.created');
     await purge.click();
     await page.locator('#dl-message', { hasText: 'Purged 3 dead letter(s).' }).waitFor();
@@ -142,7 +115,7 @@ describe('the board in Chromium', () => {
     await page.goto(`${board.url}#/stream?s=orders.created`);
     await page.locator('#entries tr[data-id="1700000500000-0"]').waitFor();
     expect(await page.locator('#entries tr[data-id="1700000500000-0"] td').nth(2).textContent()).toBe('</script><img src=x onerror=window.__pwned=4>');
-    await browser.screenshot(page, 'board-crafted-markup.png');
+    await chromium.browser.screenshot(page, 'board-crafted-markup.png');
 
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
     expect(await page.locator('main img, main script, main b, main svg:not(.spark)').count()).toBe(0);
@@ -176,12 +149,12 @@ describe('the board in Chromium', () => {
     const page = await open(`${board.url}#/group?s=orders.created&g=billing`);
     await page.locator('td.id', { hasText: '1700000000001-0' }).waitFor();
     expect(await page.locator('main').textContent()).toContain('1 pending in all; lag 1; last delivered 1700000000001-0');
-    await browser.screenshot(page, 'board-group.png');
+    await chromium.browser.screenshot(page, 'board-group.png');
     await page.goto(`${board.url}#/stream?s=orders.created`);
     await page.getByRole('button', { name: 'Follow live' }).click();
     await page.getByText('following: new entries appear at the top').waitFor();
     await fx.redis.client().xadd('orders.created', '1800000000000-0', 'data', '{"live":true}', 'cid', 'c-live');
     await page.locator('#tail tr[data-id="1800000000000-0"]').waitFor();
-    await browser.screenshot(page, 'board-stream.png');
+    await chromium.browser.screenshot(page, 'board-stream.png');
   });
 });

@@ -1,9 +1,7 @@
 import { RedisStreamRecordBuilder } from '@nestream/transport';
-import type { Page } from 'playwright-core';
 import { lastValueFrom } from 'rxjs';
 import { useRedis } from '../harness/fixture.js';
-import { startChromium, type TestBrowser } from '../harness/chromium.js';
-import { writeKnownState } from '../cli/known-state.js';
+import { useBoardInChromium } from './board-in-chromium.js';
 import { startBoard } from './board-http.js';
 import { emitLater, HOUR, scheduledIds } from './scheduled-emits.js';
 
@@ -11,34 +9,8 @@ import { emitLater, HOUR, scheduledIds } from './scheduled-emits.js';
 // (only on a board with writes allowed); attacker-controlled schedules render as text.
 
 const fx = useRedis();
-let browser: TestBrowser;
-
-beforeAll(async () => {
-  browser = await startChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
-beforeEach(async () => {
-  await writeKnownState(fx.redis.client());
-  browser.errors.length = 0;
-});
-
-afterEach(() => {
-  // The page's own script never throws.
-  expect(browser.errors).toEqual([]);
-});
-
-/** Opens the board and records every Content-Security-Policy violation the page reports. */
-async function open(url: string): Promise<Page> {
-  const page = await browser.page();
-  await page.addInitScript(`window.__violations = [];
-    document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));`);
-  await page.goto(url);
-  return page;
-}
+const chromium = useBoardInChromium(fx);
+const { open } = chromium;
 
 describe('delayed emits on the board, in Chromium', () => {
   it('shows a stream\'s scheduled emit with its due time, and cancels it by clicking', async () => {
@@ -64,7 +36,7 @@ describe('delayed emits on the board, in Chromium', () => {
     expect(await page.locator('#scheduled tr').evaluateAll(rows => rows.map(r => r.getAttribute('data-id')))).toEqual([overdue, soon, later]);
     expect(await page.locator(`#scheduled tr[data-id="${overdue}"] td.due-in`).textContent()).toMatch(/^overdue by (2 min|1\d\d s)$/);
     expect(await page.locator(`#scheduled tr[data-id="${later}"] td.due-in`).textContent()).toMatch(/^in (3 h 0 min|2 h 59 min)$/);
-    await browser.screenshot(page, 'board-scheduled.png');
+    await chromium.browser.screenshot(page, 'board-scheduled.png');
 
     await row.getByRole('button', { name: 'Cancel' }).click();
     const dialog = page.getByRole('dialog');
@@ -124,7 +96,7 @@ describe('delayed emits on the board, in Chromium', () => {
     expect(await row.locator('pre.payload').textContent()).toBe(JSON.stringify({ note: attack }, null, 2));
     expect(await row.locator('pre.headers').textContent()).toBe(JSON.stringify({ x: attack }, null, 2));
     await page.locator('#scheduled tr[data-id="sched-raw"]', { hasText: 'undecodable' }).waitFor();
-    await browser.screenshot(page, 'board-scheduled-crafted.png');
+    await chromium.browser.screenshot(page, 'board-scheduled-crafted.png');
 
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
     expect(await page.locator('main img, main script, main svg:not(.spark)').count()).toBe(0);
