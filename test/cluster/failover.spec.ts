@@ -30,7 +30,38 @@ async function startConsumer(pattern: string, handled: Map<number, number>, fail
     claim: { minIdleMs: 2000, intervalMs: 250 }, retry: { maxAttempts: 3, backoff: { type: 'fixed', delayMs: 200, jitter: 0 } },
   });
   fx.apps.push(app);
+  // What the consumer went through, with times: shown when a wait below fails (its logger is off in tests).
+  const journal: string[] = [];
+  const note = (what: string) => journal.push(`${new Date().toISOString().slice(11, 23)} ${what}`);
+  for (const event of ['connected', 'disconnected', 'reconnecting'] as const) app.server.on(event, () => note(event));
+  app.server.on('error', err => note(`error: ${(err as Error)?.message ?? err}`));
+  journals.set(pattern, journal);
   return app;
+}
+
+/** Each consumer's journal, by pattern. */
+const journals = new Map<string, string[]>();
+
+/**
+ * Waits until every n of `expected` is handled; on a timeout, says what the consumer and Redis show instead:
+ * which n are missing, whether their entries are in the stream, the group's state, the consumer's journal.
+ */
+async function waitForHandled(pattern: string, expected: number[], handled: Map<number, number>, what: string): Promise<void> {
+  try {
+    await waitFor(() => expected.every(n => handled.has(n)), what, 30_000);
+  } catch (err) {
+    const missing = expected.filter(n => !handled.has(n));
+    const redis = fx.redis();
+    const entries = (await redis.xrange(pattern, '-', '+')) as [string, string[]][];
+    const inStream = entries.filter(([, f]) => missing.includes(JSON.parse(f[f.indexOf('data') + 1]).n)).map(([id]) => id);
+    const groups = await redis.call('XINFO', 'GROUPS', pattern);
+    throw new Error([
+      (err as Error).message,
+      `${missing.length} of ${expected.length} not handled (e.g. ${missing.slice(0, 5).join(', ')}); ${inStream.length} of them in the stream (ids ${inStream.slice(0, 5).join(', ')}), which holds ${entries.length} entries`,
+      `XINFO GROUPS: ${JSON.stringify(groups)}`,
+      `consumer journal:\n  ${(journals.get(pattern) ?? []).join('\n  ')}`,
+    ].join('\n'));
+  }
 }
 
 /** What a producer can be told when a write fails in a failover: the connection was lost, or durability not confirmed. */
@@ -58,7 +89,7 @@ describe('a Redis Cluster changing mid-run', () => {
 
     // Everything emitted after the promotion is handled, and acked on the new master.
     const after = [...producer.resolved].filter(n => !resolvedBefore.has(n));
-    await waitFor(() => after.every(n => handled.has(n)), 'every emit resolved after the promotion to be handled', 30_000);
+    await waitForHandled(pattern, after, handled, 'every emit resolved after the promotion to be handled');
     await waitFor(async () => (await fx.pending(pattern)) === 0, 'nothing pending', 30_000);
     // An emit lost with its master is rejected with an error that says so, not ioredis's bare message.
     expect(unclearRejections(producer)).toEqual([]);
@@ -95,7 +126,7 @@ describe('a Redis Cluster changing mid-run', () => {
     await producer.resolveMore(200, '200 durable emits after the failover', 60_000);
     await producer.stop();
 
-    await waitFor(() => [...producer.resolved].every(n => handled.has(n)), 'every resolved emit to be handled', 30_000);
+    await waitForHandled(pattern, [...producer.resolved], handled, 'every resolved emit to be handled');
     await waitFor(async () => (await fx.pending(pattern)) === 0, 'nothing pending', 30_000);
     expect(unclearRejections(producer)).toEqual([]);
     // Rejected emits were retried by the producer: reported, not asserted (how many depends on the timing).

@@ -16,6 +16,7 @@ import { firstValueFrom, lastValueFrom } from 'rxjs';
 import { useRedis } from '../harness/fixture.js';
 import { startApp, type TestApp } from '../harness/nest-app.js';
 import { sigkill, startChild } from '../harness/child.js';
+import { monitorCommands } from '../harness/command-monitor.js';
 import { uniqueName, waitFor } from '../harness/wait.js';
 
 /**
@@ -128,9 +129,8 @@ describe('partitioned streams', () => {
       return Shared;
     };
     // What each consumer's XREADGROUP names, as Redis sees it.
-    const monitor = await fx.redis.client().monitor();
     const read = new Map<string, Set<string>>();
-    monitor.on('monitor', (_time: string, args: string[]) => {
+    const monitor = await monitorCommands(fx.redis.port, ({ args }) => {
       if (args[0]?.toLowerCase() !== 'xreadgroup') return;
       const consumerName = args[3];
       const streams = args.slice(args.findIndex(a => a.toUpperCase() === 'STREAMS') + 1);
@@ -145,7 +145,7 @@ describe('partitioned streams', () => {
       const partitions = [0, 1, 2, 3].map(i => `${pattern}:{${i}}`);
       await waitFor(() => ['a', 'b'].every(c => partitions.every(p => read.get(c)?.has(p))), 'both consumers reading all 4 partitions');
     } finally {
-      monitor.disconnect();
+      monitor.stop();
     }
     const redis = fx.redis.client();
     for (let i = 0; i < 4; i++) expect(await redis.exists(`${pattern}:{${i}}:owner:g`)).toBe(0);

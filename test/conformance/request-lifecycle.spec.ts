@@ -9,6 +9,7 @@ import {
 import { firstValueFrom, interval, lastValueFrom, map, take, toArray } from 'rxjs';
 import { useRedis } from '../harness/fixture.js';
 import { startApp } from '../harness/nest-app.js';
+import { monitorCommands } from '../harness/command-monitor.js';
 import { freePort, startRedis } from '../harness/redis-server.js';
 import { uniqueName, waitFor } from '../harness/wait.js';
 
@@ -88,22 +89,24 @@ describe('a request nobody reads', () => {
       // MONITOR shows with its address.
       const clients = String(await own.client().call('CLIENT', 'LIST'));
       const producer = /addr=(\S+) .*name=nestream:producer/.exec(clients)![1];
-      const monitor = await own.client().monitor();
       let xinfoCalls = 0;
-      monitor.on('monitor', (_time: string, args: string[], source: string) => {
-        if (source.endsWith(producer) && args[0]?.toLowerCase() === 'xinfo' && args[1]?.toLowerCase() === 'groups') xinfoCalls++;
+      let counted!: () => void;
+      const countedSeen = new Promise<void>(resolve => (counted = resolve));
+      const monitor = await monitorCommands(own.port, ({ args, source }) => {
+        const command = args[0]?.toLowerCase();
+        if (source.endsWith(producer) && command === 'xinfo' && args[1]?.toLowerCase() === 'groups') xinfoCalls++;
+        if (command === 'echo' && args[1] === 'counted') counted();
       });
       try {
         expect(await lastValueFrom(client.send(`${prefix}.sum`, [1]))).toBe(1);
         await waitFor(() => xinfoCalls === 1, 'the one XINFO GROUPS');
         await Promise.all(Array.from({ length: 50 }, (_, n) => lastValueFrom(client.send(`${prefix}.sum`, [n]))));
-        // A PING through MONITOR after the requests: everything the producer sent before it has been seen.
-        const pinged = new Promise<void>(resolve => monitor.on('monitor', (_t: string, args: string[]) => args[0]?.toLowerCase() === 'echo' && args[1] === 'counted' && resolve()));
+        // An ECHO through MONITOR after the requests: everything the producer sent before it has been seen.
         await client.unwrap<import('ioredis').Redis>().echo('counted');
-        await pinged;
+        await countedSeen;
         expect(xinfoCalls).toBe(1);
       } finally {
-        monitor.disconnect();
+        monitor.stop();
       }
     } finally {
       await Promise.all(fx.apps.splice(0).map(a => a.close()));
