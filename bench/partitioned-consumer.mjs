@@ -68,7 +68,7 @@ async function transportConsumer() {
       handle(event);
     }
   }
-  EventPattern(cfg.pattern, { partitions: cfg.partitions, ordered: cfg.ordered })(Handler.prototype, 'onEvent', Object.getOwnPropertyDescriptor(Handler.prototype, 'onEvent'));
+  EventPattern(cfg.pattern, { partitions: cfg.partitions, ordered: cfg.ordered, ...(cfg.ackBatch ? { ackBatch: cfg.ackBatch } : {}) })(Handler.prototype, 'onEvent', Object.getOwnPropertyDescriptor(Handler.prototype, 'onEvent'));
   Controller()(Handler);
   class AppModule {}
   Module({ controllers: [Handler] })(AppModule);

@@ -16,7 +16,10 @@ import { startRedisCluster } from './lib/redis-cluster.mjs';
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const CONSUMER = join(BENCH_DIR, 'partitioned-consumer.mjs');
 
-export const PARTITIONED_DEFAULTS = { n: 20_000, partitions: [1, 2, 4, 8], consumers: 2, keys: 1000, repeat: 3, systems: ['raw', 'transport'], batch: 1000, handlerMs: 0 };
+export const PARTITIONED_DEFAULTS = { n: 20_000, partitions: [1, 2, 4, 8], consumers: 2, keys: 1000, repeat: 3, systems: ['raw', 'transport', 'transport-ackbatch'], batch: 1000, handlerMs: 0 };
+// The `transport-ackbatch` system: the transport with `{ partitions, ordered: true, ackBatch }`.
+const ACK_BATCH = 32;
+const SYSTEMS = ['raw', 'transport', 'transport-ackbatch'];
 // A run ends when every event was handled, or when nothing new was handled for this long.
 const STALL_MS = 20_000;
 
@@ -27,7 +30,7 @@ const HELP = `Usage: node bench/partitioned.mjs [options]
   --consumers C      consumer processes of the group (default ${PARTITIONED_DEFAULTS.consumers})
   --keys K           distinct partition keys (default ${PARTITIONED_DEFAULTS.keys})
   --repeat R         runs of each system per partition count, interleaved; the median is reported (default ${PARTITIONED_DEFAULTS.repeat})
-  --systems LIST     raw, transport (default both)
+  --systems LIST     raw, transport, transport-ackbatch (the transport with ackBatch ${ACK_BATCH}) (default all three)
   --handler-ms MS    each handler call waits MS ms (a timer, like I/O) before it returns (default 0: empty handler);
                      raw waits the same per entry, one entry at a time per partition read
   --out DIR          where the JSON and Markdown results go (default bench/results)`;
@@ -48,7 +51,7 @@ export function parsePartitionedArgs(argv) {
   }
   for (const k of ['n', 'consumers', 'keys', 'repeat']) if (!(Number.isInteger(o[k]) && o[k] > 0)) throw new Error(`--${k} must be a positive integer`);
   if (!(Number.isFinite(o.handlerMs) && o.handlerMs >= 0)) throw new Error('--handler-ms must be 0 or more');
-  for (const s of o.systems) if (!['raw', 'transport'].includes(s)) throw new Error(`unknown system ${s} (raw, transport)`);
+  for (const s of o.systems) if (!SYSTEMS.includes(s)) throw new Error(`unknown system ${s} (${SYSTEMS.join(', ')})`);
   return o;
 }
 
@@ -67,7 +70,7 @@ export async function runPartitioned(o, log = line => process.stderr.write(`${li
           const r = await runOne({ ...o, system, partitions, pattern, nodes: cluster.nodes }, redis);
           await deleteKeysOf(redis, pattern);
           runs.get(system).push(r);
-          log(`partitions ${partitions}${o.handlerMs ? ` handler ${o.handlerMs} ms` : ''} ${system.padEnd(9)} run ${rep + 1}/${o.repeat}: ${Math.round(r.evPerSec)} ev/s (producer ${Math.round(r.producerEvPerSec)}), lost ${r.lost}, dup ${r.duplicates}, order violations ${r.orderViolations}, pending ${r.pending}, load ${r.load.toFixed(1)}`);
+          log(`partitions ${partitions}${o.handlerMs ? ` handler ${o.handlerMs} ms` : ''} ${system.padEnd(18)} run ${rep + 1}/${o.repeat}: ${Math.round(r.evPerSec)} ev/s (producer ${Math.round(r.producerEvPerSec)}), lost ${r.lost}, dup ${r.duplicates}, order violations ${r.orderViolations}, pending ${r.pending}, load ${r.load.toFixed(1)}`);
         }
       }
       for (const [system, list] of runs) results.push(median(system, partitions, list));
@@ -86,11 +89,11 @@ export async function runPartitioned(o, log = line => process.stderr.write(`${li
 async function runOne(spec, redis) {
   const consumers = [];
   for (let c = 0; c < spec.consumers; c++) {
-    const cfg = { system: spec.system, nodes: spec.nodes, pattern: spec.pattern, partitions: spec.partitions, ordered: true, group: 'g', consumer: `c${c}`, handlerMs: spec.handlerMs };
+    const cfg = { system: spec.system, nodes: spec.nodes, pattern: spec.pattern, partitions: spec.partitions, ordered: true, group: 'g', consumer: `c${c}`, handlerMs: spec.handlerMs, ...(spec.system === 'transport-ackbatch' ? { ackBatch: ACK_BATCH } : {}) };
     consumers.push(await startConsumer(cfg));
   }
   try {
-    if (spec.system === 'transport') await partitionsSharedOut(redis, spec);
+    if (spec.system !== 'raw') await partitionsSharedOut(redis, spec);
     const load = loadavg()[0];
     const started = performance.timeOrigin + performance.now();
     await (spec.system === 'raw' ? produceRaw(redis, spec) : produceTransport(spec));
@@ -280,7 +283,7 @@ export function partitionedTable(results) {
 
 /** A run that broke a promise: lost or pending events, or (the transport, which promises it) order per key. */
 export function partitionedFailed(r) {
-  return r.lost > 0 || r.pending > 0 || (r.system === 'transport' && r.orderViolations > 0);
+  return r.lost > 0 || r.pending > 0 || (r.system !== 'raw' && r.orderViolations > 0);
 }
 
 /** Prints the table and writes `partitioned-<time>.json` and `.md` into `dir`. */

@@ -216,6 +216,26 @@ describe('partitioned streams', () => {
     expect(short.message).toContain('must be at least 2 x claim.intervalMs + blockMs (4000)');
   });
 
+  it('rejects ackBatch outside ordered partitions, and outside 1..1000, at listen()', async () => {
+    const refusals: Array<[object, string]> = [
+      [{ ackBatch: 8 }, 'extras.ackBatch": is for ordered partitions only'],
+      [{ partitions: 2, ackBatch: 8 }, 'extras.ackBatch": is for ordered partitions only'],
+      [{ ordered: true, ackBatch: 8 }, 'extras.ackBatch": is for ordered partitions only'],
+      [{ partitions: 2, ordered: true, ackBatch: 0 }, 'extras.ackBatch": must be an integer >= 1, got 0'],
+      [{ partitions: 2, ordered: true, ackBatch: 2.5 }, 'extras.ackBatch": must be an integer >= 1, got 2.5'],
+      [{ partitions: 2, ordered: true, ackBatch: 1001 }, 'extras.ackBatch": must be an integer from 1 to 1000, got 1001'],
+    ];
+    for (const [extras, message] of refusals) {
+      @Controller()
+      class Bad {
+        @EventPattern(uniqueName('ack-batch'), extras)
+        handle() {}
+      }
+      const error = await failingListen([Bad], { connection: fx.redis.url, group: 'g' });
+      expect({ extras, error: error.message }).toEqual({ extras, error: expect.stringContaining(message) });
+    }
+  });
+
   it('fails an emit with a partition key to a pattern without partitions, a request with one, and a client count Redis contradicts', async () => {
     const plain = uniqueName('plain');
     const client = fx.client();

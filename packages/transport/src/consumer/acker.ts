@@ -18,7 +18,7 @@ const RETRY_FLUSH_MAX_MS = 30_000;
  * (unconfirmed, whenConfirmed): see OrderedAcks.
  */
 export class Acker {
-  private queued = new Map<string, string[]>();
+  private unsent = new Map<string, string[]>();
   private count = 0;
   private scheduled = false;
   private retryTimer?: NodeJS.Timeout;
@@ -39,8 +39,8 @@ export class Acker {
   /** Queues an ack. After stop() it is dropped: the entry stays pending and comes back to some consumer. */
   add(stream: string, id: string): void {
     if (this.stopped) return;
-    let ids = this.queued.get(stream);
-    if (!ids) this.queued.set(stream, (ids = []));
+    let ids = this.unsent.get(stream);
+    if (!ids) this.unsent.set(stream, (ids = []));
     ids.push(id);
     this.count++;
     if (this.count >= MAX_BATCH) this.send();
@@ -55,16 +55,21 @@ export class Acker {
    * before the caller goes on (ioredis writes a command at once on a ready connection without auto-pipelining).
    */
   sendNow(stream: string): void {
-    const ids = this.queued.get(stream);
+    const ids = this.unsent.get(stream);
     if (!ids) return;
-    this.queued.delete(stream);
+    this.unsent.delete(stream);
     this.count -= ids.length;
     this.sendStream(stream, ids);
   }
 
+  /** Acks of `stream` queued and not written yet. */
+  queued(stream: string): number {
+    return this.unsent.get(stream)?.length ?? 0;
+  }
+
   /** Acks of `stream` queued or sent whose XACK has not succeeded yet (a failed one counts until it lands). */
   unconfirmed(stream: string): number {
-    return (this.queued.get(stream)?.length ?? 0) + (this.sentIds.get(stream) ?? 0);
+    return (this.unsent.get(stream)?.length ?? 0) + (this.sentIds.get(stream) ?? 0);
   }
 
   /** Resolves once every ack of `stream` queued so far has landed (or was dropped: stop(), group deleted). */
@@ -91,8 +96,8 @@ export class Acker {
   // One XACK per stream per tick, sent as it is: no Pipeline object, whose cost outweighs one command.
   private send(): void {
     if (this.count === 0) return;
-    const batch = this.queued;
-    this.queued = new Map();
+    const batch = this.unsent;
+    this.unsent = new Map();
     this.count = 0;
     for (const [stream, ids] of batch) this.sendStream(stream, ids);
   }
@@ -129,7 +134,7 @@ export class Acker {
   stop(): void {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.queued.clear();
+    this.unsent.clear();
     this.count = 0;
     // Nothing more will land: the ordered partitions waiting for their acks stop anyway.
     for (const waiters of this.confirmWaiters.values()) for (const wake of waiters) wake();
@@ -142,8 +147,8 @@ export class Acker {
     // The group (or stream) was deleted: there is no pending entry left to ack.
     if (isNoGroup(err)) return;
     this.failures++;
-    let q = this.queued.get(stream);
-    if (!q) this.queued.set(stream, (q = []));
+    let q = this.unsent.get(stream);
+    if (!q) this.unsent.set(stream, (q = []));
     for (const id of ids) q.push(id);
     this.count += ids.length;
     if (!this.retryTimer) {

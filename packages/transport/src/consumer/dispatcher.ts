@@ -45,6 +45,8 @@ export interface DispatcherDeps {
 
 /** What the ordered path asks of the acker (Acker implements it). */
 export interface OrderedAcks {
+  /** Acks of `stream` queued and not written to the connection yet. */
+  queued(stream: string): number;
   /** Writes the acks queued for `stream` to the connection now. */
   sendNow(stream: string): void;
   /** Acks of `stream` not confirmed by Redis yet. */
@@ -54,9 +56,10 @@ export interface OrderedAcks {
 }
 
 /**
- * An ordered partition runs on while at most this many of its finished entries' acks are unconfirmed; then it
- * waits for them. A SIGKILL never loses an ack already written (the kernel still delivers it), so it re-runs
- * only the entry that was running; a lost connection or host can lose written acks: then the partition's next
+ * An ordered partition runs on while at most this many of its finished entries' acks are unconfirmed (or twice
+ * its ackBatch, if more); then it waits for them. A SIGKILL never loses an ack already written (the kernel still
+ * delivers it), so it re-runs only the entry that was running and, with ackBatch n, the at most n - 1 finished
+ * ones whose acks were still queued; a lost connection or host can lose written acks: then the partition's next
  * owner re-runs at most this many finished entries and the running one, in their order, before newer ones.
  */
 export const ORDERED_UNCONFIRMED_ACKS = 32;
@@ -248,7 +251,7 @@ export class Dispatcher {
         if (retrying) queue.retrying = entry;
         else {
           this.done();
-          if (route.partition) await this.afterOrderedAck(stream);
+          if (route.partition) await this.afterOrderedAck(stream, route.ackBatch);
         }
       }
     } finally {
@@ -258,15 +261,16 @@ export class Dispatcher {
 
   /**
    * An ordered partition's entry was acked (queued) or dead-lettered: its XACK is written before the next entry
-   * runs, not waited for (a round trip per entry); the partition waits only once ORDERED_UNCONFIRMED_ACKS are
-   * unconfirmed (a failed ack counts until it lands). A dead-letter move or a retry's bookkeeping goes on
-   * the same connection after the XACKs written before it, so Redis settles a partition's entries in order.
+   * runs (with `ackBatch` n: once n are queued, the acker's end-of-turn flush writing fewer sooner), not waited
+   * for (a round trip per entry); the partition waits only once ORDERED_UNCONFIRMED_ACKS (or 2n) are
+   * unconfirmed (a failed ack counts until it lands). A dead-letter move or a retry's bookkeeping goes on the
+   * same connection after the XACKs written before it, so Redis settles a partition's entries in order.
    */
-  private async afterOrderedAck(stream: string): Promise<void> {
+  private async afterOrderedAck(stream: string, ackBatch: number): Promise<void> {
     const acks = this.deps.acks;
     if (!acks) return;
-    acks.sendNow(stream);
-    if (acks.unconfirmed(stream) >= ORDERED_UNCONFIRMED_ACKS) await acks.whenConfirmed(stream);
+    if (acks.queued(stream) >= ackBatch) acks.sendNow(stream);
+    if (acks.unconfirmed(stream) >= Math.max(ORDERED_UNCONFIRMED_ACKS, 2 * ackBatch)) await acks.whenConfirmed(stream);
   }
 
   /** Releases an ordered queue's entries from index `from` on, and its head waiting for a retry; frees their slots. */

@@ -16,6 +16,8 @@ export interface Route {
   batch: boolean;
   /** The partition this route's stream is, of a partitioned pattern (extras `{ partitions }`). */
   partition?: { index: number; count: number };
+  /** Ordered partitions: how many finished entries' XACKs may be written together (extras `ackBatch`); 1 for other routes. */
+  ackBatch: number;
   /** Safe retention of this stream (the server's `retention` under the handler's extras), undefined when off. */
   retention?: ResolvedRetention;
   /** The group's rate limit on this handler (extras `rateLimit`) and the key it is kept under, undefined when none. */

@@ -1,4 +1,4 @@
-import { boolean, checkOptions, nested, type OptionTable } from './checks.js';
+import { boolean, checkOptions, nested, positiveInt, type OptionTable } from './checks.js';
 import { partitionCount } from './partition-count.js';
 import { rateLimitOption, type RateLimitOptions } from './rate-limit.js';
 import { retentionOption, type RetentionOptions } from './retention.js';
@@ -17,6 +17,14 @@ export interface RedisStreamsHandlerExtras {
    * With `ordered`, each partition is run by one consumer of the group at a time. Events only. @default undefined (one stream)
    */
   partitions?: number;
+  /**
+   * Ordered partitions only: how many finished entries of a partition may have their XACKs written together.
+   * 1 writes each entry's XACK before the partition's next entry runs: a SIGKILL re-runs at most the entry that
+   * was running. n (up to 1000) writes them n at a time (or at the end of the event loop's turn, if sooner),
+   * for throughput with fast handlers: a SIGKILL can re-run up to n entries of each partition the consumer
+   * owned, in their order, before any later entry. @default 1
+   */
+  ackBatch?: number;
   /** This pattern's retention, key by key over the server's `retention`; `false` turns it off here. @default the server's */
   retention?: RetentionOptions | false;
   /**
@@ -31,6 +39,7 @@ const HANDLER_EXTRAS: OptionTable<RedisStreamsHandlerExtras> = {
   ordered: boolean,
   batch: boolean,
   partitions: partitionCount,
+  ackBatch: positiveInt,
   retention: retentionOption,
   rateLimit: rateLimitOption,
 };

@@ -8,6 +8,9 @@ import { resolveRetry } from '../options/retry.js';
 import type { ResolvedServerOptions } from '../options/server.js';
 import { checkRoute } from './check-route.js';
 
+// An ordered partition's acks written together at most (extras.ackBatch): what a SIGKILL may re-run per partition.
+const MAX_ACK_BATCH = 1000;
+
 /**
  * One route per handler (one per partition of a partitioned one), keyed by stream, from the handlers Nest
  * registered: extras checked, retry policy, retention and dead-letter stream resolved. Shared by RedisStreamsServer and the test kit's
@@ -29,6 +32,12 @@ export function buildRoutes(
       throw new InvalidOptionsError(`${where} extras.partitions`, 'requests are not partitioned: partitions is for @EventPattern handlers only');
     }
     if (extras.partitions !== undefined && extras.ordered) checkLeaseTiming(options, where);
+    if (extras.ackBatch !== undefined && !(extras.ordered && extras.partitions !== undefined)) {
+      throw new InvalidOptionsError(`${where} extras.ackBatch`, 'is for ordered partitions only ({ partitions, ordered: true }): other handlers\' acks are batched already');
+    }
+    if (extras.ackBatch !== undefined && extras.ackBatch > MAX_ACK_BATCH) {
+      throw new InvalidOptionsError(`${where} extras.ackBatch`, `must be an integer from 1 to ${MAX_ACK_BATCH}, got ${extras.ackBatch}`);
+    }
     if (extras.rateLimit && !isEvent) {
       throw new InvalidOptionsError(`${where} extras.rateLimit`, "is for @EventPattern handlers only: a request's caller is waiting");
     }
@@ -39,7 +48,7 @@ export function buildRoutes(
     const retry = resolveRetry(isEvent ? options.retry : { ...options.retry, maxAttempts: 1 }, extras.retry, `${where} extras.retry`);
     const retention = resolveRetention(options.retention, extras.retention);
     const route = (stream: string, partition?: Route['partition']): Route => ({
-      stream, pattern, handler, isEvent, retry, ordered: extras.ordered === true, batch: extras.batch === true, partition, retention, rateLimit,
+      stream, pattern, handler, isEvent, retry, ordered: extras.ordered === true, batch: extras.batch === true, partition, ackBatch: extras.ackBatch ?? 1, retention, rateLimit,
       deadLetterKey: deadLetterKeyOf(options.deadLetter, stream),
     });
     const count = extras.partitions;
