@@ -19,7 +19,7 @@ const CONSUMER = join(BENCH_DIR, 'partitioned-consumer.mjs');
 export const PARTITIONED_DEFAULTS = { n: 20_000, partitions: [1, 2, 4, 8], consumers: 2, keys: 1000, repeat: 3, systems: ['raw', 'transport', 'transport-ackbatch'], batch: 1000, handlerMs: 0 };
 // The `transport-ackbatch` system: the transport with `{ partitions, ordered: true, ackBatch }`.
 const ACK_BATCH = 32;
-const SYSTEMS = ['raw', 'transport', 'transport-ackbatch'];
+export const PARTITIONED_SYSTEMS = ['raw', 'transport', 'transport-ackbatch'];
 // A run ends when every event was handled, or when nothing new was handled for this long.
 const STALL_MS = 20_000;
 
@@ -51,7 +51,7 @@ export function parsePartitionedArgs(argv) {
   }
   for (const k of ['n', 'consumers', 'keys', 'repeat']) if (!(Number.isInteger(o[k]) && o[k] > 0)) throw new Error(`--${k} must be a positive integer`);
   if (!(Number.isFinite(o.handlerMs) && o.handlerMs >= 0)) throw new Error('--handler-ms must be 0 or more');
-  for (const s of o.systems) if (!SYSTEMS.includes(s)) throw new Error(`unknown system ${s} (${SYSTEMS.join(', ')})`);
+  for (const s of o.systems) if (!PARTITIONED_SYSTEMS.includes(s)) throw new Error(`unknown system ${s} (${PARTITIONED_SYSTEMS.join(', ')})`);
   return o;
 }
 

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULTS, SCENARIOS as RUNNER_SCENARIOS, buildPlan, runBench } from './lib/runner.mjs';
-import { PARTITIONED_DEFAULTS, partitionedFailed, printPartitioned, runPartitioned } from './partitioned.mjs';
+import { PARTITIONED_DEFAULTS, PARTITIONED_SYSTEMS, partitionedFailed, printPartitioned, runPartitioned } from './partitioned.mjs';
 import { SYSTEMS } from './lib/systems.mjs';
 import { machineText, resultsTable, targets, targetsText } from './lib/report.mjs';
 
@@ -82,7 +82,8 @@ function parseArgs(argv, env) {
     } else throw new Error(`unexpected argument ${a}\n\n${HELP}`);
   }
   for (const s of o.only ?? []) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s} (known: ${SCENARIOS.join(', ')})`);
-  for (const s of o.systems ?? []) if (!SYSTEMS[s]) throw new Error(`unknown system ${s} (known: ${Object.keys(SYSTEMS).join(', ')})`);
+  const known = [...new Set([...Object.keys(SYSTEMS), ...PARTITIONED_SYSTEMS])];
+  for (const s of o.systems ?? []) if (!known.includes(s)) throw new Error(`unknown system ${s} (known: ${known.join(', ')})`);
   if (o.quietWaitMs !== undefined && !(Number.isFinite(o.quietWaitMs) && o.quietWaitMs >= 0)) throw new Error('--quiet-wait must be a number of seconds >= 0');
   for (const k of ['n', 'memoryN', 'rate', 'durationS', 'batch', 'repeat', 'drainN', 'maxAttempts']) {
     if (o[k] !== undefined && !(Number.isFinite(o[k]) && o[k] > 0)) throw new Error(`--${k} must be a positive number`);
@@ -98,15 +99,18 @@ if (opts.help) {
 const partitioned = !opts.only || opts.only.includes('partitioned');
 const runnerOnly = opts.only?.filter(s => s !== 'partitioned');
 const runnerScenarios = runnerOnly === undefined || runnerOnly.length > 0;
+// --systems names systems of either kind: each part runs those it knows (all of its own when it knows none).
+const runnerSystems = opts.systems?.filter(s => SYSTEMS[s]);
+const partitionedSystems = opts.systems?.filter(s => PARTITIONED_SYSTEMS.includes(s));
 if (opts.list) {
   if (runnerScenarios) {
     for (const s of buildPlan({ ...DEFAULTS, ...opts, only: runnerOnly, runId: 'list' })) console.log(`${String(s.idx).padStart(2)} ${s.group.padEnd(16)} ${s.system.padEnd(22)} N=${s.n}`);
   }
-  if (partitioned) console.log(`   partitioned      raw, transport         partitions ${(opts.partitions ?? PARTITIONED_DEFAULTS.partitions).join(',')}`);
+  if (partitioned) console.log(`   partitioned      ${(partitionedSystems?.length ? partitionedSystems : PARTITIONED_DEFAULTS.systems).join(', ')}  partitions ${(opts.partitions ?? PARTITIONED_DEFAULTS.partitions).join(',')}`);
   process.exit(0);
 }
 
-const report = runnerScenarios ? await runBench({ ...opts, only: runnerOnly }) : undefined;
+const report = runnerScenarios ? await runBench({ ...opts, only: runnerOnly, systems: runnerSystems?.length ? runnerSystems : undefined }) : undefined;
 const partitionedReport = partitioned
   ? await runPartitioned({
       ...PARTITIONED_DEFAULTS,
@@ -114,6 +118,7 @@ const partitionedReport = partitioned
       ...(opts.repeat ? { repeat: opts.repeat } : {}),
       ...(opts.partitions ? { partitions: opts.partitions } : {}),
       ...(opts.handlerMs ? { handlerMs: opts.handlerMs } : {}),
+      ...(partitionedSystems?.length ? { systems: partitionedSystems } : {}),
     })
   : undefined;
 if (!report) {

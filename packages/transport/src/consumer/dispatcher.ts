@@ -245,6 +245,9 @@ export class Dispatcher {
         const result = await this.deps.attempt.run(route, entry, token);
         // A call that outlived its lease (a stalled event loop): another consumer may have run the partition meanwhile.
         if (token !== undefined) this.deps.checkCompletion?.(stream, entry.id, token);
+        // With ackBatch, acks of entries before this one may still be queued: a dead-letter move or a retry's
+        // bookkeeping goes after them, so that Redis settles the partition's entries in order.
+        if (route.partition && result.kind !== 'handled') this.deps.acks?.sendNow(stream);
         // The head keeps its slot while it waits for its retry: the entries behind it hold theirs.
         const retrying = await this.settle(route, entry, result, true);
         queue.entries.shift();
