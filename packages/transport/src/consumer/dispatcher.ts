@@ -2,7 +2,9 @@ import type { LoggerService } from '@nestjs/common';
 import type { Attempt } from './attempt.js';
 import type { AttemptResult } from './attempt-result.js';
 import { decide } from './failure-policy.js';
+import type { LateCompletions } from './late-completions.js';
 import type { Leases } from './leases.js';
+import type { PartitionLeaseView } from './partition-lease-table.js';
 import type { Redelivery, TakenBack } from './redelivery.js';
 import type { Route } from './route.js';
 import type { Settler } from './settler.js';
@@ -30,15 +32,10 @@ export interface DispatcherDeps {
   /** Waiting retries at most before the reader stops reading new entries (maxWaitingRetries). */
   maxWaitingRetries: number;
   logger: LoggerService;
-  /**
-   * Ordered partitions: whether this consumer's lease on the entry's partition is still valid (always true for
-   * other streams). Checked before each entry of an ordered partition runs.
-   */
-  mayRun?: (stream: string) => boolean;
-  /** Ordered partitions: the generation of this consumer's lease on the partition (the handler's fencing token). */
-  fencingToken?: (stream: string) => number | undefined;
-  /** Ordered partitions: after each call, reports it if the lease it started under (`token`) was lost meanwhile. */
-  checkCompletion?: (stream: string, id: string, token: number) => void;
+  /** Ordered partitions: the leases held here; an entry of a partition runs only while its lease is valid. */
+  partitionLeases?: PartitionLeaseView;
+  /** Ordered partitions: after each call, reports it if the lease it started under was lost meanwhile. */
+  lateCompletions?: Pick<LateCompletions, 'check'>;
   /** Ordered partitions: their acks, written before the next entry runs and waited for in batches. */
   acks?: OrderedAcks;
 }
@@ -229,11 +226,11 @@ export class Dispatcher {
   private async runOrdered(stream: string, queue: OrderedQueue): Promise<void> {
     if (queue.running || queue.retrying) return;
     const route = this.deps.routes.get(stream)!;
-    const { mayRun } = this.deps;
+    const { partitionLeases } = this.deps;
     queue.running = true;
     try {
       while (queue.entries.length > 0 && !queue.retrying && !this.stopped) {
-        if (route.partition && mayRun && !mayRun(stream)) {
+        if (route.partition && partitionLeases && !partitionLeases.mayRun(stream)) {
           // Our lease on the partition ran out: another consumer may own it by now. Running on could run an
           // entry beside, or after, later ones there.
           this.deps.logger.warn?.(`Lease of partition ${stream} not valid here any more; ${queue.entries.length} entries left pending for its owner`);
@@ -241,10 +238,10 @@ export class Dispatcher {
           continue; // freeing the slots may have queued more of it (from the backlog): let those go too
         }
         const entry = queue.entries[0];
-        const token = route.partition ? this.deps.fencingToken?.(stream) : undefined;
+        const token = route.partition ? partitionLeases?.fencingToken(stream) : undefined;
         const result = await this.deps.attempt.run(route, entry, token);
         // A call that outlived its lease (a stalled event loop): another consumer may have run the partition meanwhile.
-        if (token !== undefined) this.deps.checkCompletion?.(stream, entry.id, token);
+        if (token !== undefined) this.deps.lateCompletions?.check(stream, entry.id, token);
         // With ackBatch, acks of entries before this one may still be queued: a dead-letter move or a retry's
         // bookkeeping goes after them, so that Redis settles the partition's entries in order.
         if (route.partition && result.kind !== 'handled') this.deps.acks?.sendNow(stream);

@@ -5,6 +5,7 @@ import type { ResolvedServerOptions } from '../options/server.js';
 import { partitionOf } from '../partition-routing.js';
 import { runScript } from '../redis/lua.js';
 import { CLOCK_MARGIN_MS, type Leases } from './leases.js';
+import type { PartitionLease, PartitionLeaseTable } from './partition-lease-table.js';
 import type { PendingIntake } from './pending-intake.js';
 
 /**
@@ -41,42 +42,14 @@ export interface PartitionOwnershipDeps {
   patterns: OwnedPattern[];
   intake: PendingIntake;
   leases: Leases;
+  /** Where the leases held here are kept (written here; read by the dispatcher and the late-completion check). */
+  table: PartitionLeaseTable;
   /** The lease of a partition was lost: its entries waiting here (not running) are let go, unacked, for the new owner. */
   letGo: (stream: string) => void;
-  /** A handler of a partition finished after this consumer's lease on it (that generation) was lost. */
-  onLateCompletion: (event: LateCompletion) => void;
   /** Sends the acks queued so far: a partition is given up, or its pending entries taken over, only once what was run here is acked. */
   flushAcks: () => Promise<void>;
   logger: LoggerService;
   onError: (err: unknown) => void;
-}
-
-/** A handler call that ended after the lease it started under was lost: another consumer may have run the partition meanwhile. */
-export interface LateCompletion {
-  stream: string;
-  id: string;
-  /** The generation of the lease the call started under (its fencing token). */
-  fencingToken: number;
-  /** Who holds the partition's lease now, if anyone. */
-  owner: string | null;
-}
-
-/**
- * taking: the lease is ours; the partition's pending entries (whoever holds them) are being taken and queued,
- *   in id order, before anything new is read from it.
- * owned: read, claimed and run here.
- * releasing: over our share: no longer read; given up once what is held of it has settled and is acked.
- */
-type LeaseState = 'taking' | 'owned' | 'releasing';
-
-interface PartitionLease {
-  state: LeaseState;
-  /** Until when, by our clock, the lease is surely ours: when the last renewal was sent, + ttl - margin. */
-  validUntil: number;
-  /** The take-over of its pending entries, while it runs. */
-  takingOver?: Promise<void>;
-  /** The lease's generation in Redis (the fencing token): grows each time the partition changes hands. */
-  generation: number;
 }
 
 /**
@@ -97,10 +70,8 @@ interface PartitionLease {
  *   queues them in id order before it reads new ones.
  */
 export class PartitionOwnership implements StreamOwnership {
-  private readonly managed = new Set<string>();
-  private readonly held = new Map<string, PartitionLease>();
-  /** Reads in flight per partition. */
-  private readonly reads = new Map<string, number>();
+  private readonly held: Map<string, PartitionLease>;
+  private readonly reads: Map<string, number>;
   /** The lease time: claim.minIdleMs, as long as an entry may go without renewal before others claim it. */
   private readonly ttl: number;
   /** Our lease ends this much before Redis's (command travel time, clock rates). */
@@ -112,82 +83,23 @@ export class PartitionOwnership implements StreamOwnership {
   private readonly adopted = new Set<string>();
 
   constructor(private readonly deps: PartitionOwnershipDeps) {
-    for (const p of deps.patterns) for (const s of p.streams) this.managed.add(s);
+    this.held = deps.table.held;
+    this.reads = deps.table.reads;
     this.ttl = deps.options.claim.minIdleMs;
     this.margin = Math.max(CLOCK_MARGIN_MS, Math.floor(this.ttl / 10));
   }
 
   owns(stream: string): boolean {
-    if (!this.managed.has(stream)) return true;
-    const lease = this.held.get(stream);
-    return lease?.state === 'owned' && lease.validUntil > Date.now();
-  }
-
-  /** Whether entries of `stream` may run here now: not a managed partition, or one whose lease is valid. */
-  mayRun(stream: string): boolean {
-    if (!this.managed.has(stream)) return true;
-    const lease = this.held.get(stream);
-    return lease !== undefined && lease.validUntil > Date.now();
+    return this.deps.table.owns(stream);
   }
 
   startRead(streams: string[]): string[] {
     // A read blocks up to blockMs in Redis, delivering entries all that time: the lease must outlast it.
-    const until = Date.now() + this.deps.options.blockMs;
-    const readable: string[] = [];
-    for (const stream of streams) {
-      if (this.managed.has(stream)) {
-        const lease = this.held.get(stream);
-        if (lease?.state !== 'owned' || lease.validUntil <= until) continue;
-        this.reads.set(stream, (this.reads.get(stream) ?? 0) + 1);
-      }
-      readable.push(stream);
-    }
-    return readable.length === streams.length ? streams : readable;
+    return this.deps.table.startRead(streams, Date.now() + this.deps.options.blockMs);
   }
 
   readDone(streams: string[]): void {
-    for (const stream of streams) {
-      const n = this.reads.get(stream);
-      if (n === undefined) continue;
-      if (n <= 1) this.reads.delete(stream);
-      else this.reads.set(stream, n - 1);
-    }
-  }
-
-  /**
-   * The fencing token of `stream` (the generation of this consumer's lease on it), or undefined for a stream
-   * that is not an ordered partition, or one not held here.
-   */
-  fencingToken(stream: string): number | undefined {
-    return this.held.get(stream)?.generation;
-  }
-
-  /**
-   * After a handler call on an ordered partition that started under lease generation `token`: when the lease
-   * is not surely still that one (lost, or run out by our clock), asks Redis whether the lease changed hands
-   * since, and reports a late completion if another consumer took it. The common case is one map lookup and a
-   * clock read.
-   */
-  checkCompletion(stream: string, id: string, token: number): void {
-    const lease = this.held.get(stream);
-    if (lease?.generation === token && lease.validUntil > Date.now()) return;
-    // After close() gave the leases up (a handler outliving shutdownTimeoutMs), the connection is closing: not asked.
-    if (this.stopped) return;
-    void this.confirmLate(stream, id, token).catch(err => this.deps.onError(err));
-  }
-
-  private async confirmLate(stream: string, id: string, token: number): Promise<void> {
-    const { redis, options, keys } = this.deps;
-    const [owner, generation] = await Promise.all([
-      redis.get(keys.partitionOwner(stream, options.group)),
-      redis.get(keys.partitionGeneration(stream, options.group)),
-    ]);
-    const current = Number(generation);
-    // Each take of the lease counts a generation. None since the call's, or only our own taking it back (the one
-    // we hold now), means no other consumer has run the partition meanwhile: the call was late for nobody.
-    const ownRetake = owner === options.consumer && this.held.get(stream)?.generation === current ? 1 : 0;
-    if (!(current - token > ownRetake)) return;
-    this.deps.onLateCompletion({ stream, id, fencingToken: token, owner });
+    this.deps.table.readDone(streams);
   }
 
   whenChanged(): Promise<void> {
@@ -221,6 +133,7 @@ export class PartitionOwnership implements StreamOwnership {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.deps.table.closed = true;
     await this.round;
     const { redis, options, keys } = this.deps;
     const releases = [...this.held.keys()]

@@ -13,6 +13,8 @@ import { brand } from '../brand.js';
 import { UnreadTrims } from '../consumer/unread-trims.js';
 import { GoneEntries } from '../consumer/gone-entries.js';
 import { Leases } from '../consumer/leases.js';
+import { LateCompletions } from '../consumer/late-completions.js';
+import { PartitionLeaseTable } from '../consumer/partition-lease-table.js';
 import { PartitionOwnership } from '../consumer/partition-ownership.js';
 import { PendingIntake } from '../consumer/pending-intake.js';
 import { ReadLoop } from '../consumer/read-loop.js';
@@ -238,21 +240,11 @@ export class RedisStreamsServer
       options: o, replies, instrumentation, hooks: this.processingHooks, rateLimits,
       onReplyError: (entry, err) => this.reportError(`Request ${entry.id} of ${entry.stream} was handled but its reply was not written`, err),
     });
-    const dispatcher = new Dispatcher({
-      routes, slots, leases, attempt, settler, redelivery, maxWaitingRetries: o.maxWaitingRetries, logger,
-      mayRun: stream => ownership?.mayRun(stream) ?? true,
-      fencingToken: (stream): number | undefined => ownership?.fencingToken(stream),
-      checkCompletion: (stream, id, token): void => ownership?.checkCompletion(stream, id, token),
-      acks: acker,
-    });
-    const utf8Guard = new Utf8Guard({ redis: commands, leases, logger });
-    const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard, failures });
-    const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
-    const unreadTrims = new UnreadTrims({ redis: commands, group: o.group, gone, logger, onError });
     const owned = orderedPartitions(routes);
-    const ownership: PartitionOwnership | undefined = owned.length === 0 ? undefined : new PartitionOwnership({
-      redis: commands, options: o, keys: this.keys, patterns: owned, intake, leases, logger,
-      letGo: stream => dispatcher.letGoPartition(stream),
+    // Ordered partitions: the leases held here, kept below the dispatcher (which reads them) and the ownership (which writes them).
+    const partitionLeases = owned.length === 0 ? undefined : new PartitionLeaseTable(owned.flatMap(p => p.streams));
+    const lateCompletions = partitionLeases && new LateCompletions({
+      redis: commands, keys: this.keys, group: o.group, consumer: o.consumer, table: partitionLeases,
       onLateCompletion: event => {
         logger.warn?.(
           `Entry ${event.id} of partition ${event.stream} finished after this consumer lost the partition's lease (generation ${event.fencingToken}; ` +
@@ -262,6 +254,18 @@ export class RedisStreamsServer
         instrumentation.lateCompletion(event.stream);
         emit('lateCompletion', event);
       },
+      onError: err => this.reportError('Could not check whether a partition changed hands during a handler call', err),
+    });
+    const dispatcher = new Dispatcher({
+      routes, slots, leases, attempt, settler, redelivery, maxWaitingRetries: o.maxWaitingRetries, logger, partitionLeases, lateCompletions, acks: acker,
+    });
+    const utf8Guard = new Utf8Guard({ redis: commands, leases, logger });
+    const intake = new PendingIntake({ redis: commands, options: o, leases, slots, dispatcher, gone, emit, instrumentation, utf8Guard, failures });
+    const onError = (err: unknown) => this.reportError('Redis Streams loop error', err);
+    const unreadTrims = new UnreadTrims({ redis: commands, group: o.group, gone, logger, onError });
+    const ownership: PartitionOwnership | undefined = partitionLeases && new PartitionOwnership({
+      redis: commands, options: o, keys: this.keys, patterns: owned, intake, leases, table: partitionLeases, logger,
+      letGo: stream => dispatcher.letGoPartition(stream),
       flushAcks: () => acker.flush(),
       onError: err => this.reportError('Partition ownership round failed', err),
     });
