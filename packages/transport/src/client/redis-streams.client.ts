@@ -173,9 +173,15 @@ export class RedisStreamsClient extends ClientProxy {
         const delayed = indexes.some(i => records[i].schedule !== undefined);
         if (delayed && keyed) throw new TypeError(`${what}: a delayed emit takes no idempotency key (not supported together)`);
         const written = delayed
-          ? this.writeEachScheduled(what, stream, maxLen, entries, indexes.map(i => records[i].schedule))
+          ? this.writeEach(what, stream, maxLen, entries, (fields, k) => {
+              const schedule = records[indexes[k]].schedule;
+              return schedule && scheduleEntry(connection, durable, { what, stream, keys: this.keys, schedule, fields }, this.confirmMs);
+            })
           : keyed
-          ? this.writeEachOnce(what, stream, maxLen, entries, indexes.map(i => records[i].idempotencyKey))
+          ? this.writeEach(what, stream, maxLen, entries, (fields, k, xaddArgs) => {
+              const key = records[indexes[k]].idempotencyKey;
+              return key === undefined ? undefined : xaddOnce(connection, durable, this.options.idempotencyWindowMs, { what, stream, record: this.keys.idempotency(stream, key), xaddArgs }, this.confirmMs);
+            })
           : durable
             ? connection.write(what, stream, () => durable.run(what, stream, xaddManyEvals(stream, maxLen, entries)).then(idsOfChunks), this.confirmMs)
             : connection.write(what, stream, redis => xaddMany(redis, stream, maxLen, entries));
@@ -252,13 +258,14 @@ export class RedisStreamsClient extends ClientProxy {
       return Promise.reject(err);
     }
     const correlationId = randomUUID();
-    const head = this.xaddHead(stream, pattern);
+    const head = xaddHead(stream, this.maxLenOf(pattern));
+    const headLength = head.length; // encode() appends the fields to the head it is given
     const sending = this.instrumentation?.send(stream, headers, 1, correlationId);
     const args = encode({ data, headers: sending?.headers ?? headers, metadata: metadataOf(packet), correlationId }, head, this.options.serializer);
     const connection = this.connection();
     const what = `emit("${pattern}")`;
     if (schedule) {
-      const fields = encode({ data, headers: sending?.headers ?? headers, metadata: metadataOf(packet), correlationId }, [], this.options.serializer);
+      const fields = args.slice(headLength);
       const scheduled = scheduleEntry(connection, this.durable, { what, stream, keys: this.keys, schedule, fields }, this.confirmMs) as Promise<T>;
       return sending ? sending.track(scheduled) : scheduled;
     }
@@ -303,7 +310,7 @@ export class RedisStreamsClient extends ClientProxy {
     try {
       args = encode(
         { data, headers: sending?.headers ?? headers, metadata: metadataOf(packet), correlationId, replyTo: replies.stream, deadline: Date.now() + timeoutMs },
-        this.xaddHead(stream, pattern),
+        xaddHead(stream, this.maxLenOf(pattern)),
         this.options.serializer,
       );
     } catch (err) {
@@ -388,33 +395,26 @@ export class RedisStreamsClient extends ClientProxy {
   }
 
   /**
-   * emitMany() entries of one stream of which some have an idempotency key: one write each (keyed ones through
-   * the idempotent script), sent in order on the one connection.
+   * emitMany() entries of one stream of which some are written their own way (`special` returns that write: a
+   * delayed one, a keyed one through the idempotent script; undefined for a plain XADD): one write each, sent in
+   * order on the one connection.
    */
-  private writeEachOnce(what: string, stream: string, maxLen: number | undefined, entries: Array<Array<string | number>>, keys: Array<string | undefined>): Promise<string[]> {
+  private writeEach(
+    what: string,
+    stream: string,
+    maxLen: number | undefined,
+    entries: Array<Array<string | number>>,
+    special: (fields: Array<string | number>, k: number, xaddArgs: Array<string | number>) => Promise<string> | undefined,
+  ): Promise<string[]> {
     const connection = this.connection();
-    const head: Array<string | number> = maxLen ? [stream, 'MAXLEN', '~', maxLen, '*'] : [stream, '*'];
+    const head = xaddHead(stream, maxLen);
     return Promise.all(
       entries.map((fields, k) => {
         const xaddArgs = [...head, ...fields];
-        const key = keys[k];
-        if (key !== undefined) {
-          return xaddOnce(connection, this.durable, this.options.idempotencyWindowMs, { what, stream, record: this.keys.idempotency(stream, key), xaddArgs }, this.confirmMs);
-        }
-        return this.durable ? this.writeDurably<string>(connection, what, xaddArgs) : connection.write(what, stream, redis => redis.call('xadd', xaddArgs) as Promise<string>);
-      }),
-    );
-  }
-
-  /** emitMany() entries of one stream of which some are delayed: one write each, in order. */
-  private writeEachScheduled(what: string, stream: string, maxLen: number | undefined, entries: Array<Array<string | number>>, schedules: Array<Schedule | undefined>): Promise<string[]> {
-    const connection = this.connection();
-    return Promise.all(
-      entries.map((fields, k) => {
-        const schedule = schedules[k];
-        if (schedule) return scheduleEntry(connection, this.durable, { what, stream, keys: this.keys, schedule, fields }, this.confirmMs);
-        const xaddArgs: Array<string | number> = [...(maxLen ? [stream, 'MAXLEN', '~', maxLen, '*'] : [stream, '*']), ...fields];
-        return this.durable ? this.writeDurably<string>(connection, what, xaddArgs) : connection.write(what, stream, redis => redis.call('xadd', xaddArgs) as Promise<string>);
+        return (
+          special(fields, k, xaddArgs) ??
+          (this.durable ? this.writeDurably<string>(connection, what, xaddArgs) : connection.write(what, stream, redis => redis.call('xadd', xaddArgs) as Promise<string>))
+        );
       }),
     );
   }
@@ -477,12 +477,11 @@ export class RedisStreamsClient extends ClientProxy {
         `declare @EventPattern('${pattern}', { partitions: n }) on its consumers and start one, or give the client partitions: { '${pattern}': n }, or drop setPartitionKey()`,
     );
   }
+}
 
-  /** XADD's arguments before the fields: the stream, its trimming if any, and `*` for a new id. */
-  private xaddHead(stream: string, pattern: string): (string | number)[] {
-    const maxLen = this.maxLenOf(pattern);
-    return maxLen ? [stream, 'MAXLEN', '~', maxLen, '*'] : [stream, '*'];
-  }
+/** XADD's arguments before the fields: the stream, its trimming if any, and `*` for a new id. */
+function xaddHead(stream: string, maxLen: number | undefined): Array<string | number> {
+  return maxLen ? [stream, 'MAXLEN', '~', maxLen, '*'] : [stream, '*'];
 }
 
 /** Nest 12's `packet.metadata` (declared here: Nest 11's ReadPacket has no such member). */
