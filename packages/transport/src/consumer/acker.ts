@@ -69,7 +69,7 @@ export class Acker {
 
   /** Acks of `stream` queued or sent whose XACK has not succeeded yet (a failed one counts until it lands). */
   unconfirmed(stream: string): number {
-    return (this.unsent.get(stream)?.length ?? 0) + (this.sentIds.get(stream) ?? 0);
+    return this.queued(stream) + (this.sentIds.get(stream) ?? 0);
   }
 
   /** Resolves once every ack of `stream` queued so far has landed (or was dropped: stop(), group deleted). */

@@ -70,6 +70,7 @@ export interface PartitionOwnershipDeps {
  *   queues them in id order before it reads new ones.
  */
 export class PartitionOwnership implements StreamOwnership {
+  /** The lease table's own maps (not copies): what this class writes, the dispatcher and the reader read. */
   private readonly held: Map<string, PartitionLease>;
   private readonly reads: Map<string, number>;
   /** The lease time: claim.minIdleMs, as long as an entry may go without renewal before others claim it. */
