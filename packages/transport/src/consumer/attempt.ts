@@ -5,7 +5,7 @@ import { RedisStreamBatchContext } from '../ctx-host/redis-stream-batch.context.
 import { DecodeError } from '../errors/decode.error.js';
 import { HandlerTimeoutError } from '../errors/handler-timeout.error.js';
 import { ReplyWriteError } from '../errors/reply-write.error.js';
-import { bodySizeOf, NO_INSTRUMENTATION, type ConsumerInstrumentation } from '../observability/instrumentation.js';
+import { bodySizeOf, NO_INSTRUMENTATION, type AttemptObservation, type ConsumerInstrumentation } from '../observability/instrumentation.js';
 import type { ResolvedServerOptions } from '../options/server.js';
 import { decode, type DecodedMessage } from '../wire/codec.js';
 import type { AttemptResult } from './attempt-result.js';
@@ -50,13 +50,26 @@ export class Attempt {
     this.clock = deps.clock ?? SYSTEM_CLOCK;
   }
 
-  /** `fencingToken`: of an ordered partition, the generation of the lease it runs under (`ctx.getFencingToken()`). */
-  async run(route: Route, entry: StreamEntry, fencingToken?: number): Promise<AttemptResult> {
-    const refused = this.admit(route, entry);
-    if (refused) return refused;
-    if (route.rateLimit && !(await this.deps.rateLimits.take(route))) return STOPPED;
+  /**
+   * `fencingToken`: of an ordered partition, the generation of the lease it runs under (`ctx.getFencingToken()`).
+   * Never rejects, but for a bug. Promise chains rather than async functions: this runs once per entry, and
+   * every async layer costs a promise and a turn of the microtask queue.
+   */
+  run(route: Route, entry: StreamEntry, fencingToken?: number): Promise<AttemptResult> {
+    try {
+      const refused = this.admit(route, entry);
+      if (refused) return Promise.resolve(refused);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!route.rateLimit) return this.handle(route, entry, fencingToken);
+    return this.deps.rateLimits.take(route).then(admitted => (admitted ? this.handle(route, entry, fencingToken) : STOPPED));
+  }
+
+  /** Calls the handler of an admitted entry (`entry.message` set) and says how the call ended. */
+  private handle(route: Route, entry: StreamEntry, fencingToken: number | undefined): Promise<AttemptResult> {
     const message = entry.message!;
-    const { options } = this.deps;
+    const { options, hooks } = this.deps;
     const ctx = new RedisStreamContext([
       entry.stream, entry.id, options.group, options.consumer, entry.deliveryCount, message.headers, route.pattern, route.partition?.index, fencingToken,
       message.metadata,
@@ -67,23 +80,42 @@ export class Attempt {
           entries: [{ id: entry.id, deliveryCount: entry.deliveryCount, headers: message.headers, bodySize: bodySizeOf(entry.fields) }],
         })
       : undefined;
-    let result: AttemptResult;
+    let calling: Promise<unknown>;
     try {
-      const call = () => this.deps.hooks.run(ctx, () => this.call(route, entry, message, ctx));
-      await this.withTimeout(observation ? observation.run(call) : call());
-      result = options.ack === 'manual' ? { kind: 'manual', settlement: ctx.settlement } : HANDLED;
+      if (observation) calling = observation.run(() => hooks.run(ctx, () => this.call(route, entry, message, ctx)));
+      else calling = hooks.inUse() ? hooks.run(ctx, () => this.call(route, entry, message, ctx)) : this.call(route, entry, message, ctx);
     } catch (err) {
-      // The real error, not the `{ status, message }` Nest's exception filter turned it into.
-      const error = ctx.handlerError ?? err;
-      if (!route.isEvent && error instanceof RpcException) {
-        // An RpcException is the handler's answer, as with Nest's built-in transports: reply it, no retry.
-        await this.reply(entry, () => this.deps.replies.sendError(message, err));
-        result = HANDLED;
-      } else if (options.ack === 'manual' && ctx.settlement) {
-        result = { kind: 'manual', settlement: ctx.settlement, error };
-      } else {
-        result = { kind: 'failed', error, wireError: err instanceof HandlerTimeoutError ? INTERNAL_ERROR : err };
-      }
+      calling = Promise.reject(err);
+    }
+    return this.withTimeout(calling).then(
+      (): AttemptResult => {
+        if (options.ack !== 'manual') {
+          observation?.end(['success'], undefined);
+          return HANDLED;
+        }
+        observation?.end([ctx.settlement?.kind === 'ack' ? 'success' : 'failure'], undefined);
+        return { kind: 'manual', settlement: ctx.settlement };
+      },
+      err => this.failed(route, entry, message, ctx, err, observation),
+    );
+  }
+
+  /** The call threw, rejected, errored or timed out: a failure, a manual settlement, or a request's answer. */
+  private async failed(
+    route: Route, entry: StreamEntry, message: DecodedMessage, ctx: RedisStreamContext, err: unknown, observation: AttemptObservation | undefined,
+  ): Promise<AttemptResult> {
+    const { options } = this.deps;
+    // The real error, not the `{ status, message }` Nest's exception filter turned it into.
+    const error = ctx.handlerError ?? err;
+    let result: AttemptResult;
+    if (!route.isEvent && error instanceof RpcException) {
+      // An RpcException is the handler's answer, as with Nest's built-in transports: reply it, no retry.
+      await this.reply(entry, () => this.deps.replies.sendError(message, err));
+      result = HANDLED;
+    } else if (options.ack === 'manual' && ctx.settlement) {
+      result = { kind: 'manual', settlement: ctx.settlement, error };
+    } else {
+      result = { kind: 'failed', error, wireError: err instanceof HandlerTimeoutError ? INTERNAL_ERROR : err };
     }
     observation?.end([result.kind === 'handled' || (result.kind === 'manual' && result.settlement?.kind === 'ack') ? 'success' : 'failure'], failureOf(result));
     return result;
@@ -165,11 +197,14 @@ export class Attempt {
     return undefined;
   }
 
-  /** Calls the handler; a request's values are written to its caller's reply stream as they come. */
-  private async call(route: Route, entry: StreamEntry, message: DecodedMessage, ctx: RedisStreamContext): Promise<void> {
-    const value = await route.handler(message.data, ctx);
-    if (!route.isEvent) await this.reply(entry, () => this.deps.replies.send(message, value));
-    else if (isObservable(value)) await lastValueFrom(value, { defaultValue: undefined });
+  /**
+   * Calls the handler; a request's values are written to its caller's reply stream as they come. An event
+   * handler's Observable is run to its end (Nest's exception filter answers an error with an erroring one).
+   */
+  private call(route: Route, entry: StreamEntry, message: DecodedMessage, ctx: RedisStreamContext): Promise<void> {
+    const returned = Promise.resolve(route.handler(message.data, ctx));
+    if (!route.isEvent) return returned.then(value => this.reply(entry, () => this.deps.replies.send(message, value)));
+    return returned.then(runToEnd);
   }
 
   /**
@@ -195,6 +230,11 @@ export class Attempt {
     });
     return Promise.race([call, timeout]).finally(() => cancel());
   }
+}
+
+/** An event handler's value: an Observable is subscribed to and waited for; anything else is done. */
+function runToEnd(value: unknown): Promise<void> | undefined {
+  return isObservable(value) ? lastValueFrom(value, { defaultValue: undefined }).then(() => undefined) : undefined;
 }
 
 function failureOf(result: AttemptResult): unknown {

@@ -1,13 +1,13 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Attempt } from './attempt.js';
 import type { AttemptResult } from './attempt-result.js';
-import { decide } from './failure-policy.js';
+import { decide, type Decision } from './failure-policy.js';
 import type { LateCompletions } from './late-completions.js';
 import type { Leases } from './leases.js';
 import type { PartitionLeaseView } from './partition-lease-table.js';
 import type { Redelivery, TakenBack } from './redelivery.js';
 import type { Route } from './route.js';
-import type { Settler } from './settler.js';
+import type { Settled, Settler } from './settler.js';
 import type { Slots } from './slots.js';
 import type { StreamEntry } from './stream-entry.js';
 
@@ -190,12 +190,25 @@ export class Dispatcher {
     return batches;
   }
 
-  private async runOne(route: Route, entry: StreamEntry): Promise<void> {
-    try {
-      await this.settle(route, entry, await this.deps.attempt.run(route, entry), false);
-    } finally {
-      this.done();
-    }
+  /** One entry, in a promise chain rather than an async function: the common ack settles without another turn. */
+  private runOne(route: Route, entry: StreamEntry): void {
+    void this.deps.attempt.run(route, entry).then(
+      result => {
+        let settling: boolean | Promise<boolean>;
+        try {
+          settling = this.settle(route, entry, result, false);
+        } catch (err) {
+          this.done();
+          throw err;
+        }
+        if (typeof settling === 'boolean') this.done();
+        else return settling.then(() => this.done());
+      },
+      err => {
+        this.done();
+        throw err;
+      },
+    );
   }
 
   private async runBatch(route: Route, entries: StreamEntry[]): Promise<void> {
@@ -288,19 +301,33 @@ export class Dispatcher {
    * Policy, then settler; a retry is scheduled in redelivery (`keepsSlot`: the entry keeps its slot while it
    * waits). Returns true when the entry now waits for a retry. Never rejects.
    */
-  private async settle(route: Route, entry: StreamEntry, result: AttemptResult, keepsSlot: boolean): Promise<boolean> {
+  private settle(route: Route, entry: StreamEntry, result: AttemptResult, keepsSlot: boolean): boolean | Promise<boolean> {
     // The attempt number counts handler failures only: a delivery a crash interrupted is not an attempt.
     const decision = decide({ route, attempt: entry.failures + 1, result, deadline: entry.message?.deadline });
+    let applied: Settled | Promise<Settled>;
     try {
-      if ((await this.deps.settler.apply(route, entry, decision)) !== 'retrying' || decision.kind !== 'retry') return false;
-      this.deps.redelivery.schedule(entry, decision.delayMs, keepsSlot);
-      return true;
+      applied = this.deps.settler.apply(route, entry, decision);
     } catch (err) {
-      // The settler reports its own Redis errors; anything else is a bug: keep the entry pending, not lost.
-      this.deps.leases.release(entry);
-      this.deps.logger.error(`Could not settle entry ${entry.id} of ${entry.stream}, it stays pending: ${(err as Error)?.message ?? err}`);
-      return false;
+      return this.unsettled(entry, err);
     }
+    if (typeof applied === 'string') return this.afterSettling(entry, decision, applied, keepsSlot);
+    return applied.then(
+      settled => this.afterSettling(entry, decision, settled, keepsSlot),
+      err => this.unsettled(entry, err),
+    );
+  }
+
+  private afterSettling(entry: StreamEntry, decision: Decision, settled: Settled, keepsSlot: boolean): boolean {
+    if (settled !== 'retrying' || decision.kind !== 'retry') return false;
+    this.deps.redelivery.schedule(entry, decision.delayMs, keepsSlot);
+    return true;
+  }
+
+  /** The settler reports its own Redis errors; anything else is a bug: keep the entry pending, not lost. */
+  private unsettled(entry: StreamEntry, err: unknown): false {
+    this.deps.leases.release(entry);
+    this.deps.logger.error(`Could not settle entry ${entry.id} of ${entry.stream}, it stays pending: ${(err as Error)?.message ?? err}`);
+    return false;
   }
 
   private drainBacklog(): void {

@@ -31,6 +31,7 @@ export interface PolicyInput {
   result: AttemptResult;
   /** A request's deadline (ms since epoch), when its caller stops waiting. */
   deadline?: number;
+  /** @default Date.now(), read only when a failure's retry must be checked against a deadline */
   now?: number;
   random?: () => number;
 }
@@ -40,7 +41,7 @@ export interface PolicyInput {
  * remain, else dead-lettered; `UnrecoverableEventError` and validation failures are dead-lettered at once;
  * a request is not retried past its caller's deadline.
  */
-export function decide({ route, attempt, result, deadline, now = Date.now(), random = Math.random }: PolicyInput): Decision {
+export function decide({ route, attempt, result, deadline, now, random = Math.random }: PolicyInput): Decision {
   switch (result.kind) {
     case 'handled':
       return ACK;
@@ -71,14 +72,14 @@ function onFailure(
   wireError: unknown,
   delayMs: number | undefined,
   deadline: number | undefined,
-  now: number,
+  now: number | undefined,
   random: () => number,
 ): Decision {
   if (isValidationError(error)) return { kind: 'deadLetter', reason: 'validation', error, wireError };
   if (error instanceof UnrecoverableEventError) return { kind: 'deadLetter', reason: 'unrecoverable', error, wireError };
   if (attempt >= route.retry.maxAttempts) return { kind: 'deadLetter', reason: 'max-attempts', error, wireError };
   const delay = delayMs ?? backoffDelay(route.retry.backoff, attempt, random);
-  if (deadline !== undefined && now + delay >= deadline) return { kind: 'deadLetter', reason: 'deadline', error, wireError };
+  if (deadline !== undefined && (now ?? Date.now()) + delay >= deadline) return { kind: 'deadLetter', reason: 'deadline', error, wireError };
   return { kind: 'retry', delayMs: delay, error };
 }
 

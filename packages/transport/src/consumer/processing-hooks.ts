@@ -29,9 +29,15 @@ export class ProcessingHooks {
     this.defaultStart = host.onProcessingStartHook;
   }
 
-  run(context: unknown, handler: () => Promise<void>): Promise<void> {
+  /** Whether an application set a hook: when not, a caller may call the handler itself (no closure per entry). */
+  inUse(): boolean {
     const { onProcessingStartHook: start, onProcessingEndHook: end } = this.host;
-    if ((start === undefined || start === this.defaultStart) && end === undefined) return handler();
+    return !((start === undefined || start === this.defaultStart) && end === undefined);
+  }
+
+  run(context: unknown, handler: () => Promise<void>): Promise<void> {
+    if (!this.inUse()) return handler();
+    const start = this.host.onProcessingStartHook;
     return new Promise<void>((resolve, reject) => {
       let ran = false;
       let ended = false;

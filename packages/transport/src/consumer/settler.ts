@@ -21,6 +21,9 @@ import { withTraceId } from '../observability/trace-log.js';
 const SETTLE_RETRY_MIN_MS = 1000;
 const SETTLE_RETRY_MAX_MS = 30_000;
 
+/** What became of a decision: carried out, ready for its retry, or left to the consumer that has the entry now. */
+export type Settled = 'settled' | 'retrying' | 'dropped';
+
 /** The options the settler reads. */
 export type SettlerOptions = Pick<ResolvedServerOptions, 'group' | 'consumer' | 'deadLetter' | 'maxPayloadBytes' | 'failureLogs'>;
 
@@ -53,10 +56,12 @@ export class Settler {
   constructor(private readonly deps: SettlerDeps) {}
 
   /**
-   * Resolves once the decision is carried out (`settled`), ready for its retry (`retrying`), or given up
-   * because another consumer has the entry now (`dropped`). Never rejects.
+   * Carries out the decision: `settled` (done), `retrying` (ready for its retry) or `dropped` (another consumer
+   * has the entry now). What needs no Redis round trip (an ack, which the acker sends with others; a leave; a
+   * dead letter moved already) is done at once and answered as a plain value, the rest as a promise. Never
+   * throws or rejects.
    */
-  async apply(route: Route, entry: StreamEntry, decision: Decision): Promise<'settled' | 'retrying' | 'dropped'> {
+  apply(route: Route, entry: StreamEntry, decision: Decision): Settled | Promise<Settled> {
     if (decision.kind === 'ack') {
       this.ack(entry, decision.skipped);
       return 'settled';
@@ -69,6 +74,11 @@ export class Settler {
       this.reportDeadLetter(entry, route.deadLetterKey ?? false, decision.reason, describeError(decision.error));
       return 'settled';
     }
+    return this.applyFailure(route, entry, decision);
+  }
+
+  /** A retry or a dead letter: the lease is confirmed first (a round trip unless it was touched recently). */
+  private async applyFailure(route: Route, entry: StreamEntry, decision: Extract<Decision, { kind: 'retry' | 'deadLetter' }>): Promise<Settled> {
     if (!(decision.kind === 'deadLetter' && decision.beforeHandler)) this.reportFailure(route, entry, decision);
     if (!(await this.confirmLease(entry))) {
       // Our lease ran out (a stalled process, a lost renewal): another consumer may be running the entry
