@@ -3,7 +3,8 @@
 // to the last (startup excluded), for A/B work on the consumer's hot path; optionally a CPU profile of the drain
 // alone. The backlog is written first with emitMany(); the handler is the burst's (@Payload, @Ctx, empty).
 // Usage: node bench/consumer-cpu.mjs --redis redis://127.0.0.1:7391 [--n 200000] [--rounds 3]
-//        [--options '{"boundedReads":false}'] [--profile FILE.cpuprofile] [--module path/to/transport/index.js]
+//        [--options '{"boundedReads":false}'] [--batch] [--profile FILE.cpuprofile] [--module path/to/transport/index.js]
+// --batch: a batch handler (`{ batch: true }`, an array of payloads per call) instead of one call per event.
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -25,19 +26,21 @@ const ROUNDS = Number(opt('rounds', 3));
 const extra = JSON.parse(opt('options', '{}'));
 const profileFile = opt('profile', undefined);
 const modulePath = opt('module', undefined);
+const batch = args.includes('--batch');
 const { RedisStreamsClient, RedisStreamsServer } = await import(modulePath ? pathToFileURL(modulePath).href : '@nestream/transport');
 
 let handled = 0;
 let onAllHandled = () => undefined;
 class DrainController {
   handle(data, ctx) {
-    if (data && ctx.getDeliveryCount() >= 1 && ++handled === N) onAllHandled();
+    const count = batch ? data.length : 1;
+    if (data && (batch ? ctx.getEntries()[0].deliveryCount : ctx.getDeliveryCount()) >= 1 && (handled += count) === N) onAllHandled();
   }
 }
 Payload()(DrainController.prototype, 'handle', 0);
 Ctx()(DrainController.prototype, 'handle', 1);
 const stream = `cpu-${process.pid}`;
-EventPattern(stream)(DrainController.prototype, 'handle', Object.getOwnPropertyDescriptor(DrainController.prototype, 'handle'));
+EventPattern(stream, batch ? { batch: true } : undefined)(DrainController.prototype, 'handle', Object.getOwnPropertyDescriptor(DrainController.prototype, 'handle'));
 Controller()(DrainController);
 class DrainModule {}
 Module({ controllers: [DrainController] })(DrainModule);
@@ -85,7 +88,7 @@ for (let r = 0; r < ROUNDS; r++) rounds.push(await round(r));
 const us = rounds.map(x => x.us).sort((a, b) => a - b);
 console.log(
   `consumer CPU µs/event: median ${us[Math.floor(us.length / 2)].toFixed(2)} (${us.map(x => x.toFixed(2)).join(', ')}); ` +
-    `of it system ${rounds.map(x => x.sys.toFixed(2)).join(', ')}; ev/s ${rounds.map(x => Math.round(x.evs)).join(', ')}; N ${N}, options ${JSON.stringify(extra)}`,
+    `of it system ${rounds.map(x => x.sys.toFixed(2)).join(', ')}; ev/s ${rounds.map(x => Math.round(x.evs)).join(', ')}; N ${N}, ${batch ? 'batch handler, ' : ''}options ${JSON.stringify(extra)}`,
 );
 await redis.del(stream);
 await client.close();

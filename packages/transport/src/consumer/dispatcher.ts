@@ -214,7 +214,13 @@ export class Dispatcher {
   private async runBatch(route: Route, entries: StreamEntry[]): Promise<void> {
     try {
       const results = await this.deps.attempt.runBatch(route, entries);
-      await Promise.all(entries.map((entry, i) => this.settle(route, entry, results[i], false)));
+      // Acks settle at once; only the entries that need Redis (a retry, a dead letter) are waited for.
+      let settling: Array<Promise<boolean>> | undefined;
+      for (let i = 0; i < entries.length; i++) {
+        const settled = this.settle(route, entries[i], results[i], false);
+        if (typeof settled !== 'boolean') (settling ??= []).push(settled);
+      }
+      if (settling) await Promise.all(settling);
     } finally {
       this.done(entries.length);
     }
