@@ -7,6 +7,7 @@ import { DEAD_LETTER_FIELDS, RedisStreamContext, UnrecoverableEventError, type D
 import { useRedis } from '../harness/fixture.js';
 import { startApp } from '../harness/nest-app.js';
 import { startChild } from '../harness/child.js';
+import { startProxy } from '../harness/freezable-proxy.js';
 import { uniqueName, waitFor } from '../harness/wait.js';
 
 const fx = useRedis();
@@ -253,6 +254,48 @@ describe('memory bounded by maxPayloadBytes', () => {
     expect(dropped[0]).toMatchObject({ id, deadLetterStream: false, reason: 'decode', error: { name: 'DecodeError' } });
     expect(await r.exists(`${pattern}:dlq`)).toBe(0);
     expect(calls).toBe(0);
+  });
+});
+
+describe('an oversized entry the read script moved', () => {
+  it('is reported when the consumer stops before handing it on (the move happened in Redis; nobody else will see it)', async () => {
+    const pattern = uniqueName('movedatstop');
+    const proxy = await startProxy(fx.redis.port);
+    let reachedSmall!: () => void;
+    const smallHandled = new Promise<void>(resolve => (reachedSmall = resolve));
+    @Controller()
+    class First {
+      @EventPattern<string>(pattern)
+      handle() {
+        // From here on, what Redis answers on the commands connection waits in the proxy: the read script that
+        // follows this entry runs in Redis (moving the oversized entry), and its reply arrives after the stop.
+        proxy.holdReplies('nestream:commands');
+        reachedSmall();
+      }
+    }
+    try {
+      const r = fx.redis.client();
+      const app = await startApp([First], { connection: proxy.url, group: 'g', maxPayloadBytes: 1000 });
+      fx.apps.push(app);
+      const reported: DeadLetteredEvent[] = [];
+      app.server.on('deadLettered', e => reported.push(e));
+      await waitFor(async () => {
+        const clients = String(await r.call('CLIENT', 'LIST')).split('\n');
+        return clients.some(c => / name=nestream:reader /.test(c) && / cmd=xreadgroup/.test(c) && / flags=b/.test(c));
+      }, 'the reader blocked in XREADGROUP');
+      // One transaction: the blocked read (COUNT 1) takes the small entry, the next read (the script) the large one.
+      const [, [, bigId]] = (await r.multi().xadd(pattern, '*', 'data', '{"n":1}').xadd(pattern, '*', 'data', JSON.stringify('x'.repeat(2000))).exec())!;
+      await smallHandled;
+      await waitFor(async () => (await r.xlen(`${pattern}:dlq`)) === 1, 'the read script moved the large entry');
+      // The dispatcher stops at once (synchronously in close()); then the script's reply comes in.
+      const closing = app.server.close();
+      proxy.releaseReplies('nestream:commands');
+      await closing;
+      expect(reported).toMatchObject([{ id: bigId, reason: 'decode', deadLetterStream: `${pattern}:dlq`, error: { name: 'DecodeError' } }]);
+      expect(await fx.pending(pattern)).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

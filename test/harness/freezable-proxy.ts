@@ -8,6 +8,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  * back); cut(name) then closes those connections, so the client reconnects with its commands unanswered.
  * dropRepliesAfter(name, request) lets the next request containing `request` (any case) on such a connection reach
  * Redis but drops every reply from then on: a command that ran whose reply was lost.
+ * holdReplies(name) keeps Redis's replies on such connections back, in order, until releaseReplies(name) passes
+ * them on: commands that ran, whose replies arrive late.
  */
 export interface FreezableProxy {
   port: number;
@@ -16,6 +18,8 @@ export interface FreezableProxy {
   loseReplies(name?: string): void;
   cut(name?: string): void;
   dropRepliesAfter(name: string, request: string): void;
+  holdReplies(name: string): void;
+  releaseReplies(name: string): void;
   close(): Promise<void>;
 }
 
@@ -27,6 +31,8 @@ interface Pair {
   repliesLost: boolean;
   sent: string;
   dropAfter?: string;
+  /** Replies kept back (holdReplies), in arrival order, until releaseReplies. */
+  held?: Buffer[];
 }
 
 export async function startProxy(targetPort: number): Promise<FreezableProxy> {
@@ -41,7 +47,9 @@ export async function startProxy(targetPort: number): Promise<FreezableProxy> {
       if (!pair.frozen) upstream.write(d);
     });
     upstream.on('data', d => {
-      if (!pair.frozen && !pair.repliesLost) client.write(d);
+      if (pair.frozen || pair.repliesLost) return;
+      if (pair.held) pair.held.push(d);
+      else client.write(d);
     });
     const end = () => {
       client.destroy();
@@ -70,6 +78,17 @@ export async function startProxy(targetPort: number): Promise<FreezableProxy> {
     },
     dropRepliesAfter(name: string, request: string) {
       for (const p of pairs) if (p.sent.includes(name)) p.dropAfter = request.toLowerCase();
+    },
+    holdReplies(name: string) {
+      for (const p of pairs) if (p.sent.includes(name)) p.held ??= [];
+    },
+    releaseReplies(name: string) {
+      for (const p of pairs) {
+        if (!p.sent.includes(name) || !p.held) continue;
+        const held = p.held;
+        p.held = undefined;
+        for (const d of held) p.client.write(d);
+      }
     },
     async close() {
       for (const p of pairs) {

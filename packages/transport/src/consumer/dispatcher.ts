@@ -112,7 +112,7 @@ export class Dispatcher {
     let batches: Map<Route, StreamEntry[]> | undefined;
     for (const entry of entries) {
       if (this.stopped) {
-        this.deps.leases.release(entry);
+        this.letGoUnrun(entry);
         continue;
       }
       if (this.ordered.get(entry.stream)?.retrying === entry) {
@@ -157,15 +157,27 @@ export class Dispatcher {
   /** Stops starting entries; held ones not started are released (they stay pending in Redis). */
   stop(): void {
     this.stopped = true;
-    for (const e of this.backlog.splice(0)) this.deps.leases.release(e);
+    for (const e of this.backlog.splice(0)) this.letGoUnrun(e);
     for (const queue of this.ordered.values()) {
       const waiting = queue.entries.splice(queue.running ? 1 : 0);
       if (queue.retrying) waiting.push(queue.retrying);
       queue.retrying = undefined;
-      for (const e of waiting) this.deps.leases.release(e);
+      for (const e of waiting) this.letGoUnrun(e);
       this.done(waiting.length);
     }
     this.wakeReaders();
+  }
+
+  /**
+   * An entry that will not run here: released (it stays pending in Redis for whoever comes next), or, if the
+   * read script dead-lettered it already (oversized: moved and acked inside Redis, never pending again), its
+   * report is made now, since nobody else will see it.
+   */
+  private letGoUnrun(entry: StreamEntry): void {
+    const screened = entry.screened;
+    const route = this.deps.routes.get(entry.stream);
+    if (screened?.kind === 'rejected' && screened.moved && route) this.settle(route, entry, screened, false);
+    else this.deps.leases.release(entry);
   }
 
   /** The entry holds a slot: run it, queue it on its ordered stream, or add it to a batch of this submission. */
@@ -298,7 +310,7 @@ export class Dispatcher {
     const retrying = queue.retrying;
     queue.retrying = undefined;
     if (retrying) dropped.push(retrying);
-    for (const e of dropped) this.deps.leases.release(e);
+    for (const e of dropped) this.letGoUnrun(e);
     if (retrying) this.deps.redelivery.cancel(retrying);
     if (dropped.length > 0) this.done(dropped.length);
   }
