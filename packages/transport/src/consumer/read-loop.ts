@@ -65,6 +65,8 @@ export class ReadLoop {
   lastReadAt = 0;
   /** The last read returned as many entries as it asked for of some stream: more are waiting. */
   private lastReadFull = false;
+  /** With the size guard: its last script read found nothing waiting, so the next read blocks (see readReply). */
+  private nothingWaiting = false;
   private trimsCheckedAt = 0;
 
   constructor(private readonly deps: ReadLoopDeps) {
@@ -169,6 +171,40 @@ export class ReadLoop {
   }
 
   /**
+   * Without the size guard: one blocking XREADGROUP of `count` per stream. With it: the script takes what is
+   * waiting; when it found nothing, the next read blocks for the next entry (COUNT 1 per stream) with the script
+   * sent right behind it on the reader's connection: Redis runs it as soon as the blocking read returns, so an
+   * entry that ends a wait and those that came with it take one round trip, not two, and the loop goes on
+   * blocking that way until a script read finds entries waiting.
+   */
+  private async readReply(streams: string[], newIds: string[], count: number): Promise<XReadGroupReply> {
+    const { sizeGuard } = this.deps;
+    if (!sizeGuard) return this.blockingRead(streams, newIds, count);
+    if (!this.nothingWaiting) {
+      const waiting = await sizeGuard.take(count, streams).catch(err => this.retakeAfter(err));
+      if (waiting) return waiting;
+      this.nothingWaiting = true;
+    }
+    const [first, following] = await Promise.all([
+      this.blockingRead(streams, newIds, sizeGuard.blockingCount),
+      sizeGuard.take(count, streams, this.deps.reader),
+    ]).catch(err => this.retakeAfter(err));
+    this.nothingWaiting = following === null;
+    return mergeReplies(streams, first, following);
+  }
+
+  /** XREADGROUP ... BLOCK on the reader connection, under the watchdog. */
+  private blockingRead(streams: string[], newIds: string[], count: number): Promise<XReadGroupReply> {
+    const { options, reader } = this.deps;
+    const command = new Command(
+      'xreadgroup',
+      ['GROUP', options.group, options.consumer, 'COUNT', count, 'BLOCK', options.blockMs, 'STREAMS', ...streams, ...newIds],
+      { replyEncoding: 'utf8' },
+    );
+    return this.watchdog.watch<XReadGroupReply>(command, c => reader.sendCommand(c));
+  }
+
+  /**
    * The size guard's script failed: it may have read entries (XREADGROUP ran) that this process never got,
    * pending for this consumer with nobody holding them. Taking back this consumer's own pending entries
    * before the next read gets them now, not after claim.minIdleMs.
@@ -179,18 +215,8 @@ export class ReadLoop {
   }
 
   private async readFrom(streams: string[], newIds: string[], room: number): Promise<StreamEntry[]> {
-    const { options, reader } = this.deps;
     const count = Math.max(1, Math.floor(room / streams.length));
-    const { sizeGuard } = this.deps;
-    let reply: XReadGroupReply = sizeGuard ? await sizeGuard.take(count, streams).catch(err => this.retakeAfter(err)) : null;
-    if (!reply) {
-      const command = new Command(
-        'xreadgroup',
-        ['GROUP', options.group, options.consumer, 'COUNT', sizeGuard?.blockingCount ?? count, 'BLOCK', options.blockMs, 'STREAMS', ...streams, ...newIds],
-        { replyEncoding: 'utf8' },
-      );
-      reply = await this.watchdog.watch<XReadGroupReply>(command, c => reader.sendCommand(c));
-    }
+    const reply = await this.readReply(streams, newIds, count);
     const entries: StreamEntry[] = [];
     this.lastReadFull = false;
     if (!reply) return entries;
@@ -213,4 +239,21 @@ export class ReadLoop {
     }
     return entries;
   }
+}
+
+/**
+ * A blocking read's reply and the script read's that ran right behind it, one list per stream in `streams`
+ * order: the blocking read's entry first (Redis ran it first: its id is the lower), then the script's.
+ */
+function mergeReplies(streams: string[], first: XReadGroupReply, following: XReadGroupReply): XReadGroupReply {
+  if (!following || following.length === 0) return first;
+  if (!first || first.length === 0) return following;
+  const merged: NonNullable<XReadGroupReply> = [];
+  for (const stream of streams) {
+    const a = first.find(([s]) => s === stream)?.[1];
+    const b = following.find(([s]) => s === stream)?.[1];
+    if (a && b) merged.push([stream, [...a, ...b]]);
+    else if (a || b) merged.push([stream, (a ?? b)!]);
+  }
+  return merged;
 }

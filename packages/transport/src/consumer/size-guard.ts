@@ -32,8 +32,9 @@ export interface SizeGuardDeps {
  * are submitted like the others, screened as rejected (`decode`, already moved, see `movedOversized()`): the
  * policy and the settler report them like every other dead letter. When nothing is waiting, the reader
  * blocks with COUNT 1 per stream (`blockingCount`): the entry that ends the wait is read whatever its size (an
- * oversized one is dead-lettered when decoded, keeping a prefix too), and the next read goes through the
- * script again. Costs one script call per read; with nothing waiting, one round trip more before the blocking read.
+ * oversized one is dead-lettered when decoded, keeping a prefix too), and the script runs right behind that
+ * blocking read on the reader's connection, taking what else is waiting by then in the same round trip. Costs
+ * one script call per read; with nothing waiting, one script call more (on the server, no round trip) per wait.
  */
 export class SizeGuard {
   /** COUNT of the blocking read that waits for new entries: the one entry per stream the bound allows. */
@@ -44,10 +45,11 @@ export class SizeGuard {
   /**
    * Takes up to `count` waiting entries of each stream (`streams`: those the reader reads now) for this
    * consumer, all within maxPayloadBytes, after the ones the script dead-lettered (without their fields).
-   * Returns null when no entry was waiting (then wait with a blocking read of `blockingCount`).
+   * Returns null when no entry was waiting (then wait with a blocking read of `blockingCount`). `via`: the
+   * connection to run on (the commands connection; the reader's, to run right behind its blocking read).
    */
-  async take(count: number, streams = this.deps.streams): Promise<XReadGroupReply> {
-    const replies = await Promise.all(streams.map(stream => this.takeFrom(stream, count)));
+  async take(count: number, streams = this.deps.streams, via: RedisClient = this.deps.redis): Promise<XReadGroupReply> {
+    const replies = await Promise.all(streams.map(stream => this.takeFrom(stream, count, via)));
     const reply: NonNullable<XReadGroupReply> = [];
     let full = false;
     for (let i = 0; i < streams.length; i++) {
@@ -59,8 +61,8 @@ export class SizeGuard {
     return reply.length > 0 || full ? reply : null;
   }
 
-  private takeFrom(stream: string, count: number): Promise<ScriptReply> {
-    const { redis, options, deadLetterKeys } = this.deps;
+  private takeFrom(stream: string, count: number, redis: RedisClient): Promise<ScriptReply> {
+    const { options, deadLetterKeys } = this.deps;
     const f = DEAD_LETTER_FIELDS;
     const dlq = deadLetterKeys.get(stream);
     return runScript<ScriptReply>(redis, 'readWithinSize', [stream, dlq ?? stream], [
