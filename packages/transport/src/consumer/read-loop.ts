@@ -175,7 +175,8 @@ export class ReadLoop {
    * waiting; when it found nothing, the next read blocks for the next entry (COUNT 1 per stream) with the script
    * sent right behind it on the reader's connection: Redis runs it as soon as the blocking read returns, so an
    * entry that ends a wait and those that came with it take one round trip, not two, and the loop goes on
-   * blocking that way until a script read finds entries waiting.
+   * blocking that way until a script read finds entries waiting. Together they read no more than `count` per
+   * stream, as one read would.
    */
   private async readReply(streams: string[], newIds: string[], count: number): Promise<XReadGroupReply> {
     const { sizeGuard } = this.deps;
@@ -185,9 +186,16 @@ export class ReadLoop {
       if (waiting) return waiting;
       this.nothingWaiting = true;
     }
+    // The blocking read's entry counts against the room: the script behind it takes the rest of it, if any.
+    const behind = count - sizeGuard.blockingCount;
+    if (behind < 1) {
+      const first = await this.blockingRead(streams, newIds, sizeGuard.blockingCount);
+      this.nothingWaiting = false; // the next read asks the script what else is waiting
+      return first;
+    }
     const [first, following] = await Promise.all([
       this.blockingRead(streams, newIds, sizeGuard.blockingCount),
-      sizeGuard.take(count, streams, this.deps.reader),
+      sizeGuard.take(behind, streams, this.deps.reader),
     ]).catch(err => this.retakeAfter(err));
     this.nothingWaiting = following === null;
     return mergeReplies(streams, first, following);
