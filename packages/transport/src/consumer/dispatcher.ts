@@ -337,8 +337,12 @@ export class Dispatcher {
 
   private afterSettling(entry: StreamEntry, decision: Decision, settled: Settled, keepsSlot: boolean): boolean {
     if (settled !== 'retrying' || decision.kind !== 'retry') return false;
-    this.deps.redelivery.schedule(entry, decision.delayMs, keepsSlot);
-    return true;
+    try {
+      this.deps.redelivery.schedule(entry, decision.delayMs, keepsSlot);
+      return true;
+    } catch (err) {
+      return this.unsettled(entry, err);
+    }
   }
 
   /** The settler reports its own Redis errors; anything else is a bug: keep the entry pending, not lost. */

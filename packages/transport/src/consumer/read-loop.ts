@@ -23,7 +23,7 @@ const ERROR_BACKOFF_MAX_MS = 5000;
 const BACKLOG_TRIMS_CHECK_MS = 1000;
 
 export interface ReadLoopDeps {
-  /** The `reader` connection, for the blocking XREADGROUP only: a blocked read holds its connection. */
+  /** The `reader` connection, for the blocking XREADGROUP (a blocked read holds its connection) and, with the size guard, the script read queued right behind it. */
   reader: RedisClient;
   options: Pick<ResolvedServerOptions, 'group' | 'consumer' | 'blockMs' | 'watchdogMs' | 'readBatchSize'>;
   streams: string[];

@@ -15,7 +15,7 @@ export type XReadGroupReply = Array<[stream: string, entries: Array<[id: string,
 type ScriptReply = [entries: Array<[id: string, fields: string[]]>, oversized: Array<[id: string, message: string]>, full: number];
 
 export interface SizeGuardDeps {
-  /** The commands connection (the script is short; the reader's connection is kept for blocking). */
+  /** The commands connection, where the script runs unless take() is given another (the reader's, behind a blocking read). */
   redis: RedisClient;
   options: Pick<ResolvedServerOptions, 'group' | 'consumer' | 'maxPayloadBytes' | 'deadLetter'>;
   streams: string[];
