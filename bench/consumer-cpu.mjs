@@ -9,11 +9,10 @@ import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { pathToFileURL } from 'node:url';
-import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
 import { makePad } from './lib/payload.mjs';
+import { handlerModule } from './lib/systems.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -31,19 +30,11 @@ const { RedisStreamsClient, RedisStreamsServer } = await import(modulePath ? pat
 
 let handled = 0;
 let onAllHandled = () => undefined;
-class DrainController {
-  handle(data, ctx) {
-    const count = batch ? data.length : 1;
-    if (data && (batch ? ctx.getEntries()[0].deliveryCount : ctx.getDeliveryCount()) >= 1 && (handled += count) === N) onAllHandled();
-  }
-}
-Payload()(DrainController.prototype, 'handle', 0);
-Ctx()(DrainController.prototype, 'handle', 1);
 const stream = `cpu-${process.pid}`;
-EventPattern(stream, batch ? { batch: true } : undefined)(DrainController.prototype, 'handle', Object.getOwnPropertyDescriptor(DrainController.prototype, 'handle'));
-Controller()(DrainController);
-class DrainModule {}
-Module({ controllers: [DrainController] })(DrainModule);
+// The burst's handler module (bench/lib/systems.mjs): @Payload() and @Ctx(), one call per event or per batch.
+const DrainModule = await handlerModule(stream, () => {
+  if (++handled === N) onAllHandled();
+}, ctx => ctx.getDeliveryCount(), batch);
 
 const redis = new Redis(redisUrl);
 const client = new RedisStreamsClient({ connection: redisUrl });

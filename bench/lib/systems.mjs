@@ -339,7 +339,11 @@ async function rawConsumer(cfg, handle) {
 }
 
 /** Builds a Nest module with one @EventPattern(pattern) handler, applying the decorators by hand (.mjs has no decorator syntax). */
-async function handlerModule(pattern, handle, attemptOf, batch = false) {
+/**
+ * A Nest module with one controller whose @EventPattern(pattern) method calls `handle(data, attempt)` per event
+ * (with `batch`, a `{ batch: true }` handler calling it for each payload of the array).
+ */
+export async function handlerModule(pattern, handle, attemptOf, batch = false) {
   const { Controller, Module } = await import('@nestjs/common');
   const { EventPattern, Payload, Ctx } = await import('@nestjs/microservices');
   class BenchHandler {
